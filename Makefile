@@ -1,0 +1,48 @@
+# voicecli: `make demo` (try it on the built-in simulator) and `make test` (the suite).
+SHELL := /bin/bash
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+OUT := out
+# System packages: espeak-ng gives the simulator a voice, libportaudio2 is what sounddevice
+# opens devices with, pulseaudio & co. provide the virtual microphone/speaker for device tests.
+SYSPKGS := espeak-ng libportaudio2
+TESTPKGS := pulseaudio pulseaudio-utils libasound2-plugins sox
+
+.PHONY: demo test venv sysdeps testdeps lint typecheck pytest bench clean
+
+$(BIN)/voicecli: pyproject.toml
+	$(PY) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q --disable-pip-version-check -e '.[dev]'
+	touch $@
+
+venv: $(BIN)/voicecli
+
+sysdeps:
+	@bash scripts/sysdeps.sh $(SYSPKGS)
+
+testdeps:
+	@bash scripts/sysdeps.sh $(SYSPKGS) $(TESTPKGS)
+
+demo: venv sysdeps
+	@mkdir -p $(OUT)
+	$(BIN)/voicecli demo --out-dir $(OUT)
+
+lint: venv
+	$(BIN)/ruff check voicecli tests bench
+	$(BIN)/ruff format --check voicecli tests bench
+
+typecheck: venv
+	$(BIN)/mypy
+
+pytest: venv
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+test: venv testdeps lint typecheck pytest
+
+bench: venv sysdeps
+	$(BIN)/python -m bench
+
+clean:
+	rm -rf $(VENV) $(OUT) .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,1 @@
+"""Audio in and out: formats, resampling, the VAD gate, files and devices."""

@@ -1,0 +1,1 @@
+"""The Live session: model capabilities, setup, transport and the conversation loop."""

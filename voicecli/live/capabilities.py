@@ -1,0 +1,186 @@
+"""What each model can do, in one table, checked before connecting.
+
+Facts from ``shared/LIVE_FACTS.md`` (late 2026). A combination the model cannot take is
+refused here with a clear message instead of a websocket close later.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum
+
+from voicecli.errors import ModelError, UsageError
+
+
+class Support(Enum):
+    NO = "no"  # must not be sent
+    ALWAYS = "always"  # always on; sending false is an error
+    CONFIGURABLE = "configurable"
+    DEFAULT_ON = "default-on"  # on unless turned off
+
+
+class Thinking(Enum):
+    NONE = "none"
+    LEVEL = "level"  # thinking_level
+    BUDGET = "budget"  # thinking_budget (tokens)
+
+
+@dataclass(frozen=True)
+class ModelCaps:
+    name: str
+    api: str  # "developer" | "vertex"
+    proactive_audio: Support
+    affective_dialog: Support
+    thinking: Thinking
+    honours_stream_end: bool  # False: needs trailing audio for its own turn detection
+    stable: bool = True
+    note: str = ""
+
+
+DEFAULT_MODEL = "gemini-3.8-live"
+
+_MODELS: tuple[ModelCaps, ...] = (
+    ModelCaps(
+        "gemini-3.8-live", "developer", Support.ALWAYS, Support.NO, Thinking.NONE,
+        honours_stream_end=False, note="stable; proactive audio always on",
+    ),
+    ModelCaps(
+        "gemini-3.8-live-extended-thinking", "developer", Support.ALWAYS, Support.NO,
+        Thinking.LEVEL, honours_stream_end=False,
+    ),
+    ModelCaps(
+        "gemini-3.1-flash-live-preview", "developer", Support.NO, Support.NO, Thinking.LEVEL,
+        honours_stream_end=True, stable=False, note="no proactive audio",
+    ),
+    ModelCaps(
+        "gemini-2.5-flash-native-audio-preview-12-2025", "developer", Support.CONFIGURABLE,
+        Support.CONFIGURABLE, Thinking.BUDGET, honours_stream_end=True, stable=False,
+    ),
+    ModelCaps(
+        "gemini-2.5-flash-native-audio-preview-09-2025", "developer", Support.CONFIGURABLE,
+        Support.CONFIGURABLE, Thinking.BUDGET, honours_stream_end=True, stable=False,
+    ),
+    ModelCaps(
+        "gemini-live-2.5-flash-native-audio", "vertex", Support.CONFIGURABLE,
+        Support.CONFIGURABLE, Thinking.BUDGET, honours_stream_end=True,
+        note="Vertex AI regional endpoints only",
+    ),
+)
+
+_VERTEX_38 = ModelCaps(
+    "gemini-3.8-live", "vertex", Support.DEFAULT_ON, Support.DEFAULT_ON, Thinking.NONE,
+    honours_stream_end=False,
+)
+
+TTS_MODELS = (
+    "gemini-3.8-flash-tts",
+    "gemini-3.8-flash-lite-tts",
+    "gemini-2.5-flash-preview-tts",
+    "gemini-2.5-pro-preview-tts",
+)
+
+
+def all_models(api: str | None = None) -> list[ModelCaps]:
+    models = [*_MODELS, _VERTEX_38]
+    return [m for m in models if api is None or m.api == api]
+
+
+def lookup(model: str, api: str = "developer") -> ModelCaps:
+    """Capabilities of ``model`` on ``api``; ModelError for a model we do not know."""
+    name = model.removeprefix("models/")
+    if api == "vertex" and name == _VERTEX_38.name:
+        return _VERTEX_38
+    for caps in _MODELS:
+        if caps.name == name:
+            if caps.api != api:
+                raise ModelError(
+                    f"model {name} is only available on the "
+                    f"{'Vertex AI' if caps.api == 'vertex' else 'Gemini Developer'} API",
+                    "pick a model with `voicecli models` or switch API",
+                )
+            return caps
+    known = ", ".join(m.name for m in all_models(api))
+    raise ModelError(f"unknown Live model {name!r}", f"known models: {known}")
+
+
+@dataclass(frozen=True)
+class Resolved:
+    """What the setup should carry for the requested features (None: leave it out)."""
+
+    proactive_audio: bool | None
+    affective_dialog: bool | None
+    thinking_level: str | None
+    thinking_budget: int | None
+
+
+def resolve(
+    caps: ModelCaps,
+    *,
+    proactive: bool | None = None,
+    affective: bool | None = None,
+    thinking: str | None = None,
+) -> Resolved:
+    """Decide the setup fields, refusing impossible combinations before connecting.
+
+    ``proactive``: None means "on wherever the model allows it" (voicecli's default),
+    True demands it, False turns it off. ``thinking`` is a level ("minimal", "low", "medium", "high"), a token budget as digits,
+    or None for the model's default.
+    """
+    pa: bool | None
+    if caps.proactive_audio is Support.ALWAYS:
+        if proactive is False:
+            raise UsageError(
+                f"{caps.name} always uses proactive audio; it cannot be turned off",
+                "drop --no-proactive or choose a model where it is configurable",
+            )
+        pa = None  # always on: do not send
+    elif caps.proactive_audio is Support.NO:
+        if proactive:
+            raise UsageError(
+                f"{caps.name} does not support proactive audio",
+                f"use {DEFAULT_MODEL}, where it is always on",
+            )
+        pa = None
+    elif caps.proactive_audio is Support.DEFAULT_ON:
+        pa = False if proactive is False else None
+    else:
+        pa = proactive is not False
+
+    ad: bool | None = None
+    if affective:
+        if caps.affective_dialog is Support.NO:
+            raise UsageError(
+                f"{caps.name} does not support affective dialog",
+                "drop --affective or use gemini-2.5-flash-native-audio-preview-12-2025",
+            )
+        ad = True
+    elif affective is False and caps.affective_dialog is not Support.NO:
+        ad = False
+
+    level: str | None = None
+    budget: int | None = None
+    if thinking:
+        if caps.thinking is Thinking.NONE:
+            raise UsageError(
+                f"{caps.name} takes no thinking configuration",
+                "drop --thinking or use gemini-3.8-live-extended-thinking",
+            )
+        if caps.thinking is Thinking.LEVEL:
+            if thinking.isdigit():
+                raise UsageError(
+                    f"{caps.name} takes a thinking level, not a budget",
+                    "use --thinking minimal|low|medium|high",
+                )
+            if thinking.lower() not in ("minimal", "low", "medium", "high"):
+                raise UsageError(
+                    f"unknown thinking level {thinking!r}", "use minimal, low, medium or high"
+                )
+            level = thinking.lower()
+        else:
+            if not thinking.isdigit():
+                raise UsageError(
+                    f"{caps.name} takes a thinking budget in tokens, not a level",
+                    "use --thinking 1024 (0 turns thinking off)",
+                )
+            budget = int(thinking)
+    return Resolved(pa, ad, level, budget)

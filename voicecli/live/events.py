@@ -1,0 +1,146 @@
+"""Our own event types at the edge of the SDK.
+
+The transport converts every google-genai server message into these dataclasses; nothing
+else in voicecli touches google-genai types, so a new SDK field means one change in
+``live/transport.py``. ``t`` is ``time.monotonic()`` when the event was received.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class SetupDone:
+    session_id: str | None = None
+    t: float = 0.0
+
+
+@dataclass(frozen=True)
+class AudioChunk:
+    """Model audio: PCM16 little-endian mono at ``rate`` (24 kHz from Gemini)."""
+
+    pcm: bytes
+    rate: int = 24000
+    t: float = 0.0
+
+
+@dataclass(frozen=True)
+class InputTranscript:
+    """What the server heard the user say (incremental pieces; ``final`` on the last)."""
+
+    text: str
+    final: bool = False
+    t: float = 0.0
+
+
+@dataclass(frozen=True)
+class OutputTranscript:
+    """Transcription of the model's spoken reply (incremental pieces)."""
+
+    text: str
+    t: float = 0.0
+
+
+@dataclass(frozen=True)
+class ModelText:
+    """Text parts of a model turn (thoughts are flagged)."""
+
+    text: str
+    thought: bool = False
+    t: float = 0.0
+
+
+@dataclass(frozen=True)
+class Interrupted:
+    """The server stopped the model's reply because the user spoke (barge-in)."""
+
+    t: float = 0.0
+
+
+@dataclass(frozen=True)
+class GenerationComplete:
+    t: float = 0.0
+
+
+@dataclass(frozen=True)
+class TurnComplete:
+    reason: str | None = None  # turnCompleteReason, e.g. NEED_MORE_INPUT
+    waiting_for_input: bool = False
+    t: float = 0.0
+
+
+@dataclass(frozen=True)
+class FunctionCall:
+    id: str
+    name: str
+    args: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ToolCall:
+    calls: tuple[FunctionCall, ...]
+    t: float = 0.0
+
+
+@dataclass(frozen=True)
+class ToolCallCancellation:
+    ids: tuple[str, ...]
+    t: float = 0.0
+
+
+@dataclass(frozen=True)
+class Usage:
+    prompt_tokens: int = 0
+    response_tokens: int = 0
+    total_tokens: int = 0
+    t: float = 0.0
+
+
+@dataclass(frozen=True)
+class GoAway:
+    time_left_s: float | None
+    t: float = 0.0
+
+
+@dataclass(frozen=True)
+class ResumptionUpdate:
+    handle: str | None
+    resumable: bool
+    t: float = 0.0
+
+
+@dataclass(frozen=True)
+class VoiceActivity:
+    """Server-side voice activity signal (start/end of user speech)."""
+
+    kind: str  # "start" | "end" | other server value
+    t: float = 0.0
+
+
+@dataclass(frozen=True)
+class FunctionResult:
+    """Our answer to one FunctionCall (sent back with the same id)."""
+
+    id: str
+    name: str
+    response: dict[str, Any]
+
+
+LiveEvent = (
+    SetupDone
+    | AudioChunk
+    | InputTranscript
+    | OutputTranscript
+    | ModelText
+    | Interrupted
+    | GenerationComplete
+    | TurnComplete
+    | ToolCall
+    | ToolCallCancellation
+    | Usage
+    | GoAway
+    | ResumptionUpdate
+    | VoiceActivity
+)
