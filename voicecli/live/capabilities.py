@@ -41,34 +41,67 @@ DEFAULT_MODEL = "gemini-3.8-live"
 
 _MODELS: tuple[ModelCaps, ...] = (
     ModelCaps(
-        "gemini-3.8-live", "developer", Support.ALWAYS, Support.NO, Thinking.NONE,
-        honours_stream_end=False, note="stable; proactive audio always on",
+        "gemini-3.8-live",
+        "developer",
+        Support.ALWAYS,
+        Support.NO,
+        Thinking.NONE,
+        honours_stream_end=False,
+        note="stable; proactive audio always on",
     ),
     ModelCaps(
-        "gemini-3.8-live-extended-thinking", "developer", Support.ALWAYS, Support.NO,
-        Thinking.LEVEL, honours_stream_end=False,
+        "gemini-3.8-live-extended-thinking",
+        "developer",
+        Support.ALWAYS,
+        Support.NO,
+        Thinking.LEVEL,
+        honours_stream_end=False,
     ),
     ModelCaps(
-        "gemini-3.1-flash-live-preview", "developer", Support.NO, Support.NO, Thinking.LEVEL,
-        honours_stream_end=True, stable=False, note="no proactive audio",
+        "gemini-3.1-flash-live-preview",
+        "developer",
+        Support.NO,
+        Support.NO,
+        Thinking.LEVEL,
+        honours_stream_end=True,
+        stable=False,
+        note="no proactive audio",
     ),
     ModelCaps(
-        "gemini-2.5-flash-native-audio-preview-12-2025", "developer", Support.CONFIGURABLE,
-        Support.CONFIGURABLE, Thinking.BUDGET, honours_stream_end=True, stable=False,
+        "gemini-2.5-flash-native-audio-preview-12-2025",
+        "developer",
+        Support.CONFIGURABLE,
+        Support.CONFIGURABLE,
+        Thinking.BUDGET,
+        honours_stream_end=True,
+        stable=False,
     ),
     ModelCaps(
-        "gemini-2.5-flash-native-audio-preview-09-2025", "developer", Support.CONFIGURABLE,
-        Support.CONFIGURABLE, Thinking.BUDGET, honours_stream_end=True, stable=False,
+        "gemini-2.5-flash-native-audio-preview-09-2025",
+        "developer",
+        Support.CONFIGURABLE,
+        Support.CONFIGURABLE,
+        Thinking.BUDGET,
+        honours_stream_end=True,
+        stable=False,
     ),
     ModelCaps(
-        "gemini-live-2.5-flash-native-audio", "vertex", Support.CONFIGURABLE,
-        Support.CONFIGURABLE, Thinking.BUDGET, honours_stream_end=True,
+        "gemini-live-2.5-flash-native-audio",
+        "vertex",
+        Support.CONFIGURABLE,
+        Support.CONFIGURABLE,
+        Thinking.BUDGET,
+        honours_stream_end=True,
         note="Vertex AI regional endpoints only",
     ),
 )
 
 _VERTEX_38 = ModelCaps(
-    "gemini-3.8-live", "vertex", Support.DEFAULT_ON, Support.DEFAULT_ON, Thinking.NONE,
+    "gemini-3.8-live",
+    "vertex",
+    Support.DEFAULT_ON,
+    Support.DEFAULT_ON,
+    Thinking.NONE,
     honours_stream_end=False,
 )
 
@@ -133,7 +166,7 @@ def resolve(
                 f"{caps.name} always uses proactive audio; it cannot be turned off",
                 "drop --no-proactive or choose a model where it is configurable",
             )
-        pa = None  # always on: do not send
+        pa = True  # always on; sending true is accepted and makes it explicit
     elif caps.proactive_audio is Support.NO:
         if proactive:
             raise UsageError(
@@ -142,7 +175,7 @@ def resolve(
             )
         pa = None
     elif caps.proactive_audio is Support.DEFAULT_ON:
-        pa = False if proactive is False else None
+        pa = proactive is not False
     else:
         pa = proactive is not False
 

@@ -144,3 +144,57 @@ LiveEvent = (
     | ResumptionUpdate
     | VoiceActivity
 )
+
+
+# --- events made by voicecli itself (for observers: view, transcript, history) -------------
+
+
+@dataclass(frozen=True)
+class UserSpeechStarted:
+    t: float = 0.0
+
+
+@dataclass(frozen=True)
+class UserSpeechEnded:
+    t: float = 0.0
+
+
+@dataclass(frozen=True)
+class UserText:
+    """Text the user typed (or a scripted text turn) sent into the session."""
+
+    text: str
+    t: float = 0.0
+
+
+@dataclass(frozen=True)
+class TurnEnded:
+    """A model turn is over: outcome is spoken, silent (chose not to answer) or interrupted."""
+
+    index: int
+    outcome: str
+    user_text: str
+    model_text: str
+    audio_s: float
+    latency_s: float | None
+    reason: str | None = None
+    t: float = 0.0
+
+
+@dataclass(frozen=True)
+class ToolResults:
+    results: tuple[FunctionResult, ...]
+    t: float = 0.0
+
+
+@dataclass(frozen=True)
+class Notice:
+    """A status line for the user (stderr / status bar), e.g. 'connected', 'reconnecting'."""
+
+    text: str
+    level: str = "info"  # info | warning | error
+    t: float = 0.0
+
+
+LocalEvent = UserSpeechStarted | UserSpeechEnded | UserText | TurnEnded | ToolResults | Notice
+AnyEvent = LiveEvent | LocalEvent

@@ -1,0 +1,229 @@
+"""Settings and where they come from: flags > environment > config file > defaults.
+
+The config file is ``config.toml`` in ``$VOICECLI_HOME`` (default: the platform's config dir);
+``--config FILE`` names another. Every setting is a flat top-level key, documented in
+``config.example.toml``; tables such as ``[[tools]]`` are kept raw for the modules that own
+them. Environment variables are ``VOICECLI_<KEY>`` (``VOICECLI_MODEL``, ``VOICECLI_VAD`` ...).
+
+The API key is looked up like the SDK does (``GOOGLE_API_KEY``, then ``GEMINI_API_KEY``), then
+``api_key`` in the config file, then the key stored by ``voicecli key set``. It is never
+printed: ``Settings.__repr__`` hides it.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+
+import platformdirs
+
+from voicecli.errors import ConfigError
+
+ENV_PREFIX = "VOICECLI_"
+KEY_ENV_VARS = ("GOOGLE_API_KEY", "GEMINI_API_KEY")
+RAW_TABLES = ("tools", "mcp_servers")  # validated by their own modules
+
+
+def home_dir() -> Path:
+    """Where config.toml lives: ``$VOICECLI_HOME`` or the platform's config dir."""
+    env = os.environ.get("VOICECLI_HOME")
+    return Path(env) if env else Path(platformdirs.user_config_dir("voicecli"))
+
+
+def data_dir() -> Path:
+    """Where history and other data live: ``$VOICECLI_HOME`` or the platform's data dir."""
+    env = os.environ.get("VOICECLI_HOME")
+    return Path(env) if env else Path(platformdirs.user_data_dir("voicecli"))
+
+
+def key_file() -> Path:
+    return data_dir() / "api_key"
+
+
+def _doc(text: str) -> dict[str, str]:
+    return {"doc": text}
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Every option of voicecli, with its default."""
+
+    model: str = field(default="gemini-3.8-live", metadata=_doc("Live model"))
+    voice: str | None = field(default=None, metadata=_doc("prebuilt voice name, e.g. Kore"))
+    language: str | None = field(default=None, metadata=_doc("BCP-47 code, e.g. en-US, de-DE"))
+    system: str | None = field(default=None, metadata=_doc("system instructions"))
+    style: str | None = field(default=None, metadata=_doc("delivery in natural language"))
+    affective: bool | None = field(default=None, metadata=_doc("affective dialog"))
+    thinking: str | None = field(default=None, metadata=_doc("thinking level or budget"))
+    proactive: bool | None = field(default=None, metadata=_doc("proactive audio"))
+    base_url: str | None = field(default=None, metadata=_doc("Live API endpoint"))
+    api_version: str | None = field(default=None, metadata=_doc("API version, e.g. v1alpha"))
+    ca_file: str | None = field(default=None, metadata=_doc("CA bundle to trust for base_url"))
+    vertex: bool = field(default=False, metadata=_doc("use Vertex AI"))
+    project: str | None = field(default=None, metadata=_doc("Vertex AI project"))
+    location: str | None = field(default=None, metadata=_doc("Vertex AI location"))
+    vad: str = field(default="webrtc", metadata=_doc("webrtc | silero | off"))
+    vad_aggressiveness: int = field(default=2, metadata=_doc("webrtcvad 0-3"))
+    frame_ms: int = field(default=20, metadata=_doc("10 | 20 | 30"))
+    pre_roll_ms: int | None = field(default=None, metadata=_doc("audio sent before onset"))
+    hangover_ms: int | None = field(default=None, metadata=_doc("trailing audio after speech"))
+    turn_detection: str = field(default="auto", metadata=_doc("auto | manual"))
+    timeout: float = field(default=120.0, metadata=_doc("scripted run limit, seconds"))
+    api_key: str | None = field(default=None, repr=False, metadata=_doc("API key"))
+    tables: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
+    def with_overrides(self, **values: Any) -> Settings:
+        """A copy with the given non-None values applied (as flags do)."""
+        clean = {k: v for k, v in values.items() if v is not None}
+        unknown = set(clean) - _names()
+        if unknown:
+            raise ConfigError(f"unknown setting(s): {', '.join(sorted(unknown))}")
+        return _validate(replace(self, **clean))
+
+
+def _names() -> set[str]:
+    return {f.name for f in fields(Settings) if f.name != "tables"}
+
+
+def _types() -> dict[str, str]:
+    return {f.name: str(f.type) for f in fields(Settings) if f.name != "tables"}
+
+
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off"}
+
+
+def _coerce(name: str, value: Any, source: str) -> Any:
+    """Check or convert one value to the setting's type; ConfigError naming the source."""
+    kind = _types()[name]
+    try:
+        if kind.startswith("bool"):
+            if isinstance(value, bool):
+                return value
+            if isinstance(value, str) and value.lower() in _TRUE | _FALSE:
+                return value.lower() in _TRUE
+            raise ValueError
+        if kind.startswith("int"):
+            if isinstance(value, bool):
+                raise ValueError
+            return int(value)
+        if kind.startswith("float"):
+            if isinstance(value, bool):
+                raise ValueError
+            return float(value)
+        if isinstance(value, (str, int, float)) and not isinstance(value, bool):
+            return str(value)
+        raise ValueError
+    except (TypeError, ValueError):
+        want = kind.split(" ")[0].replace("|", "").strip()
+        raise ConfigError(
+            f"{source}: {name} must be a {want}, not {value!r}",
+            "fix the value or remove it to use the default",
+        ) from None
+
+
+_CHOICES = {
+    "vad": ("webrtc", "silero", "off"),
+    "turn_detection": ("auto", "manual"),
+}
+
+
+def _validate(s: Settings) -> Settings:
+    for name, allowed in _CHOICES.items():
+        if getattr(s, name) not in allowed:
+            raise ConfigError(
+                f"{name} must be one of {', '.join(allowed)}, not {getattr(s, name)!r}"
+            )
+    if s.frame_ms not in (10, 20, 30):
+        raise ConfigError(f"frame_ms must be 10, 20 or 30, not {s.frame_ms}")
+    if not 0 <= s.vad_aggressiveness <= 3:
+        raise ConfigError(f"vad_aggressiveness must be 0-3, not {s.vad_aggressiveness}")
+    if s.timeout <= 0:
+        raise ConfigError(f"timeout must be positive, not {s.timeout}")
+    return s
+
+
+def read_file(path: Path, *, required: bool) -> dict[str, Any]:
+    """Parse a config file; a missing default file is fine, a missing --config is not."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        if required:
+            raise ConfigError(f"config file {path} not found", "check the --config path") from None
+        return {}
+    except OSError as e:
+        raise ConfigError(f"cannot read config file {path}: {e.strerror}") from None
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as e:
+        raise ConfigError(
+            f"config file {path} is not valid TOML: {e}", "fix the line named"
+        ) from None
+
+
+def load(
+    config_path: Path | None = None,
+    flags: dict[str, Any] | None = None,
+    env: dict[str, str] | None = None,
+) -> Settings:
+    """Build the Settings: defaults < config file < environment < flags."""
+    env = dict(os.environ) if env is None else env
+    path = config_path or home_dir() / "config.toml"
+    raw = read_file(path, required=config_path is not None)
+    names = _names()
+    values: dict[str, Any] = {}
+    tables: dict[str, Any] = {}
+    for key, value in raw.items():
+        if key in RAW_TABLES:
+            tables[key] = value
+        elif key in names:
+            values[key] = _coerce(key, value, str(path))
+        else:
+            raise ConfigError(
+                f"{path}: unknown setting {key!r}", "see config.example.toml for every setting"
+            )
+    for name in names - {"api_key"}:
+        env_value = env.get(ENV_PREFIX + name.upper())
+        if env_value not in (None, ""):
+            values[name] = _coerce(name, env_value, ENV_PREFIX + name.upper())
+    for name, value in (flags or {}).items():
+        if value is not None:
+            values[name] = _coerce(name, value, "--" + name.replace("_", "-"))
+    if "base_url" not in values and env.get("GOOGLE_GEMINI_BASE_URL"):
+        values["base_url"] = env["GOOGLE_GEMINI_BASE_URL"]
+    if "ca_file" not in values and env.get("SSL_CERT_FILE"):
+        values["ca_file"] = env["SSL_CERT_FILE"]
+    values["api_key"] = find_api_key(env, values.get("api_key"))
+    return _validate(Settings(**values, tables=tables))
+
+
+def find_api_key(env: dict[str, str], from_file: str | None) -> str | None:
+    for var in KEY_ENV_VARS:
+        if env.get(var):
+            return env[var]
+    if from_file:
+        return from_file
+    try:
+        stored = key_file().read_text(encoding="utf-8").strip()
+    except OSError:
+        return None
+    return stored or None
+
+
+def store_api_key(key: str) -> Path:
+    """Store the key for later runs, readable by the owner only (0600)."""
+    path = key_file()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        f.write(key.strip() + "\n")
+    os.chmod(path, 0o600)
+    return path
+
+
+def redact(text: str, key: str | None) -> str:
+    """Remove the key from any text that may reach the user."""
+    return text.replace(key, "***") if key else text

@@ -1,0 +1,315 @@
+"""The conversation loop: audio source -> VAD gate -> Live session -> sinks and observers.
+
+Two tasks share one transport: the uplink reads frames from an ``AudioSource``, classifies
+and gates them, and sends what the gate lets through; the downlink turns server events into
+playback (``AudioSink``), the two-sided recording, turn bookkeeping and observer callbacks
+(view, transcript, history). Nothing here knows whether the audio comes from a file or a
+microphone, or whether the server is the simulator or Google.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from voicecli.audio.base import OUTPUT_RATE, SAMPLE_WIDTH, AudioSink, AudioSource
+from voicecli.audio.vad import Act, Gate, SpeechDetector
+from voicecli.errors import ServerError, SessionTimeout, VoicecliError
+from voicecli.live import events as ev
+from voicecli.live.turns import TurnBook, TurnOutcome
+
+log = logging.getLogger(__name__)
+
+ToolHandler = Callable[[ev.ToolCall], Awaitable[list[ev.FunctionResult]]]
+
+
+class Observer(Protocol):
+    """Gets every event with ``t``: seconds since the session started."""
+
+    def on_event(self, event: ev.AnyEvent, t: float) -> None: ...
+
+
+class Transport(Protocol):
+    """What the conversation needs from a Live connection (``live.transport.LiveTransport``)."""
+
+    async def send_audio(self, pcm16k: bytes) -> None: ...
+    async def send_audio_stream_end(self) -> None: ...
+    async def send_activity_start(self) -> None: ...
+    async def send_activity_end(self) -> None: ...
+    async def send_text(self, text: str) -> None: ...
+    async def send_tool_results(self, results: list[ev.FunctionResult]) -> None: ...
+    def events(self) -> Any: ...
+
+
+class Recorder(Protocol):
+    def add_user(self, pcm16k: bytes, t: float) -> None: ...
+    def add_model(self, pcm24k: bytes, t: float) -> None: ...
+    def model_cut(self, t: float) -> None: ...
+
+
+@dataclass
+class Options:
+    fast: bool = False  # input not paced: wait for each reply before the next utterance
+    timeout_s: float = 60.0  # longest wait for the model (a reply, or the end after input)
+    reply_wait_s: float = 8.0  # after the user's last utterance: wait this long for a reply
+    manual_activity: bool = False  # send activityStart/End (automatic detection disabled)
+
+
+@dataclass
+class Summary:
+    turns: int = 0
+    spoken: int = 0
+    silent: int = 0
+    interrupted: int = 0
+    unanswered: int = 0  # utterances with no reply at all by the end
+    latencies_s: list[float] = field(default_factory=list)
+    seconds_in: float = 0.0
+    seconds_sent: float = 0.0
+    utterances: int = 0
+    prompt_tokens: int = 0
+    response_tokens: int = 0
+    total_tokens: int = 0
+    duration_s: float = 0.0
+    malformed: int = 0
+
+
+async def no_tools(call: ev.ToolCall) -> list[ev.FunctionResult]:
+    """Default tool handler: answer every call (so the model is never left waiting)."""
+    return [
+        ev.FunctionResult(c.id, c.name, {"error": f"tool {c.name!r} is not available"})
+        for c in call.calls
+    ]
+
+
+class Conversation:
+    def __init__(
+        self,
+        transport: Transport,
+        source: AudioSource,
+        detector: SpeechDetector | None,
+        gate: Gate,
+        *,
+        sinks: Sequence[AudioSink] = (),
+        recorder: Recorder | None = None,
+        observers: Sequence[Observer] = (),
+        tool_handler: ToolHandler | None = None,
+        options: Options | None = None,
+    ) -> None:
+        self.transport = transport
+        self.source = source
+        self.detector = detector
+        self.gate = gate
+        self.sinks = list(sinks)
+        self.recorder = recorder
+        self.observers = list(observers)
+        self.tool_handler = tool_handler or no_tools
+        self.opt = options or Options()
+        self.book = TurnBook()
+        self.summary = Summary()
+        self.resume_handle: str | None = None
+        self._t0 = time.monotonic()
+        self._changed = asyncio.Event()  # set whenever the turn state changes
+        self._tool_tasks: set[asyncio.Task[None]] = set()
+
+    # ------------------------------------------------------------------------ helpers
+    def rel(self, t: float | None = None) -> float:
+        return (time.monotonic() if t is None else t) - self._t0
+
+    def notify(self, event: ev.AnyEvent, t: float | None = None) -> None:
+        """Tell every observer; live events carry monotonic times, made relative here."""
+        if t is None:
+            t = self.rel(getattr(event, "t", None) or None)
+        for obs in self.observers:
+            try:
+                obs.on_event(event, t)
+            except Exception:  # an observer must never end the conversation
+                log.exception("observer %r failed", obs)
+
+    def _poke(self) -> None:
+        self._changed.set()
+
+    async def _wait_change(self, seconds: float) -> bool:
+        self._changed.clear()
+        try:
+            async with asyncio.timeout(seconds):
+                await self._changed.wait()
+            return True
+        except TimeoutError:
+            return False
+
+    # ------------------------------------------------------------------------ run
+    async def run(self) -> Summary:
+        self._t0 = time.monotonic()
+        try:
+            async with asyncio.TaskGroup() as tg:
+                down = tg.create_task(self._downlink())
+                await self._uplink()
+                await self._wait_for_end()
+                down.cancel()
+        except* VoicecliError as group:
+            raise group.exceptions[0] from None
+        finally:
+            for task in self._tool_tasks:
+                task.cancel()
+            self._finish_summary()
+        return self.summary
+
+    def _finish_summary(self) -> None:
+        s = self.summary
+        b = self.book
+        s.turns = len(b.turns)
+        s.spoken = b.count(TurnOutcome.SPOKEN)
+        s.silent = b.count(TurnOutcome.SILENT)
+        s.interrupted = b.count(TurnOutcome.INTERRUPTED)
+        s.unanswered += 1 if b.pending_user_end is not None else 0
+        s.latencies_s = b.latencies()
+        s.seconds_in = self.gate.seconds_in
+        s.seconds_sent = self.gate.seconds_sent
+        s.utterances = self.gate.utterances
+        s.duration_s = self.rel()
+        s.malformed = getattr(self.transport, "malformed", 0)
+
+    # ------------------------------------------------------------------------ uplink
+    async def _uplink(self) -> None:
+        async for frame in self.source.frames():
+            now = time.monotonic()
+            if self.recorder is not None:
+                self.recorder.add_user(frame, self.rel(now))
+            speech = self.detector.is_speech(frame) if self.detector else True
+            ended = await self._apply(self.gate.push(frame, speech), now)
+            if ended and self.opt.fast:
+                await self._wait_for_reply()
+        await self._apply(self.gate.finish(), time.monotonic())
+
+    async def _apply(self, actions: list[Any], now: float) -> bool:
+        """Carry out the gate's actions; True when an utterance ended."""
+        ended = False
+        for action in actions:
+            if action.kind is Act.SEND:
+                await self.transport.send_audio(action.frame)
+            elif action.kind is Act.SPEECH_START:
+                if self.opt.manual_activity:
+                    await self.transport.send_activity_start()
+                self.book.user_started(now)
+                self.notify(ev.UserSpeechStarted(t=self.rel(now)), self.rel(now))
+            elif action.kind is Act.SPEECH_END:
+                if self.opt.manual_activity:
+                    await self.transport.send_activity_end()
+                self.book.user_ended(now)
+                self.notify(ev.UserSpeechEnded(t=self.rel(now)), self.rel(now))
+                ended = True
+            elif action.kind is Act.STREAM_END:
+                await self.transport.send_audio_stream_end()
+        return ended
+
+    async def send_text(self, text: str) -> None:
+        """A typed turn into the same session."""
+        self.book.user_ended(time.monotonic())
+        self.notify(ev.UserText(text, t=self.rel()), self.rel())
+        await self.transport.send_text(text)
+
+    # ------------------------------------------------------------------------ waiting
+    async def _wait_for_reply(self) -> None:
+        """Fast mode: hold the next utterance until this one is answered (or left silent)."""
+        await self._settle(final=False)
+
+    async def _wait_for_end(self) -> None:
+        await self._settle(final=True)
+
+    async def _settle(self, *, final: bool) -> None:
+        deadline = time.monotonic() + self.opt.timeout_s
+        while True:
+            now = time.monotonic()
+            if self.book.current is not None:
+                if now >= deadline:
+                    raise SessionTimeout(
+                        f"the model's reply did not complete within {self.opt.timeout_s:.0f} s",
+                        "raise --timeout, or check the server",
+                    )
+                await self._wait_change(deadline - now)
+            elif self.book.pending_user_end is not None:
+                waited = now - self.book.pending_user_end
+                if waited >= self.opt.reply_wait_s:
+                    if final:
+                        self.notify(
+                            ev.Notice("no reply to the last utterance", "warning"), self.rel()
+                        )
+                    else:
+                        self.summary.unanswered += 1
+                        self.book.pending_user_end = None
+                    return
+                await self._wait_change(self.opt.reply_wait_s - waited)
+            else:
+                return
+
+    # ------------------------------------------------------------------------ downlink
+    async def _downlink(self) -> None:
+        async for event in self.transport.events():
+            self._handle(event)
+            self.notify(event)
+            self._poke()
+        if self.book.awaiting_reply:
+            raise ServerError("the server closed the session before answering", "try again")
+
+    def _handle(self, event: ev.LiveEvent) -> None:
+        book = self.book
+        if isinstance(event, ev.AudioChunk):
+            seconds = len(event.pcm) / SAMPLE_WIDTH / (event.rate or OUTPUT_RATE)
+            book.model_audio(event.t, seconds)
+            for sink in self.sinks:
+                sink.write(event.pcm)
+            if self.recorder is not None:
+                self.recorder.add_model(event.pcm, self.rel(event.t))
+        elif isinstance(event, ev.InputTranscript):
+            book.user_text(event.text)
+        elif isinstance(event, ev.OutputTranscript):
+            book.model_text(event.text)
+        elif isinstance(event, ev.Interrupted):
+            for sink in self.sinks:
+                sink.clear()
+            if self.recorder is not None:
+                self.recorder.model_cut(self.rel(event.t))
+            turn = book.interrupted(event.t)
+            if turn is not None:
+                self._turn_ended(turn, event.t)
+        elif isinstance(event, ev.TurnComplete):
+            self._turn_ended(book.turn_complete(event.t, event.reason), event.t)
+        elif isinstance(event, ev.ToolCall):
+            task = asyncio.create_task(self._run_tools(event))
+            self._tool_tasks.add(task)
+            task.add_done_callback(self._tool_tasks.discard)
+        elif isinstance(event, ev.Usage):
+            self.summary.prompt_tokens += event.prompt_tokens
+            self.summary.response_tokens += event.response_tokens
+            self.summary.total_tokens += event.total_tokens
+        elif isinstance(event, ev.ResumptionUpdate) and event.resumable and event.handle:
+            self.resume_handle = event.handle
+
+    def _turn_ended(self, turn: Any, t: float) -> None:
+        self.notify(
+            ev.TurnEnded(
+                index=turn.index,
+                outcome=turn.outcome.value,
+                user_text=turn.user_text.strip(),
+                model_text=turn.model_text.strip(),
+                audio_s=round(turn.audio_s, 3),
+                latency_s=None if turn.latency_s is None else round(turn.latency_s, 3),
+                reason=turn.reason,
+                t=self.rel(t),
+            ),
+            self.rel(t),
+        )
+
+    async def _run_tools(self, call: ev.ToolCall) -> None:
+        try:
+            results = await self.tool_handler(call)
+        except Exception as e:  # a failing tool never ends the session
+            log.exception("tool handler failed")
+            results = [ev.FunctionResult(c.id, c.name, {"error": str(e)}) for c in call.calls]
+        if results:
+            await self.transport.send_tool_results(results)
+            self.notify(ev.ToolResults(tuple(results), t=self.rel()), self.rel())

@@ -1,0 +1,277 @@
+"""The one real Live transport: google-genai's AsyncSession, seen through our own events.
+
+``open_transport`` connects (the simulator and Google differ only in the base URL and the CA
+to trust), ``LiveTransport`` sends our inputs and yields ``live.events`` objects. Every SDK
+and websocket failure is turned into a ``VoicecliError`` here.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import ssl
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from google import genai
+from google.genai import errors as genai_errors
+from google.genai import types
+
+from voicecli.audio.base import INPUT_MIME
+from voicecli.config import Settings, redact
+from voicecli.errors import (
+    AuthError,
+    ModelError,
+    NetworkError,
+    ServerError,
+    SessionTimeout,
+    UsageError,
+    VoicecliError,
+)
+from voicecli.live import events as ev
+
+log = logging.getLogger(__name__)
+
+SETUP_TIMEOUT_S = 15.0
+
+
+def make_client(settings: Settings) -> genai.Client:
+    """A google-genai client for the settings (key, endpoint, CA to trust, Vertex)."""
+    opts: dict[str, Any] = {}
+    if settings.base_url:
+        opts["base_url"] = settings.base_url
+    if settings.api_version:
+        opts["api_version"] = settings.api_version
+    if settings.ca_file:
+        try:
+            ctx = ssl.create_default_context(cafile=settings.ca_file)
+        except (OSError, ssl.SSLError) as e:
+            raise UsageError(
+                f"cannot load CA file {settings.ca_file}: {e}", "check ca_file / SSL_CERT_FILE"
+            ) from None
+        opts["async_client_args"] = {"ssl": ctx}
+        opts["client_args"] = {"verify": ctx}
+    http_options = types.HttpOptions(**opts) if opts else None
+    if settings.vertex:
+        return genai.Client(
+            vertexai=True,
+            project=settings.project,
+            location=settings.location,
+            http_options=http_options,
+        )
+    if not settings.api_key:
+        raise AuthError(
+            "no API key found",
+            "export GEMINI_API_KEY=... or run `voicecli key set`; "
+            "or try voicecli without a key: `voicecli talk --sim`",
+        )
+    return genai.Client(api_key=settings.api_key, http_options=http_options)
+
+
+def map_close(code: int | None, reason: str, key: str | None = None) -> VoicecliError:
+    """Turn a websocket close (as the SDK reports it) into our error with a hint."""
+    reason = redact((reason or "").strip(), key)
+    short = reason[:160] or "no reason given"
+    if code == 1007 and "key" in reason.lower():
+        return AuthError(
+            f"the server rejected the API key (1007: {short})",
+            "check GEMINI_API_KEY / `voicecli key set`",
+        )
+    if code == 1008:
+        return ModelError(
+            f"model not available (1008: {short})", "pick another --model (`voicecli models`)"
+        )
+    if code == 1007:
+        return ServerError(
+            f"the server refused the request (1007: {short})",
+            "check the options for this model; --debug shows the setup",
+        )
+    if code == 1011:
+        return ServerError(f"the server ended the session (1011: {short})", "try again")
+    if code == 1006 or code is None:
+        return NetworkError(f"connection lost (1006: {short})", "check the network and try again")
+    return ServerError(f"the session was closed ({code}: {short})", "try again")
+
+
+def _api_error(e: genai_errors.APIError, key: str | None) -> VoicecliError:
+    reason = getattr(e, "message", None) or str(e)
+    return map_close(getattr(e, "code", None), str(reason), key)
+
+
+class LiveTransport:
+    """Send inputs to, and receive events from, one connected Live session."""
+
+    def __init__(self, session: Any, key: str | None = None) -> None:
+        self._session = session
+        self._key = key
+        self.malformed = 0  # server frames that could not be parsed (skipped)
+        self.session_id: str | None = getattr(session, "session_id", None)
+
+    async def send_audio(self, pcm16k: bytes) -> None:
+        await self._session.send_realtime_input(audio=types.Blob(data=pcm16k, mime_type=INPUT_MIME))
+
+    async def send_audio_stream_end(self) -> None:
+        await self._session.send_realtime_input(audio_stream_end=True)
+
+    async def send_activity_start(self) -> None:
+        await self._session.send_realtime_input(activity_start=types.ActivityStart())
+
+    async def send_activity_end(self) -> None:
+        await self._session.send_realtime_input(activity_end=types.ActivityEnd())
+
+    async def send_text(self, text: str) -> None:
+        await self._session.send_realtime_input(text=text)
+
+    async def send_tool_results(self, results: list[ev.FunctionResult]) -> None:
+        await self._session.send_tool_response(
+            function_responses=[
+                types.FunctionResponse(id=r.id, name=r.name, response=r.response) for r in results
+            ]
+        )
+
+    async def events(self) -> AsyncIterator[ev.LiveEvent]:
+        """Every server event of the session, across turns, until the socket closes.
+
+        A normal close ends the iteration; any other close raises a VoicecliError.
+        Malformed frames are skipped and counted.
+        """
+        while True:
+            try:
+                async for msg in self._session.receive():
+                    for event in convert(msg):
+                        yield event
+            except genai_errors.APIError as e:
+                if getattr(e, "code", None) == 1000:
+                    return
+                raise _api_error(e, self._key) from e
+            except ValueError as e:  # the SDK could not parse a frame: skip it
+                self.malformed += 1
+                log.warning("skipped a malformed server message: %s", str(e)[:80])
+                continue
+
+
+def convert(msg: types.LiveServerMessage) -> list[ev.LiveEvent]:
+    """One SDK message -> our events, in the order they should be handled."""
+    now = time.monotonic()
+    out: list[ev.LiveEvent] = []
+    sc = msg.server_content
+    if sc is not None:
+        if sc.input_transcription and sc.input_transcription.text:
+            out.append(
+                ev.InputTranscript(
+                    sc.input_transcription.text,
+                    final=bool(getattr(sc.input_transcription, "finished", False)),
+                    t=now,
+                )
+            )
+        if sc.interrupted:
+            out.append(ev.Interrupted(t=now))
+        if sc.model_turn and sc.model_turn.parts:
+            for part in sc.model_turn.parts:
+                blob = part.inline_data
+                if blob and blob.data and (blob.mime_type or "").startswith("audio/"):
+                    out.append(ev.AudioChunk(blob.data, rate=_rate(blob.mime_type), t=now))
+                elif part.text:
+                    out.append(ev.ModelText(part.text, thought=bool(part.thought), t=now))
+        if sc.output_transcription and sc.output_transcription.text:
+            out.append(ev.OutputTranscript(sc.output_transcription.text, t=now))
+        if sc.generation_complete:
+            out.append(ev.GenerationComplete(t=now))
+        if sc.turn_complete:
+            reason = sc.turn_complete_reason
+            out.append(
+                ev.TurnComplete(
+                    reason=str(getattr(reason, "value", reason)) if reason else None,
+                    waiting_for_input=bool(sc.waiting_for_input),
+                    t=now,
+                )
+            )
+    if msg.tool_call and msg.tool_call.function_calls:
+        calls = tuple(
+            ev.FunctionCall(id=fc.id or "", name=fc.name or "", args=dict(fc.args or {}))
+            for fc in msg.tool_call.function_calls
+        )
+        out.append(ev.ToolCall(calls, t=now))
+    if msg.tool_call_cancellation and msg.tool_call_cancellation.ids:
+        out.append(ev.ToolCallCancellation(tuple(msg.tool_call_cancellation.ids), t=now))
+    if msg.usage_metadata:
+        um = msg.usage_metadata
+        out.append(
+            ev.Usage(
+                prompt_tokens=um.prompt_token_count or 0,
+                response_tokens=um.response_token_count or 0,
+                total_tokens=um.total_token_count or 0,
+                t=now,
+            )
+        )
+    if msg.go_away:
+        out.append(ev.GoAway(_seconds(msg.go_away.time_left), t=now))
+    if msg.session_resumption_update:
+        sru = msg.session_resumption_update
+        out.append(ev.ResumptionUpdate(sru.new_handle, bool(sru.resumable), t=now))
+    va = getattr(msg, "voice_activity", None)
+    if va is not None:
+        kind = getattr(va, "voice_activity_type", None) or getattr(va, "type", None)
+        out.append(ev.VoiceActivity(str(getattr(kind, "value", kind)), t=now))
+    return out
+
+
+def _rate(mime: str | None) -> int:
+    for piece in (mime or "").split(";"):
+        name, _, value = piece.strip().partition("=")
+        if name == "rate" and value.isdigit():
+            return int(value)
+    return 24000
+
+
+def _seconds(value: Any) -> float | None:
+    if value is None:
+        return None
+    if hasattr(value, "total_seconds"):
+        return float(value.total_seconds())
+    text = str(value).strip()
+    try:
+        return float(text[:-1]) if text.endswith("s") else float(text)
+    except ValueError:
+        return None
+
+
+@asynccontextmanager
+async def open_transport(
+    settings: Settings, config: types.LiveConnectConfig, *, setup_timeout: float = SETUP_TIMEOUT_S
+) -> AsyncIterator[LiveTransport]:
+    """Connect, run the setup handshake, and yield the transport; errors become ours."""
+    client = make_client(settings)
+    cm = client.aio.live.connect(model=settings.model, config=config)
+    try:
+        session = await asyncio.wait_for(cm.__aenter__(), setup_timeout)
+    except TimeoutError:
+        raise SessionTimeout(
+            f"the server did not answer the setup within {setup_timeout:.0f} s",
+            "check the endpoint (voicecli doctor) and try again",
+        ) from None
+    except genai_errors.APIError as e:
+        raise _api_error(e, settings.api_key) from e
+    except ssl.SSLCertVerificationError as e:
+        raise NetworkError(
+            f"TLS certificate not trusted for {settings.base_url or 'the endpoint'}: "
+            f"{e.verify_message}",
+            "point SSL_CERT_FILE or ca_file at the server's CA",
+        ) from None
+    except (OSError, asyncio.IncompleteReadError) as e:
+        where = settings.base_url or "the Gemini API"
+        raise NetworkError(
+            f"cannot connect to {where}: {redact(str(e), settings.api_key) or type(e).__name__}",
+            "check the network or --base-url",
+        ) from None
+    except ValueError as e:  # SDK refuses config locally (e.g. Vertex-only options)
+        raise UsageError(redact(str(e), settings.api_key)) from None
+    try:
+        yield LiveTransport(session, settings.api_key)
+    finally:
+        try:
+            await cm.__aexit__(None, None, None)
+        except Exception as e:  # closing a dead socket must not mask the real error
+            log.debug("close failed: %s", e)

@@ -1,0 +1,133 @@
+"""Assemble a conversation from settings: source, gate, sinks, observers, transport.
+
+The CLI calls ``run_talk`` with what the user asked for; tests and benchmarks call it too.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import Iterator, Sequence
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+
+from voicecli.audio.base import AudioSink, AudioSource
+from voicecli.audio.files import ConversationRecorder, FileSource, WavSink
+from voicecli.audio.vad import Gate, SpeechDetector, gate_params_for, make_detector
+from voicecli.config import Settings
+from voicecli.live import capabilities
+from voicecli.live.conversation import Conversation, Observer, Options, Summary, ToolHandler
+from voicecli.live.setup import build_config
+from voicecli.live.transport import open_transport
+from voicecli.ui.transcript import TranscriptWriter
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class TalkRequest:
+    """What one run should do besides the settings."""
+
+    input: Path | None = None
+    output: Path | None = None
+    record: Path | None = None
+    transcript: Path | None = None
+    fast: bool = False
+    observers: Sequence[Observer] = field(default_factory=list)
+    sinks: Sequence[AudioSink] = field(default_factory=list)
+    source: AudioSource | None = None  # overrides ``input`` (devices, tests)
+    tool_handler: ToolHandler | None = None
+    extra_instructions: str | None = None
+    reply_wait_s: float = 8.0
+
+
+def make_gate(settings: Settings, caps: capabilities.ModelCaps) -> Gate:
+    overrides: dict[str, object] = {"enabled": settings.vad != "off"}
+    if settings.pre_roll_ms is not None:
+        overrides["pre_roll_ms"] = settings.pre_roll_ms
+    if settings.hangover_ms is not None:
+        overrides["hangover_ms"] = settings.hangover_ms
+    params = gate_params_for(caps, frame_ms=settings.frame_ms, **overrides)
+    if settings.turn_detection == "manual":
+        params = replace(params, stream_end=False)
+    return Gate(params)
+
+
+def make_detector_for(settings: Settings) -> SpeechDetector | None:
+    if settings.vad == "off":
+        return None
+    return make_detector(settings.vad, settings.vad_aggressiveness)
+
+
+@contextlib.contextmanager
+def _outputs(
+    req: TalkRequest,
+) -> Iterator[tuple[list[AudioSink], ConversationRecorder | None, list[Observer]]]:
+    """Open the output files; all are finalized on the way out, whatever happened."""
+    sinks: list[AudioSink] = list(req.sinks)
+    observers: list[Observer] = list(req.observers)
+    recorder: ConversationRecorder | None = None
+    closers = []
+    try:
+        if req.output is not None:
+            wav = WavSink(req.output)
+            sinks.append(wav)
+            closers.append(wav.close)
+        if req.record is not None:
+            recorder = ConversationRecorder(req.record)
+            closers.append(recorder.close)
+        if req.transcript is not None:
+            writer = TranscriptWriter(req.transcript)
+            observers.insert(0, writer)
+            closers.append(writer.close)
+        yield sinks, recorder, observers
+    finally:
+        for close in reversed(closers):
+            try:
+                close()
+            except Exception:
+                log.exception("closing an output failed")
+
+
+async def run_talk(settings: Settings, req: TalkRequest) -> Summary:
+    """One conversation from start to end; raises VoicecliError subclasses on failure."""
+    caps = capabilities.lookup(settings.model, "vertex" if settings.vertex else "developer")
+    config = build_config(settings, caps, extra_instructions=req.extra_instructions)
+    source = req.source
+    if source is None:
+        if req.input is None:
+            raise ValueError("run_talk needs an input file or a source")
+        source = FileSource(req.input, frame_ms=settings.frame_ms, realtime=not req.fast)
+    gate = make_gate(settings, caps)
+    detector = make_detector_for(settings)
+    options = Options(
+        fast=req.fast,
+        timeout_s=settings.timeout,
+        reply_wait_s=req.reply_wait_s,
+        manual_activity=settings.turn_detection == "manual",
+    )
+    with _outputs(req) as (sinks, recorder, observers):
+        async with open_transport(settings, config) as transport:
+            conv = Conversation(
+                transport,
+                source,
+                detector,
+                gate,
+                sinks=sinks,
+                recorder=recorder,
+                observers=observers,
+                tool_handler=req.tool_handler,
+                options=options,
+            )
+            try:
+                return await conv.run()
+            finally:
+                await source.aclose()
+                _write_summary(observers, conv)
+
+
+def _write_summary(observers: Sequence[Observer], conv: Conversation) -> None:
+    record = {"type": "session_end", "t": round(conv.rel(), 3), **asdict(conv.summary)}
+    for obs in observers:
+        if isinstance(obs, TranscriptWriter):
+            obs.write(record)
