@@ -6,6 +6,7 @@ from voicecli.live.turns import TurnBook, TurnOutcome
 def test_latency_and_spoken_turn() -> None:
     b = TurnBook()
     b.user_started(0.0)
+    b.user_speech(1.0)
     b.user_ended(1.0)
     assert b.awaiting_reply and not b.model_busy
     b.user_text("hello")
@@ -36,3 +37,15 @@ def test_interrupted_turn() -> None:
     assert turn is not None and turn.outcome is TurnOutcome.INTERRUPTED
     assert b.interrupted(1.0) is None  # nothing running
     assert b.latencies() == [turn.latency_s]
+
+
+def test_latency_when_the_server_answers_before_the_gate_closes() -> None:
+    b = TurnBook()
+    b.user_speech(1.0)  # last speech frame
+    b.user_text("hi")  # the server ended the turn by itself
+    b.model_audio(1.3, 0.2)  # ... and answered before our hangover ran out
+    b.user_ended(1.0)
+    turn = b.turn_complete(1.6)
+    assert abs(turn.latency_s - 0.3) < 1e-9
+    b.model_audio(5.0, 0.2)  # a proactive turn nobody asked for: no latency to report
+    assert b.turn_complete(5.5).latency_s is None

@@ -6,13 +6,13 @@ import asyncio
 import contextlib
 import logging
 import os
+import signal
 import statistics
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Annotated, Any
 
-import click
 import typer
 
 from voicecli import __version__
@@ -126,7 +126,7 @@ def simulator(
             vertex=False,
         )
     finally:
-        sim.stop()
+        sim.stop_thread()
 
 
 # ---------------------------------------------------------------------------------- talk
@@ -202,9 +202,31 @@ def talk(
             transcript=transcript,
             fast=fast,
             observers=[view],
+            on_start=ctrl_c_stops(view.status),
         )
         summary = asyncio.run(run_talk(settings, req))
     view.status(format_summary(summary))
+
+
+def ctrl_c_stops(status: Callable[[str], None]) -> Callable[[Any], None]:
+    """First Ctrl-C ends the conversation cleanly (files finalized); a second one forces."""
+
+    def on_start(conv: Any) -> None:
+        presses = 0
+
+        def on_sigint() -> None:
+            nonlocal presses
+            presses += 1
+            if presses == 1:
+                status("stopping... (Ctrl-C again to force)")
+                conv.request_stop()
+            else:
+                os._exit(130)
+
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            asyncio.get_running_loop().add_signal_handler(signal.SIGINT, on_sigint)
+
+    return on_start
 
 
 def _check_writable(*paths: Path | None) -> None:
@@ -262,7 +284,9 @@ def demo(
     out_dir: Annotated[Path, typer.Option("--out-dir", help="Where to write the files.")] = Path(
         "out"
     ),
-    fast: Annotated[bool, typer.Option("--fast", help="Don't pace in real time.")] = False,
+    realtime: Annotated[
+        bool, typer.Option("--realtime", help="Pace the input in real time (slower).")
+    ] = False,
 ) -> None:
     """A conversation with the built-in simulator: a generated WAV in, the reply out."""
     from voicecli.demo import make_demo_input
@@ -275,7 +299,7 @@ def demo(
         output=out_dir / "demo-reply.wav",
         record=out_dir / "demo-conversation.wav",
         transcript=out_dir / "demo-transcript.jsonl",
-        fast=fast,
+        fast=not realtime,
         sim=True,
         scenario=None,
         model=None,
@@ -354,33 +378,34 @@ def main(argv: list[str] | None = None) -> int:
     debug = "--debug" in args or os.environ.get("VOICECLI_DEBUG") == "1"
     command = typer.main.get_command(app)
     try:
-        rv = command.main(args=args, prog_name="voicecli", standalone_mode=False)
-        code = int(rv) if isinstance(rv, int) else 0
+        command.main(args=args, prog_name="voicecli", standalone_mode=True)
+        code = 0
+    except SystemExit as e:  # typer's own exits: usage errors (2), --help, Ctrl-C (130)
+        code = e.code if isinstance(e.code, int) else (0 if e.code is None else 1)
+        if code == 130:  # Ctrl-C before a session was running: a user-requested end
+            print("stopped.", file=sys.stderr)
+            code = int(ExitCode.OK)
     except VoicecliError as e:
         if debug:
             import traceback
 
             traceback.print_exception(e)
-        key = os.environ.get("GOOGLE_API_KEY") or os.environ.get("GEMINI_API_KEY")
-        print(f"error: {cfg.redact(e.one_line(), key)}", file=sys.stderr)
+        print(f"error: {cfg.redact(e.one_line(), _env_key())}", file=sys.stderr)
         code = int(e.exit_code)
-    except (KeyboardInterrupt, click.exceptions.Abort):
-        print("\nstopped.", file=sys.stderr)
+    except KeyboardInterrupt:
+        print("stopped.", file=sys.stderr)
         code = int(ExitCode.OK)
-    except click.exceptions.ClickException as e:
-        e.show()
-        code = int(ExitCode.USAGE)
-    except click.exceptions.Exit as e:
-        code = e.exit_code
     except Exception as e:  # a bug: one line unless --debug
         if debug:
             raise
-        print(
-            f"error: unexpected {type(e).__name__}: {e} (run with --debug and report it)",
-            file=sys.stderr,
-        )
+        text = cfg.redact(f"{type(e).__name__}: {e}", _env_key())
+        print(f"error: unexpected {text} (run with --debug and report it)", file=sys.stderr)
         code = int(ExitCode.FAILURE)
     return code
+
+
+def _env_key() -> str | None:
+    return os.environ.get("GOOGLE_API_KEY") or os.environ.get("GEMINI_API_KEY")
 
 
 def run() -> None:

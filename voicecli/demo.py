@@ -11,9 +11,12 @@ import soundfile as sf
 from voicecli.audio import synth
 from voicecli.audio.resample import StreamResampler
 
+# The words of the default simulator scenario's turns; no inner punctuation, so espeak-ng
+# makes no pause long enough for the server's turn detection to split an utterance.
 DEMO_LINES = (
-    "Hello Gemini! Can you hear me?",
-    "Tell me something nice about terminals.",
+    "Hello can you hear me",
+    "What is a good name for a cat",
+    "I like that thanks",
 )
 RATE = 16000
 
@@ -34,7 +37,7 @@ def make_demo_input(path: Path) -> tuple[Path, bool]:
             pcm = rs.process(mono) + rs.flush()
             pieces += [np.frombuffer(pcm, dtype=np.int16), synth.silence(2.5, RATE)]
     if not spoken:
-        synth.make_utterances_wav(path, [(1.6, 2.5), (1.8, 2.5)], rate=RATE)
+        synth.make_utterances_wav(path, [(1.4, 2.5), (1.6, 2.5), (1.2, 2.5)], rate=RATE)
         return path, False
     synth.write_wav(path, np.concatenate(pieces), RATE)
     return path, True

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
@@ -39,6 +39,8 @@ class TalkRequest:
     tool_handler: ToolHandler | None = None
     extra_instructions: str | None = None
     reply_wait_s: float = 8.0
+    # called with the running Conversation (signal handlers, typed input, views)
+    on_start: Callable[[Conversation], None] | None = None
 
 
 def make_gate(settings: Settings, caps: capabilities.ModelCaps) -> Gate:
@@ -119,6 +121,8 @@ async def run_talk(settings: Settings, req: TalkRequest) -> Summary:
                 tool_handler=req.tool_handler,
                 options=options,
             )
+            if req.on_start is not None:
+                req.on_start(conv)
             try:
                 return await conv.run()
             finally:

@@ -35,6 +35,7 @@ class ModelCaps:
     honours_stream_end: bool  # False: needs trailing audio for its own turn detection
     stable: bool = True
     note: str = ""
+    non_blocking_tools: bool = True  # takes NON_BLOCKING declarations and response scheduling
 
 
 DEFAULT_MODEL = "gemini-3.8-live"
@@ -65,7 +66,8 @@ _MODELS: tuple[ModelCaps, ...] = (
         Thinking.LEVEL,
         honours_stream_end=True,
         stable=False,
-        note="no proactive audio",
+        note="no proactive audio; synchronous tool calls only",
+        non_blocking_tools=False,
     ),
     ModelCaps(
         "gemini-2.5-flash-native-audio-preview-12-2025",

@@ -113,6 +113,11 @@ class Conversation:
         self.resume_handle: str | None = None
         self._t0 = time.monotonic()
         self._changed = asyncio.Event()  # set whenever the turn state changes
+        self._stop = asyncio.Event()
+        self.stopped_by_user = False
+        self.muted = False  # /mute: the uplink sends nothing
+        self._input_done = False
+        self._last_speech: float | None = None
         self._tool_tasks: set[asyncio.Task[None]] = set()
 
     # ------------------------------------------------------------------------ helpers
@@ -143,13 +148,16 @@ class Conversation:
 
     # ------------------------------------------------------------------------ run
     async def run(self) -> Summary:
+        """Until the input is over and answered, the user stops, or an error ends it."""
         self._t0 = time.monotonic()
         try:
             async with asyncio.TaskGroup() as tg:
                 down = tg.create_task(self._downlink())
-                await self._uplink()
-                await self._wait_for_end()
-                down.cancel()
+                main = tg.create_task(self._main())
+                stop = tg.create_task(self._stop.wait())
+                await asyncio.wait({main, stop, down}, return_when=asyncio.FIRST_COMPLETED)
+                for task in (main, stop, down):
+                    task.cancel()
         except* VoicecliError as group:
             raise group.exceptions[0] from None
         finally:
@@ -157,6 +165,16 @@ class Conversation:
                 task.cancel()
             self._finish_summary()
         return self.summary
+
+    def request_stop(self) -> None:
+        """End the conversation cleanly (Ctrl-C, /quit): outputs are finalized by the caller."""
+        self.stopped_by_user = True
+        self._stop.set()
+
+    async def _main(self) -> None:
+        await self._uplink()
+        self._input_done = True
+        await self._wait_for_end()
 
     def _finish_summary(self) -> None:
         s = self.summary
@@ -179,7 +197,12 @@ class Conversation:
             now = time.monotonic()
             if self.recorder is not None:
                 self.recorder.add_user(frame, self.rel(now))
+            if self.muted:
+                frame = bytes(len(frame))
             speech = self.detector.is_speech(frame) if self.detector else True
+            if speech and self.gate.is_open:
+                self._last_speech = now
+                self.book.user_speech(now)
             ended = await self._apply(self.gate.push(frame, speech), now)
             if ended and self.opt.fast:
                 await self._wait_for_reply()
@@ -199,8 +222,9 @@ class Conversation:
             elif action.kind is Act.SPEECH_END:
                 if self.opt.manual_activity:
                     await self.transport.send_activity_end()
-                self.book.user_ended(now)
-                self.notify(ev.UserSpeechEnded(t=self.rel(now)), self.rel(now))
+                end = self._last_speech or now
+                self.book.user_ended(end)
+                self.notify(ev.UserSpeechEnded(t=self.rel(end)), self.rel(end))
                 ended = True
             elif action.kind is Act.STREAM_END:
                 await self.transport.send_audio_stream_end()
@@ -252,8 +276,8 @@ class Conversation:
             self._handle(event)
             self.notify(event)
             self._poke()
-        if self.book.awaiting_reply:
-            raise ServerError("the server closed the session before answering", "try again")
+        if self.book.awaiting_reply or not self._input_done:
+            raise ServerError("the server closed the session unexpectedly", "try again")
 
     def _handle(self, event: ev.LiveEvent) -> None:
         book = self.book

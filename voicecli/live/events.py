@@ -126,6 +126,9 @@ class FunctionResult:
     id: str
     name: str
     response: dict[str, Any]
+    scheduling: str | None = None  # non-blocking calls: WHEN_IDLE | INTERRUPT | SILENT
+    status: str = "ok"  # ok | error | refused | timeout (for views, transcript, history)
+    duration_s: float | None = None
 
 
 LiveEvent = (

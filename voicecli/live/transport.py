@@ -127,7 +127,15 @@ class LiveTransport:
     async def send_tool_results(self, results: list[ev.FunctionResult]) -> None:
         await self._session.send_tool_response(
             function_responses=[
-                types.FunctionResponse(id=r.id, name=r.name, response=r.response) for r in results
+                types.FunctionResponse(
+                    id=r.id,
+                    name=r.name,
+                    response=r.response,
+                    scheduling=types.FunctionResponseScheduling(r.scheduling)
+                    if r.scheduling
+                    else None,
+                )
+                for r in results
             ]
         )
 

@@ -44,6 +44,7 @@ class TurnBook:
     turns: list[Turn] = field(default_factory=list)
     current: Turn | None = None
     pending_user_end: float | None = None  # user finished speaking, no reply started yet
+    last_user_end: float | None = None  # end of the latest utterance not yet answered
     user_speaking: bool = False
 
     def _ensure_current(self) -> Turn:
@@ -56,7 +57,12 @@ class TurnBook:
     def user_started(self, t: float) -> None:
         self.user_speaking = True
 
+    def user_speech(self, t: float) -> None:
+        """A speech frame was sent at ``t`` (the latest one marks the end of speech)."""
+        self.last_user_end = t
+
     def user_ended(self, t: float) -> None:
+        """``t``: when the user's last speech frame was sent (not the end of the hangover)."""
         self.user_speaking = False
         if self.current is None:
             self.pending_user_end = t
@@ -70,6 +76,10 @@ class TurnBook:
         turn = self._ensure_current()
         if turn.first_audio is None:
             turn.first_audio = t
+            # the server may start its turn before our gate closes: take the latest end
+            if self.last_user_end is not None and self.last_user_end <= t:
+                turn.user_end = self.last_user_end
+            self.last_user_end = None
         turn.audio_s += seconds
 
     def model_text(self, text: str) -> None:

@@ -68,7 +68,14 @@ def to_record(event: object, t_rel: float | None = None) -> dict[str, Any]:
         rec["calls"] = [{"id": c.id, "name": c.name, "args": c.args} for c in event.calls]
     elif isinstance(event, ev.ToolResults):
         rec["results"] = [
-            {"id": r.id, "name": r.name, "response": r.response} for r in event.results
+            {
+                "id": r.id,
+                "name": r.name,
+                "status": r.status,
+                "duration_s": r.duration_s,
+                "response": r.response,
+            }
+            for r in event.results
         ]
     elif isinstance(event, ev.ToolCallCancellation):
         rec["ids"] = list(event.ids)

@@ -1,0 +1,495 @@
+"""Real microphones and speakers through PortAudio (python-sounddevice).
+
+This is the only module that imports sounddevice, and it does so lazily: voicecli works on a
+machine without PortAudio until a device is actually needed.
+
+* ``MicSource`` (an ``AudioSource``): the input callback copies each block and hands it to
+  the event loop (``call_soon_threadsafe``) into a bounded queue (full: the oldest block is
+  dropped and counted). Resampling to 16 kHz and cutting exact frames happen on the loop.
+* ``SpeakerSink`` (an ``AudioSink``): ``write`` resamples on the loop and hands the samples
+  to the output callback through a deque of commands; the callback owns the
+  ``JitterBuffer`` and pulls one block per call. ``write`` never blocks.
+
+Both record PortAudio's ADC/DAC timestamps (converted to ``time.monotonic``), which the echo
+canceller needs to line the played audio up with what the microphone heard.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import threading
+import time
+from collections import deque
+from collections.abc import AsyncIterator, Callable, Sequence
+from dataclasses import dataclass, replace
+from typing import Any, Literal
+
+import numpy as np
+
+from voicecli.audio.base import INPUT_RATE, OUTPUT_RATE, frame_bytes
+from voicecli.audio.format import Int16Array
+from voicecli.audio.playback import JitterBuffer, JitterParams
+from voicecli.audio.resample import Reframer, StreamResampler
+from voicecli.errors import DeviceError
+
+Kind = Literal["input", "output"]
+PORTAUDIO_HINT = (
+    "install PortAudio: Debian/Ubuntu `apt install libportaudio2`, "
+    "Fedora `dnf install portaudio`, macOS `brew install portaudio`"
+)
+STALL_S = 2.0  # no audio from an open stream for this long: the device is gone
+_PA_DEVICE_UNAVAILABLE = -9985
+_PA_INVALID_SAMPLE_RATE = -9997
+
+
+def sd() -> Any:
+    """The sounddevice module, or DeviceError naming the package to install."""
+    try:
+        import sounddevice
+    except OSError as exc:  # raised at import when libportaudio is missing
+        raise DeviceError("PortAudio library not found", PORTAUDIO_HINT) from exc
+    except ImportError as exc:
+        raise DeviceError(
+            "python-sounddevice is not installed", "pip install sounddevice"
+        ) from exc
+    return sounddevice
+
+
+def rescan() -> None:
+    """Make PortAudio scan the devices again (after PULSE_SERVER or hardware changed)."""
+    mod = sd()
+    mod._terminate()
+    mod._initialize()
+
+
+# ------------------------------------------------------------------ listing and selection
+@dataclass(frozen=True)
+class DeviceInfo:
+    index: int
+    name: str
+    hostapi: str
+    inputs: int
+    outputs: int
+    default_rate: float
+    default_input: bool = False
+    default_output: bool = False
+
+    def channels(self, kind: Kind) -> int:
+        return self.inputs if kind == "input" else self.outputs
+
+    def label(self) -> str:
+        return f"{self.index} {self.name!r}"
+
+
+def list_devices() -> list[DeviceInfo]:
+    mod = sd()
+    try:
+        raw = mod.query_devices()
+        apis = mod.query_hostapis()
+        default_in, default_out = (int(x) for x in mod.default.device)
+    except mod.PortAudioError as exc:
+        raise DeviceError(f"cannot list audio devices: {exc}", PORTAUDIO_HINT) from exc
+    return [
+        DeviceInfo(
+            index=int(d["index"]),
+            name=str(d["name"]),
+            hostapi=str(apis[d["hostapi"]]["name"]),
+            inputs=int(d["max_input_channels"]),
+            outputs=int(d["max_output_channels"]),
+            default_rate=float(d["default_samplerate"]),
+            default_input=int(d["index"]) == default_in,
+            default_output=int(d["index"]) == default_out,
+        )
+        for d in raw
+    ]
+
+
+def select_device(
+    spec: str | int | None, kind: Kind, devices: Sequence[DeviceInfo] | None = None
+) -> DeviceInfo:
+    """The device named by ``spec``: None/"default" (the default device), an index, or a
+    case-insensitive substring of the name (an exact name wins; several matches are an
+    error). DeviceError lists the candidates when nothing matches."""
+    devices = list_devices() if devices is None else list(devices)
+    usable = [d for d in devices if d.channels(kind) > 0]
+    if not usable:
+        where = "a microphone" if kind == "input" else "speakers or headphones"
+        raise DeviceError(f"no {kind} device found", f"connect {where}; `voicecli devices` lists")
+    choices = ", ".join(d.label() for d in usable)
+    text = "" if spec is None else str(spec).strip()
+    if text.lower() in ("", "default"):
+        flag = "default_input" if kind == "input" else "default_output"
+        return next((d for d in usable if getattr(d, flag)), usable[0])
+    if text.lstrip("-").isdigit():
+        found = [d for d in usable if d.index == int(text)]
+        if not found:
+            raise DeviceError(f"no {kind} device with index {text}", f"{kind} devices: {choices}")
+        return found[0]
+    exact = [d for d in usable if d.name.lower() == text.lower()]
+    matches = exact or [d for d in usable if text.lower() in d.name.lower()]
+    if not matches:
+        raise DeviceError(f"no {kind} device matches {text!r}", f"{kind} devices: {choices}")
+    if len(matches) > 1:
+        names = ", ".join(d.label() for d in matches)
+        raise DeviceError(f"{text!r} matches several {kind} devices: {names}", "give the index")
+    return matches[0]
+
+
+def first_supported(rates: Sequence[int], supported: Callable[[int], bool]) -> int | None:
+    seen: list[int] = []
+    for r in rates:
+        if r > 0 and r not in seen:
+            seen.append(r)
+            if supported(r):
+                return r
+    return None
+
+
+def _settings_ok(kind: Kind, device: int, rate: int, channels: int) -> bool:
+    mod = sd()
+    check = mod.check_input_settings if kind == "input" else mod.check_output_settings
+    try:
+        check(device=device, samplerate=rate, channels=channels, dtype="int16")
+    except (mod.PortAudioError, ValueError):
+        return False
+    return True
+
+
+def choose_format(info: DeviceInfo, kind: Kind, preferred: int, rate: int | None = None) -> tuple[int, int]:
+    """(rate, channels) the device opens with: ``rate`` if given, else ``preferred``, the
+    device default, 48000, 44100; mono if it can, else stereo."""
+    candidates = [rate] if rate else [preferred, int(info.default_rate), 48000, 44100]
+    for channels in (1, 2):
+        if channels > info.channels(kind):
+            break
+        found = first_supported(candidates, lambda r, c=channels: _settings_ok(kind, info.index, r, c))
+        if found is not None:
+            return found, channels
+    tried = "/".join(str(r) for r in dict.fromkeys(candidates))
+    raise DeviceError(
+        f"the {kind} device {info.label()} supports none of {tried} Hz",
+        "pick another device (`voicecli devices`) or change its format in the system settings",
+    )
+
+
+def _open_error(exc: BaseException, info: DeviceInfo, kind: Kind) -> DeviceError:
+    code = exc.args[1] if len(exc.args) > 1 else None
+    if code == _PA_DEVICE_UNAVAILABLE:
+        return DeviceError(
+            f"the {kind} device {info.label()} is busy or unavailable",
+            "close other programs using it, or pick another device (`voicecli devices`)",
+        )
+    if code == _PA_INVALID_SAMPLE_RATE:
+        return DeviceError(f"the {kind} device {info.label()} rejected the sample rate")
+    return DeviceError(f"cannot open the {kind} device {info.label()}: {exc}", "try `voicecli devices --test`")
+
+
+def _close_stream(stream: Any, timeout: float = 2.0) -> None:
+    """Abort and close a stream on a daemon thread: a wedged driver cannot hang the exit."""
+
+    def close() -> None:
+        with contextlib.suppress(Exception):
+            stream.abort(ignore_errors=True)
+            stream.close(ignore_errors=True)
+
+    t = threading.Thread(target=close, name="voicecli-pa-close", daemon=True)
+    t.start()
+    t.join(timeout)
+
+
+def _latency_s(stream: Any) -> float:
+    lat = stream.latency
+    return float(lat[0] if isinstance(lat, tuple) else lat)
+
+
+# ------------------------------------------------------------------ microphone
+class MicSource:
+    """Frames of 16 kHz mono PCM16 from a microphone. ``timed_frames`` also gives each
+    frame's capture time (monotonic seconds of its first sample)."""
+
+    def __init__(
+        self,
+        device: str | int | None = None,
+        frame_ms: int = 20,
+        block_ms: int = 10,
+        queue_ms: int = 2000,
+        rate: int | None = None,
+    ) -> None:
+        sd()
+        self.info = select_device(device, "input")
+        self.rate, self.channels = choose_format(self.info, "input", INPUT_RATE, rate)
+        self.frame_ms = frame_ms
+        self.block = self.rate * block_ms // 1000
+        self._blocks: deque[tuple[bytes, float, float]] = deque(maxlen=max(2, queue_ms // block_ms))
+        self._ready = asyncio.Event()
+        self._stream: Any = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._stopping = False
+        self._finished = False
+        self.overflows = 0  # blocks dropped because the loop fell behind
+        self.xruns = 0  # PortAudio input overflows (the driver dropped audio)
+        self.blocks_in = 0
+        self.handoff_s: deque[float] = deque(maxlen=5000)  # block captured -> frame yielded
+
+    # -- PortAudio thread: copy and hand over, nothing else
+    def _callback(self, indata: Any, frames: int, tinfo: Any, status: Any) -> None:
+        now = time.monotonic()
+        adc = tinfo.inputBufferAdcTime
+        start = now - (tinfo.currentTime - adc) if adc else now - frames / self.rate
+        with contextlib.suppress(RuntimeError):  # the loop is closing
+            assert self._loop is not None
+            self._loop.call_soon_threadsafe(self._put, bytes(indata), start, now, bool(status))
+
+    def _finished_callback(self) -> None:
+        with contextlib.suppress(RuntimeError):
+            assert self._loop is not None
+            self._loop.call_soon_threadsafe(self._on_finished)
+
+    # -- event loop
+    def _put(self, data: bytes, start: float, now: float, flagged: bool) -> None:
+        if len(self._blocks) == self._blocks.maxlen:
+            self.overflows += 1  # deque drops the oldest
+        self._blocks.append((data, start, now))
+        self.blocks_in += 1
+        if flagged:
+            self.xruns += 1
+        self._ready.set()
+
+    def _on_finished(self) -> None:
+        self._finished = True
+        self._ready.set()
+
+    def _open(self) -> None:
+        mod = sd()
+        try:
+            self._stream = mod.RawInputStream(
+                samplerate=self.rate,
+                blocksize=self.block,
+                device=self.info.index,
+                channels=self.channels,
+                dtype="int16",
+                latency="low",
+                callback=self._callback,
+                finished_callback=self._finished_callback,
+            )
+            self._stream.start()
+        except mod.PortAudioError as exc:
+            raise _open_error(exc, self.info, "input") from exc
+
+    def stop(self) -> None:
+        """End ``frames`` after the audio already captured."""
+        self._stopping = True
+        self._ready.set()
+
+    async def _next_block(self) -> tuple[bytes, float, float] | None:
+        while not self._blocks:
+            if self._stopping:
+                return None
+            if self._finished:
+                raise DeviceError(
+                    f"the microphone {self.info.label()} stopped (unplugged or taken by another program)",
+                    "check the device and start again; files written so far are kept",
+                )
+            self._ready.clear()
+            try:
+                async with asyncio.timeout(STALL_S):
+                    await self._ready.wait()
+            except TimeoutError:
+                raise DeviceError(
+                    f"no audio from the microphone {self.info.label()} for {STALL_S:.0f} s",
+                    "the device is busy or gone; files written so far are kept",
+                ) from None
+        return self._blocks.popleft()
+
+    async def timed_frames(self) -> AsyncIterator[tuple[bytes, float]]:
+        self._loop = asyncio.get_running_loop()
+        self._stopping = self._finished = False
+        await asyncio.to_thread(self._open)
+        resampler = StreamResampler(self.rate, INPUT_RATE)
+        reframer = Reframer(frame_bytes(self.frame_ms))
+        frame_s = self.frame_ms / 1000
+        try:
+            while (item := await self._next_block()) is not None:
+                data, start, cb_time = item
+                if self.channels > 1:
+                    data = np.frombuffer(data, "<i2")[:: self.channels].tobytes()
+                frames = reframer.push(resampler.process(data))
+                if not frames:
+                    continue
+                end = start + len(data) / 2 / self.rate
+                first = end - reframer.pending / 2 / INPUT_RATE - len(frames) * frame_s
+                for i, frame in enumerate(frames):
+                    self.handoff_s.append(time.monotonic() - cb_time)
+                    yield frame, first + i * frame_s
+        finally:
+            await self.aclose()
+
+    async def frames(self) -> AsyncIterator[bytes]:
+        async for frame, _t in self.timed_frames():
+            yield frame
+
+    async def aclose(self) -> None:
+        stream, self._stream = self._stream, None
+        if stream is not None:
+            await asyncio.to_thread(_close_stream, stream)
+
+    def stats(self) -> dict[str, int]:
+        return {"mic_overflows": self.overflows, "mic_xruns": self.xruns}
+
+
+# ------------------------------------------------------------------ speaker
+_PUSH, _CLEAR, _END = 0, 1, 2
+
+
+class SpeakerSink:
+    """Plays model audio (24 kHz mono PCM16) on an output device through a jitter buffer.
+
+    The stream starts at construction and plays silence while idle, so the first reply
+    starts within one block. With ``keep_played`` the callback also keeps every block it
+    played with its DAC time (``played_blocks``) for the echo canceller.
+    """
+
+    def __init__(
+        self,
+        device: str | int | None = None,
+        block_ms: int = 10,
+        jitter: JitterParams | None = None,
+        keep_played: bool = False,
+        rate: int | None = None,
+    ) -> None:
+        mod = sd()
+        self.info = select_device(device, "output")
+        self.rate, self.channels = choose_format(self.info, "output", OUTPUT_RATE, rate)
+        self.block = self.rate * block_ms // 1000
+        self._jb = JitterBuffer(replace(jitter or JitterParams(), rate=self.rate))
+        self._cmds: deque[tuple[int, Int16Array | None, float]] = deque()
+        self._resampler = StreamResampler(OUTPUT_RATE, self.rate)
+        self._mono = np.zeros(self.block, dtype=np.int16)
+        self._played: deque[tuple[float, Int16Array]] | None = (
+            deque(maxlen=max(8, 3000 // block_ms)) if keep_played else None
+        )
+        self._pending_start: float | None = None
+        self.last_sound_end = 0.0  # monotonic time the last real sample leaves the DAC
+        self.start_latency_s: deque[float] = deque(maxlen=1000)  # write -> first sample out
+        self.xruns = 0
+        self._dead = False
+        self._closed = False
+        try:
+            self._stream = mod.OutputStream(
+                samplerate=self.rate,
+                blocksize=self.block,
+                device=self.info.index,
+                channels=self.channels,
+                dtype="int16",
+                latency="low",
+                callback=self._callback,
+                finished_callback=self._finished_callback,
+            )
+            self._stream.start()
+        except mod.PortAudioError as exc:
+            raise _open_error(exc, self.info, "output") from exc
+        self.output_latency_s = _latency_s(self._stream)
+
+    # -- PortAudio thread
+    def _callback(self, outdata: Any, frames: int, tinfo: Any, status: Any) -> None:
+        now = time.monotonic()
+        jb, cmds = self._jb, self._cmds
+        while cmds:
+            kind, samples, t = cmds.popleft()
+            if kind == _PUSH and samples is not None:
+                if not jb.active:
+                    self._pending_start = t
+                jb.push(samples)
+            elif kind == _CLEAR:
+                jb.clear()
+                self._pending_start = None
+            else:
+                jb.end()
+        mono = self._mono if frames == self.block else np.zeros(frames, dtype=np.int16)
+        real = jb.pull_into(mono)
+        outdata[:] = mono[:, None]
+        dac = tinfo.outputBufferDacTime
+        start = now + (dac - tinfo.currentTime) if dac else now + self.output_latency_s
+        if real:
+            self.last_sound_end = start + real / self.rate
+            if self._pending_start is not None:
+                self.start_latency_s.append(now - self._pending_start)
+                self._pending_start = None
+        if self._played is not None:
+            self._played.append((start, mono.copy()))
+        if status.output_underflow:
+            self.xruns += 1
+
+    def _finished_callback(self) -> None:
+        self._dead = True
+
+    # -- event loop
+    def _check(self) -> None:
+        if self._closed:
+            return
+        if self._dead or not self._stream.active:
+            self._dead = True
+            raise DeviceError(
+                f"the speaker {self.info.label()} stopped (unplugged or taken by another program)",
+                "check the device and start again; files written so far are kept",
+            )
+
+    def write(self, pcm: bytes) -> None:
+        self._check()
+        data = self._resampler.process(pcm)
+        if data:
+            self._cmds.append((_PUSH, np.frombuffer(data, dtype="<i2"), time.monotonic()))
+
+    def end_stream(self) -> None:
+        """The model's turn is over: play the rest at once; running dry is no underrun."""
+        tail = self._resampler.flush()
+        if tail:
+            self._cmds.append((_PUSH, np.frombuffer(tail, dtype="<i2"), time.monotonic()))
+        self._cmds.append((_END, None, 0.0))
+
+    def clear(self) -> None:
+        """Barge-in: everything queued is dropped within one block."""
+        self._resampler = StreamResampler(OUTPUT_RATE, self.rate)
+        self._cmds.append((_CLEAR, None, 0.0))
+
+    def on_event(self, event: object, t: float) -> None:
+        """Observer hook: a finished turn ends the playback stream."""
+        from voicecli.live import events as ev
+
+        if isinstance(event, ev.TurnComplete | ev.TurnEnded):
+            self.end_stream()
+
+    @property
+    def is_playing(self) -> bool:
+        return bool(self._cmds) or self._jb.active
+
+    @property
+    def played_s(self) -> float:
+        return self._jb.played / self.rate
+
+    @property
+    def stream_played_s(self) -> float:
+        """Audio of the current (or last) model turn that was actually played."""
+        return self._jb.stream_played / self.rate
+
+    @property
+    def underruns(self) -> int:
+        return self._jb.underruns
+
+    def played_blocks(self) -> list[tuple[float, Int16Array]]:
+        """Blocks played since the last call: (DAC time of the first sample, samples)."""
+        out: list[tuple[float, Int16Array]] = []
+        log = self._played
+        while log:
+            out.append(log.popleft())
+        return out
+
+    def stats(self) -> dict[str, float | int]:
+        return {**self._jb.stats(), "speaker_xruns": self.xruns}
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        _close_stream(self._stream)

@@ -1,0 +1,212 @@
+"""The playback jitter buffer: a pure state machine, no I/O, no clock, no threads.
+
+Model audio arrives in bursts (often faster than real time, sometimes slower); a sound card
+pulls fixed blocks at a steady rate. ``JitterBuffer`` sits between the two:
+
+* a new stream waits for ``prebuffer_ms`` of audio (or for that long, whichever comes first)
+  before it starts, so small delays between chunks do not become audible gaps;
+* when the audio runs out mid-stream it plays silence. If more audio then arrives within
+  ``gap_ms``, the silence was an underrun: it is counted, and the start-up buffer grows
+  (``grow``, up to ``max_prebuffer_ms``) so a slow stream stops stuttering. A longer dry spell,
+  or ``end()``, is the end of the stream, not an underrun;
+* ``clear()`` drops everything queued at once (barge-in);
+* it is bounded: beyond ``capacity_s`` the oldest audio is dropped and counted;
+* ``played`` counts real samples handed out, so callers know where playback was cut off.
+
+Time is counted in samples pulled, so tests drive it exactly. The speaker (``devices.py``)
+owns one instance and uses it from its audio callback only.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass
+from enum import Enum
+
+import numpy as np
+
+from voicecli.audio.format import Int16Array
+
+
+@dataclass(frozen=True)
+class JitterParams:
+    rate: int = 24000
+    prebuffer_ms: float = 80.0  # start-up buffer of a new stream
+    max_prebuffer_ms: float = 600.0  # how far underruns may grow it
+    grow: float = 1.5  # start-up buffer x this after each underrun
+    gap_ms: float = 1000.0  # a dry spell longer than this ends the stream
+    capacity_s: float = 60.0  # queued audio beyond this: the oldest is dropped
+
+    def __post_init__(self) -> None:
+        if self.rate <= 0:
+            raise ValueError(f"rate must be positive, got {self.rate}")
+        if self.prebuffer_ms < 0 or self.max_prebuffer_ms < self.prebuffer_ms:
+            raise ValueError("need 0 <= prebuffer_ms <= max_prebuffer_ms")
+        if self.grow < 1.0 or self.gap_ms < 0 or self.capacity_s <= 0:
+            raise ValueError("need grow >= 1, gap_ms >= 0 and capacity_s > 0")
+
+    def samples(self, ms: float) -> int:
+        return round(ms * self.rate / 1000)
+
+
+class PlayState(Enum):
+    IDLE = "idle"  # nothing to play
+    BUFFERING = "buffering"  # a stream started; waiting for the start-up buffer
+    PLAYING = "playing"
+    DRAINED = "drained"  # ran dry mid-stream: more audio soon means an underrun
+
+
+class JitterBuffer:
+    """``push`` audio in, ``pull_into`` blocks out (silence where there is none)."""
+
+    def __init__(self, params: JitterParams | None = None) -> None:
+        self.params = p = params or JitterParams()
+        self.state = PlayState.IDLE
+        self.target = p.samples(p.prebuffer_ms)  # current start-up buffer, in samples
+        self._base = self.target
+        self._max_target = p.samples(p.max_prebuffer_ms)
+        self._gap = p.samples(p.gap_ms)
+        self._capacity = max(1, round(p.capacity_s * p.rate))
+        self._chunks: deque[Int16Array] = deque()
+        self._head = 0  # samples of _chunks[0] already played
+        self.queued = 0
+        self._ended = False
+        self._waited = 0  # samples pulled while BUFFERING
+        self._dry = 0  # samples of silence while DRAINED
+        self._stream_underruns = 0
+        # counters (samples unless named otherwise)
+        self.played = 0  # real audio handed out, all streams
+        self.stream_played = 0  # real audio handed out in the current / last stream
+        self.silence = 0  # silence handed out (idle, buffering, gaps)
+        self.underruns = 0  # gaps inside a stream (count)
+        self.underrun_samples = 0  # silence played inside those gaps
+        self.overflow = 0  # dropped because the buffer was full
+        self.cleared = 0  # dropped by clear()
+        self.streams = 0
+
+    # ------------------------------------------------------------------ producer side
+    def push(self, samples: Int16Array) -> None:
+        n = len(samples)
+        if n == 0:
+            return
+        if self.state is PlayState.IDLE:
+            self._new_stream()
+        elif self.state is PlayState.DRAINED:
+            self.underruns += 1
+            self._stream_underruns += 1
+            self.underrun_samples += self._dry
+            self.target = min(self._max_target, max(1, round(self.target * self.params.grow)))
+            self._rebuffer()
+        self._chunks.append(samples)
+        self.queued += n
+        over = self.queued - self._capacity
+        while over > 0 and self._chunks:
+            left = len(self._chunks[0]) - self._head
+            take = min(left, over)
+            self._head += take
+            self.queued -= take
+            self.overflow += take
+            over -= take
+            if self._head >= len(self._chunks[0]):
+                self._chunks.popleft()
+                self._head = 0
+
+    def end(self) -> None:
+        """No more audio in this stream: play the rest now, and running dry is no underrun."""
+        self._ended = True
+        if self.state is PlayState.DRAINED:
+            self.state = PlayState.IDLE
+
+    def clear(self) -> int:
+        """Drop everything queued (barge-in); returns how many samples were dropped."""
+        dropped = self.queued
+        self.cleared += dropped
+        self._chunks.clear()
+        self._head = 0
+        self.queued = 0
+        self._ended = False
+        self.state = PlayState.IDLE
+        return dropped
+
+    def _new_stream(self) -> None:
+        if self.streams and not self._stream_underruns:  # a clean stream: relax a little
+            self.target = max(self._base, round(self.target * 0.9))
+        self.streams += 1
+        self.stream_played = 0
+        self._stream_underruns = 0
+        self._ended = False
+        self._rebuffer()
+
+    def _rebuffer(self) -> None:
+        self.state = PlayState.BUFFERING
+        self._waited = 0
+        self._dry = 0
+
+    # ------------------------------------------------------------------ consumer side
+    @property
+    def active(self) -> bool:
+        """A stream is under way (buffering, playing, or in a gap that may still fill)."""
+        return self.state is not PlayState.IDLE
+
+    def pull(self, n: int) -> Int16Array:
+        out = np.empty(n, dtype=np.int16)
+        self.pull_into(out)
+        return out
+
+    def pull_into(self, out: Int16Array) -> int:
+        """Fill ``out`` (1-D int16); returns how many samples are real audio (the rest is
+        silence, at the end of the block)."""
+        n = len(out)
+        st = self.state
+        if st is PlayState.BUFFERING:
+            if self.queued >= self.target or self._ended or self._waited >= self.target:
+                self.state = st = PlayState.PLAYING
+            else:
+                self._waited += n
+        if st is not PlayState.PLAYING:
+            out[:] = 0
+            self.silence += n
+            if st is PlayState.DRAINED:
+                self._dry += n
+                if self._dry > self._gap:
+                    self.state = PlayState.IDLE
+            return 0
+        got = self._copy_out(out)
+        self.played += got
+        self.stream_played += got
+        if got < n:
+            out[got:] = 0
+            self.silence += n - got
+            if self._ended:
+                self.state = PlayState.IDLE
+            else:
+                self.state = PlayState.DRAINED
+                self._dry = n - got
+        return got
+
+    def _copy_out(self, out: Int16Array) -> int:
+        n = len(out)
+        pos = 0
+        while pos < n and self._chunks:
+            chunk = self._chunks[0]
+            take = min(n - pos, len(chunk) - self._head)
+            out[pos : pos + take] = chunk[self._head : self._head + take]
+            pos += take
+            self._head += take
+            if self._head >= len(chunk):
+                self._chunks.popleft()
+                self._head = 0
+        self.queued -= pos
+        return pos
+
+    def stats(self) -> dict[str, float | int]:
+        rate = self.params.rate
+        return {
+            "played_s": round(self.played / rate, 3),
+            "underruns": self.underruns,
+            "underrun_s": round(self.underrun_samples / rate, 3),
+            "overflow_s": round(self.overflow / rate, 3),
+            "cleared_s": round(self.cleared / rate, 3),
+            "prebuffer_ms": round(self.target * 1000 / rate, 1),
+            "streams": self.streams,
+        }

