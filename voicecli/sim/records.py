@@ -1,0 +1,107 @@
+"""What the simulator saw and did, for tests and for `voicecli sim` logs.
+
+One ``SessionRecord`` per websocket connection, one ``RestRecord`` per REST request, and
+the server-wide ``Conversations`` that session resumption continues across connections.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass
+class UserTurn:
+    """One user turn as the server detected it, and what became of the reply."""
+
+    source: str  # "audio" | "manual" | "text" | "client_content"
+    ended_by: str  # "silence" | "stream_end" | "activity_end" | "text" | "turn_complete"
+    start_s: float | None = None  # position in the session's input audio (seconds)
+    end_s: float | None = None
+    speech_s: float = 0.0
+    text: str | None = None  # typed input, for text turns
+    index: int | None = None  # conversation turn index (scenario position), set on reply
+    heard: str = ""
+    reply_text: str = ""
+    reply_audio_s: float = 0.0
+    tone_hz: int | None = None
+    silent: bool = False
+    replied: bool = False  # reply streamed to its turnComplete
+    interrupted: bool = False
+    tool_call_ids: list[str] = field(default_factory=list)
+    tool_cancelled: bool = False
+
+
+@dataclass
+class SessionRecord:
+    id: int
+    api_version: str = ""
+    api_key: str | None = None
+    setup: dict[str, Any] | None = None  # as received
+    model: str | None = None
+    messages: Counter[str] = field(default_factory=Counter)  # client message kinds
+    sent: Counter[str] = field(default_factory=Counter)  # server message kinds
+    audio_in_s: float = 0.0
+    audio_mimes: Counter[str] = field(default_factory=Counter)
+    audio_stream_end: int = 0
+    activity_start: int = 0
+    activity_end: int = 0
+    texts: list[str] = field(default_factory=list)
+    client_contents: list[dict[str, Any]] = field(default_factory=list)
+    tool_calls: list[dict[str, Any]] = field(default_factory=list)  # as sent
+    tool_responses: list[dict[str, Any]] = field(default_factory=list)  # as received
+    resumed_from: str | None = None
+    handles_issued: list[str] = field(default_factory=list)
+    turns: list[UserTurn] = field(default_factory=list)
+    interruptions: int = 0
+    warnings: list[str] = field(default_factory=list)
+    close_code: int | None = None
+    close_reason: str | None = None
+    closed: bool = False
+
+    @property
+    def replied_turns(self) -> list[UserTurn]:
+        return [t for t in self.turns if t.replied]
+
+    def warn(self, text: str) -> None:
+        if text not in self.warnings:
+            self.warnings.append(text)
+
+
+@dataclass
+class RestRecord:
+    method: str
+    path: str
+    model: str
+    action: str  # "generateContent" | "streamGenerateContent"
+    api_key: str | None
+    body: Any
+    status: int = 200
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    next_index: int
+    history: tuple[tuple[str, str], ...]  # (heard, reply) per finished turn
+
+
+class Conversations:
+    """Resumption handles -> conversation position, shared by all connections."""
+
+    def __init__(self) -> None:
+        self._by_handle: dict[str, Snapshot] = {}
+        self.used: list[str] = []  # handles clients resumed with
+
+    def issue(self, snap: Snapshot) -> str:
+        handle = "sim-" + secrets.token_hex(8)
+        self._by_handle[handle] = snap
+        return handle
+
+    def resume(self, handle: str) -> Snapshot | None:
+        snap = self._by_handle.get(handle)
+        if snap is not None:
+            self.used.append(handle)
+        return snap

@@ -1,0 +1,190 @@
+"""One model reply: input transcription, latency, tool calls, paced audio, turn end.
+
+``stream_reply`` runs as its own task so a barge-in can cancel it at any await point.
+Faults from the scenario (close, drop, garbage frame, goAway) are injected here.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+import time
+from typing import Any, Protocol
+
+from voicecli.sim import protocol as p
+from voicecli.sim.records import SessionRecord, UserTurn
+from voicecli.sim.scenario import Scenario, Turn
+from voicecli.sim.validate import SetupInfo
+from voicecli.sim.voice import OUTPUT_RATE, synthesize, tone_frequency, use_espeak
+
+GARBAGE_FRAME = b'{"serverContent": {"modelTurn": {"parts": [{"inlineData'  # truncated JSON
+
+
+class SessionIO(Protocol):
+    record: SessionRecord
+    scenario: Scenario
+    info: SetupInfo
+    tool_waiters: dict[str, asyncio.Future[dict[str, Any]]]
+    cancelled_tool_ids: set[str]
+    answered_tool_ids: set[str]
+
+    async def send(self, msg: dict[str, Any]) -> None: ...
+    async def send_raw(self, data: bytes) -> None: ...
+    async def close(self, code: int, reason: str) -> None: ...
+    def abort(self) -> None: ...
+    def schedule_goaway(self, time_left_s: float) -> None: ...
+    def next_index(self) -> int: ...
+    async def finish_turn(self, turn: UserTurn) -> None: ...
+
+
+def fill(template: str, heard: str, result: Any = None) -> str:
+    """Replace {heard}, {result} and {result.key.sub} in a reply template."""
+
+    def sub(m: re.Match[str]) -> str:
+        name, *keys = m.group(1).split(".")
+        if name == "heard":
+            return heard
+        value = result
+        if not keys and isinstance(value, dict) and len(value) == 1:
+            (value,) = value.values()  # {"result": 21} -> 21
+        for k in keys:
+            value = value.get(k) if isinstance(value, dict) else None
+        if value is None:
+            return ""
+        return value if isinstance(value, str) else json.dumps(value)
+
+    return re.sub(r"\{(heard|result(?:\.[\w-]+)*)\}", sub, template)
+
+
+def transcript_pieces(text: str, n_chunks: int) -> list[str]:
+    """Split ``text`` into ``n_chunks`` pieces (some empty) that concatenate back to it."""
+    words = text.split()
+    pieces: list[str] = []
+    for k in range(n_chunks):
+        part = words[len(words) * k // n_chunks : len(words) * (k + 1) // n_chunks]
+        joined = " ".join(part)
+        pieces.append((" " + joined) if joined and any(pieces) else joined)
+    return pieces
+
+
+async def stream_reply(io: SessionIO, turn: UserTurn) -> None:
+    scen = io.scenario
+    turn.index = io.next_index()
+    spec = scen.turn(turn.index)
+    if turn.source in ("audio", "manual"):
+        turn.heard = spec.heard or f"(speech {turn.speech_s:.1f} s)"
+        if io.info.input_transcription:
+            await io.send(p.input_transcription(turn.heard))
+    await asyncio.sleep(scen.latency_ms / 1000)
+    if spec.fault == "close_1007":
+        await io.close(1007, "Request contains an invalid argument.")
+        return
+    if spec.fault == "goaway":
+        await io.send(p.go_away(scen.goaway_time_left_s))
+        io.schedule_goaway(scen.goaway_time_left_s)
+    prompt_audio_s = (
+        (turn.end_s or 0.0) - (turn.start_s or 0.0) if turn.start_s is not None else 0.0
+    )
+    text_tokens = len(turn.text) // 4 + 1 if turn.text else 0
+    if spec.silent:
+        turn.silent = True
+        await io.send(
+            p.turn_complete(
+                p.usage(prompt_audio_s, text_tokens, 0.0),
+                reason="NEED_MORE_INPUT",
+                waiting_for_input=True,
+            )
+        )
+        await io.finish_turn(turn)
+        return
+    result: Any = None
+    if spec.tool_calls:
+        outcome = await _tool_round(io, turn, spec)
+        if outcome is None:  # cancelled or timed out: the turn ends without speech
+            await io.send(p.turn_complete(p.usage(prompt_audio_s, text_tokens, 0.0)))
+            await io.finish_turn(turn)
+            return
+        result = outcome
+    text = fill(spec.reply if spec.reply is not None else scen.default_reply, turn.heard, result)
+    turn.reply_text = text
+    pcm = await synthesize(text, turn.index, spec.duration_s, scen.voice)
+    if not use_espeak(scen.voice):
+        turn.tone_hz = tone_frequency(turn.index)
+    await _stream_audio(io, turn, spec, pcm, text)
+    await io.send(p.generation_complete())
+    await io.send(p.turn_complete(p.usage(prompt_audio_s, text_tokens, turn.reply_audio_s)))
+    await io.finish_turn(turn)
+
+
+async def _tool_round(io: SessionIO, turn: UserTurn, spec: Turn) -> Any:
+    calls: list[dict[str, Any]] = []
+    for k, c in enumerate(spec.tool_calls):
+        cid = c.id or f"call-{io.record.id}-{turn.index}-{k}"
+        calls.append({"id": cid, "name": c.name, "args": c.args})
+        turn.tool_call_ids.append(cid)
+    loop = asyncio.get_running_loop()
+    futures: dict[str, asyncio.Future[dict[str, Any]]] = {
+        str(c["id"]): loop.create_future() for c in calls
+    }
+    io.tool_waiters.update(futures)
+    msg = p.tool_call(calls)
+    io.record.tool_calls.extend(calls)
+    try:
+        await io.send(msg)
+        if spec.duplicate_tool_call:
+            await io.send(msg)
+        if spec.cancel_tool_after_ms is not None:
+            await asyncio.sleep(spec.cancel_tool_after_ms / 1000)
+            await cancel_tools(io, turn)
+            return None
+        try:
+            async with asyncio.timeout(io.scenario.tool_timeout_s):
+                results = [await f for f in futures.values()]
+        except TimeoutError:
+            io.record.warn(f"no toolResponse for {', '.join(futures)} in time")
+            await cancel_tools(io, turn)
+            return None
+        return results[0]
+    finally:
+        for cid in futures:
+            io.tool_waiters.pop(cid, None)
+
+
+async def cancel_tools(io: SessionIO, turn: UserTurn) -> None:
+    """Send toolCallCancellation for this turn's calls that have no response yet."""
+    done = io.answered_tool_ids | io.cancelled_tool_ids
+    open_ids = [cid for cid in turn.tool_call_ids if cid not in done]
+    if open_ids:
+        io.cancelled_tool_ids.update(open_ids)
+        turn.tool_cancelled = True
+        await io.send(p.tool_call_cancellation(open_ids))
+
+
+async def _stream_audio(io: SessionIO, turn: UserTurn, spec: Turn, pcm: bytes, text: str) -> None:
+    scen = io.scenario
+    chunk_bytes = max(2, round(OUTPUT_RATE * scen.chunk_ms / 1000) * 2)
+    chunks = [pcm[i : i + chunk_bytes] for i in range(0, len(pcm), chunk_bytes)] or [b""]
+    pieces = transcript_pieces(text, len(chunks))
+    fault_at = len(chunks) // 2 if spec.fault in ("close_1011", "drop", "garbage") else -1
+    start = time.monotonic()
+    sent_s = 0.0
+    for k, chunk in enumerate(chunks):
+        if k == fault_at:
+            if spec.fault == "close_1011":
+                await io.close(1011, "Internal error encountered.")
+                return
+            if spec.fault == "drop":
+                io.abort()
+                return
+            await io.send_raw(GARBAGE_FRAME)
+        if scen.realtime > 0:
+            delay = start + sent_s / scen.realtime - time.monotonic()
+            await asyncio.sleep(max(0.0, delay))
+        else:
+            await asyncio.sleep(0)
+        await io.send(p.audio_chunk(chunk))
+        if pieces[k] and io.info.output_transcription:
+            await io.send(p.output_transcription(pieces[k]))
+        sent_s += len(chunk) / 2 / OUTPUT_RATE
+        turn.reply_audio_s = round(sent_s, 4)

@@ -1,0 +1,155 @@
+"""Scenario files: what the simulated model hears, says and does, turn by turn.
+
+A scenario is TOML or JSON. Global settings come first, then an ordered ``[[turns]]``
+list consumed one entry per user turn; when it runs out, ``default_reply`` is spoken.
+See ``voicecli/sim/scenarios/default.toml`` for a commented example.
+"""
+
+from __future__ import annotations
+
+import json
+import tomllib
+from dataclasses import dataclass, field, fields
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from voicecli.errors import ConfigError
+
+TURN_FAULTS = ("close_1011", "close_1007", "drop", "goaway", "garbage")
+GLOBAL_FAULTS = ("no_setup_reply",)
+VOICES = ("auto", "espeak", "tone")
+
+
+@dataclass
+class ToolCallSpec:
+    name: str
+    args: dict[str, Any] = field(default_factory=dict)
+    id: str | None = None
+
+
+@dataclass
+class Turn:
+    heard: str | None = None  # input transcription; else "(speech 1.2 s)"
+    reply: str | None = None  # spoken reply; {result}/{result.key} after tool calls
+    duration_s: float | None = None  # reply audio length; else from the text length
+    silent: bool = False  # proactive audio: the model chooses not to answer
+    tool_calls: list[ToolCallSpec] = field(default_factory=list)
+    cancel_tool_after_ms: int | None = None  # send toolCallCancellation instead of waiting
+    duplicate_tool_call: bool = False  # send the same toolCall message twice
+    fault: str | None = None  # one of TURN_FAULTS, injected during this turn's reply
+
+
+@dataclass
+class Scenario:
+    name: str = "custom"
+    voice: str = "auto"  # auto: espeak-ng when installed, else tones
+    end_silence_ms: int = 200  # trailing non-speech that ends a user turn
+    speech_threshold_dbfs: float = -42.0  # input frames quieter than this are not speech
+    latency_ms: int = 300  # from end of user turn to first reply message
+    realtime: float = 1.0  # reply pacing: 1.0 real time, 2.0 twice as fast, 0 no pacing
+    chunk_ms: int = 80  # reply audio chunk length (40..100 ms like the real service)
+    api_key: str | None = None  # None: any non-empty key is valid
+    goaway_after_s: float | None = None  # send goAway this long after setup
+    goaway_time_left_s: float = 1.0  # timeLeft in goAway; then close 1011 "Deadline expired"
+    max_connection_s: float | None = None  # hard connection limit (goAway before it)
+    tool_timeout_s: float = 10.0  # how long to wait for a toolResponse
+    default_reply: str = "You said: {heard}"
+    text_reply: str | None = None  # REST text models: fixed reply (else built from prompt)
+    fault: str | None = None  # one of GLOBAL_FAULTS
+    turns: list[Turn] = field(default_factory=list)
+
+    def turn(self, index: int) -> Turn:
+        """The scenario entry for conversation turn ``index`` (0-based)."""
+        if index < len(self.turns):
+            return self.turns[index]
+        return Turn(reply=self.default_reply)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any], name: str = "custom") -> Scenario:
+        data = dict(data)
+        turns_raw = data.pop("turns", [])
+        _check_keys(data, cls, "scenario")
+        if not isinstance(turns_raw, list):
+            raise ConfigError("scenario: 'turns' must be a list of tables")
+        turns = [_turn_from_dict(t, i) for i, t in enumerate(turns_raw)]
+        data.setdefault("name", name)
+        scen = cls(**data, turns=turns)
+        if scen.voice not in VOICES:
+            raise ConfigError(f"scenario: voice must be one of {', '.join(VOICES)}")
+        if scen.fault is not None and scen.fault not in GLOBAL_FAULTS:
+            raise ConfigError(
+                f"scenario: unknown global fault {scen.fault!r}",
+                f"known: {', '.join(GLOBAL_FAULTS)}",
+            )
+        if scen.realtime < 0:
+            raise ConfigError("scenario: realtime must be >= 0")
+        return scen
+
+
+def _check_keys(data: dict[str, Any], cls: type, where: str) -> None:
+    known = {f.name for f in fields(cls)}
+    unknown = sorted(set(data) - known)
+    if unknown:
+        raise ConfigError(
+            f"{where}: unknown key(s) {', '.join(unknown)}",
+            f"known keys: {', '.join(sorted(known))}",
+        )
+
+
+def _turn_from_dict(raw: Any, index: int) -> Turn:
+    where = f"scenario turn {index + 1}"
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{where}: must be a table")
+    raw = dict(raw)
+    calls_raw = raw.pop("tool_calls", [])
+    _check_keys(raw, Turn, where)
+    calls = []
+    for c in calls_raw:
+        if not isinstance(c, dict) or "name" not in c:
+            raise ConfigError(f"{where}: each tool call needs a name")
+        _check_keys(c, ToolCallSpec, f"{where} tool call")
+        calls.append(ToolCallSpec(**c))
+    turn = Turn(**raw, tool_calls=calls)
+    if turn.fault is not None and turn.fault not in TURN_FAULTS:
+        raise ConfigError(
+            f"{where}: unknown fault {turn.fault!r}", f"known: {', '.join(TURN_FAULTS)}"
+        )
+    return turn
+
+
+def bundled_scenarios() -> list[str]:
+    """Names of the scenarios shipped in ``voicecli/sim/scenarios``."""
+    folder = resources.files("voicecli.sim") / "scenarios"
+    return sorted(
+        p.name.removesuffix(".toml") for p in folder.iterdir() if p.name.endswith(".toml")
+    )
+
+
+def load_scenario(source: str | Path | None = None) -> Scenario:
+    """Load a scenario from a path, a bundled name ("default", "tools", ...) or None."""
+    if source is None:
+        source = "default"
+    path = Path(source)
+    if not path.exists() and str(source) in bundled_scenarios():
+        text = (resources.files("voicecli.sim") / "scenarios" / f"{source}.toml").read_text()
+        return Scenario.from_dict(_parse(text, "toml", str(source)), name=str(source))
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as e:
+        raise ConfigError(
+            f"cannot read scenario {source}: {e.strerror}",
+            f"bundled scenarios: {', '.join(bundled_scenarios())}",
+        ) from e
+    kind = "json" if path.suffix.lower() == ".json" else "toml"
+    return Scenario.from_dict(_parse(text, kind, str(path)), name=path.stem)
+
+
+def _parse(text: str, kind: str, where: str) -> dict[str, Any]:
+    try:
+        data = json.loads(text) if kind == "json" else tomllib.loads(text)
+    except (json.JSONDecodeError, tomllib.TOMLDecodeError) as e:
+        raise ConfigError(f"scenario {where} is not valid {kind.upper()}: {e}") from e
+    if not isinstance(data, dict):
+        raise ConfigError(f"scenario {where} must be a table/object at the top level")
+    return data

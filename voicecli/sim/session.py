@@ -1,0 +1,273 @@
+"""One Live websocket connection: setup, the read loop, replies, barge-in and timers."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+from typing import Any
+
+from aiohttp import WSMsgType, web
+
+from voicecli.sim import protocol as p
+from voicecli.sim.inputs import Action, Ended, InputTracker, Started
+from voicecli.sim.records import Conversations, SessionRecord, Snapshot, UserTurn
+from voicecli.sim.reply import cancel_tools, stream_reply
+from voicecli.sim.scenario import Scenario
+from voicecli.sim.validate import Rejection, SetupInfo, check_key, parse_setup
+
+SEND_ERRORS = (ConnectionError, RuntimeError)
+
+
+class LiveSession:
+    def __init__(
+        self,
+        ws: web.WebSocketResponse,
+        transport: asyncio.Transport | None,
+        scenario: Scenario,
+        record: SessionRecord,
+        conversations: Conversations,
+    ) -> None:
+        self.ws = ws
+        self.transport = transport
+        self.scenario = scenario
+        self.record = record
+        self.conversations = conversations
+        self.info: SetupInfo  # set by _setup
+        self.tool_waiters: dict[str, asyncio.Future[dict[str, Any]]] = {}
+        self.cancelled_tool_ids: set[str] = set()
+        self.answered_tool_ids: set[str] = set()
+        self._next_index = 0
+        self._history: list[tuple[str, str]] = []
+        self._send_lock = asyncio.Lock()
+        self._turns: asyncio.Queue[UserTurn] = asyncio.Queue()
+        self._reply_task: asyncio.Task[None] | None = None
+        self._reply_turn: UserTurn | None = None
+        self._tasks: list[asyncio.Task[None]] = []
+        self._closing = False
+        self._inputs: InputTracker
+
+    # ---- the SessionIO interface used by reply.py -----------------------------------
+
+    async def send(self, msg: dict[str, Any]) -> None:
+        if self._closing or self.ws.closed:
+            raise ConnectionResetError("session closed")
+        async with self._send_lock:
+            await self.ws.send_bytes(p.encode(msg))
+        for key in msg:
+            self.record.sent[key] += 1
+            if key == "serverContent":
+                for inner in msg[key]:
+                    self.record.sent[f"serverContent.{inner}"] += 1
+
+    async def send_raw(self, data: bytes) -> None:
+        async with self._send_lock:
+            await self.ws.send_bytes(data)
+        self.record.sent["garbage"] += 1
+
+    async def close(self, code: int, reason: str) -> None:
+        if self._closing:
+            return
+        self._closing = True
+        reason = p.close_reason(reason)
+        self.record.close_code, self.record.close_reason = code, reason
+        self._cancel_tasks()
+        with contextlib.suppress(*SEND_ERRORS):
+            await self.ws.close(code=code, message=reason.encode("utf-8"))
+
+    def abort(self) -> None:
+        """Drop the TCP connection without a close frame (the client sees 1006)."""
+        self._closing = True
+        self.record.close_code, self.record.close_reason = 1006, "dropped by scenario"
+        if self.transport is not None:
+            self.transport.abort()
+        self._cancel_tasks()
+
+    def schedule_goaway(self, time_left_s: float) -> None:
+        self._spawn(self._close_after(time_left_s))
+
+    def next_index(self) -> int:
+        index, self._next_index = self._next_index, self._next_index + 1
+        return index
+
+    async def finish_turn(self, turn: UserTurn) -> None:
+        turn.replied = True
+        self._history.append((turn.heard, turn.reply_text))
+        if self.info.resumption:
+            await self._send_handle()
+
+    # ---- lifecycle --------------------------------------------------------------------
+
+    async def run(self) -> None:
+        try:
+            if await self._setup():
+                await self._read_loop()
+        finally:
+            self._cancel_tasks()
+            for task in self._tasks:
+                with contextlib.suppress(asyncio.CancelledError, *SEND_ERRORS):
+                    await task
+            self.record.closed = True
+            if self.record.close_code is None:
+                self.record.close_code = self.ws.close_code
+
+    async def _setup(self) -> bool:
+        msg = await self._next_message()
+        if msg is None:
+            return False
+        self.record.messages[p.message_kind(msg)] += 1
+        if not p.has(msg, "setup"):
+            await self.close(
+                1007, "Invalid JSON payload received. The first message must be setup."
+            )
+            return False
+        setup = p.get(msg, "setup")
+        self.record.setup = setup
+        self.record.model = str(p.get(setup, "model") or "") or None
+        rejection = check_key(self.record.api_key, self.scenario.api_key)
+        parsed = rejection or parse_setup(setup, self.record.api_version)
+        if isinstance(parsed, Rejection):
+            await self.close(parsed.code, parsed.reason)
+            return False
+        self.info = parsed
+        if parsed.resume_handle:
+            snap = self.conversations.resume(parsed.resume_handle)
+            if snap is None:
+                await self.close(
+                    1007, f"Session resumption handle is invalid or expired: {parsed.resume_handle}"
+                )
+                return False
+            self.record.resumed_from = parsed.resume_handle
+            self._next_index, self._history = snap.next_index, list(snap.history)
+        self._inputs = InputTracker(
+            self.record, parsed, self.scenario.end_silence_ms, self.scenario.speech_threshold_dbfs
+        )
+        if self.scenario.fault == "no_setup_reply":
+            return True
+        await self.send(p.setup_complete())
+        if parsed.resumption:
+            await self._send_handle()
+        self._spawn(self._responder())
+        self._spawn(self._deadline_timer())
+        return True
+
+    async def _next_message(self) -> dict[str, Any] | None:
+        while True:
+            msg = await self.ws.receive()
+            if msg.type in (WSMsgType.CLOSE, WSMsgType.CLOSING, WSMsgType.CLOSED, WSMsgType.ERROR):
+                return None
+            if msg.type not in (WSMsgType.TEXT, WSMsgType.BINARY):
+                continue
+            try:
+                data = json.loads(msg.data)
+            except (json.JSONDecodeError, UnicodeDecodeError):
+                await self.close(1007, "Invalid JSON payload received.")
+                return None
+            if isinstance(data, dict):
+                return data
+            await self.close(1007, "Invalid JSON payload received. Expected an object.")
+            return None
+
+    async def _read_loop(self) -> None:
+        while not self._closing:
+            msg = await self._next_message()
+            if msg is None:
+                return
+            kind = p.message_kind(msg)
+            self.record.messages[kind] += 1
+            if self.scenario.fault == "no_setup_reply":
+                continue
+            actions: list[Action] = []
+            if kind == "realtime_input":
+                actions = self._inputs.realtime_input(p.get(msg, "realtime_input"))
+            elif kind == "client_content":
+                actions = self._inputs.client_content(p.get(msg, "client_content"))
+            elif kind == "tool_response":
+                self._tool_response(p.get(msg, "tool_response"))
+            elif kind == "setup":
+                await self.close(
+                    1007, "Invalid JSON payload received. setup must be sent only once."
+                )
+                return
+            else:
+                self.record.warn(f"unknown client message {kind}")
+            for action in actions:
+                await self._act(action)
+
+    async def _act(self, action: Action) -> None:
+        if isinstance(action, Started):
+            if self.info.interrupts:
+                await self._barge_in()
+        elif isinstance(action, Ended):
+            self.record.turns.append(action.turn)
+            self._turns.put_nowait(action.turn)
+
+    async def _barge_in(self) -> None:
+        task, turn = self._reply_task, self._reply_turn
+        if task is None or task.done() or turn is None:
+            return
+        task.cancel()
+        await asyncio.wait({task})
+        turn.interrupted = True
+        self.record.interruptions += 1
+        with contextlib.suppress(*SEND_ERRORS):
+            await cancel_tools(self, turn)
+            await self.send(p.interrupted())
+
+    def _tool_response(self, tr: Any) -> None:
+        for fr in p.get(tr, "function_responses") or []:
+            self.record.tool_responses.append(fr)
+            cid = str(p.get(fr, "id") or "")
+            fut = self.tool_waiters.get(cid)
+            if fut is not None and not fut.done():
+                fut.set_result(p.get(fr, "response") or {})
+                self.answered_tool_ids.add(cid)
+            elif cid in self.cancelled_tool_ids:
+                self.record.warn(f"toolResponse for cancelled call {cid}")
+            else:
+                self.record.warn(f"toolResponse for unknown or answered call {cid!r}")
+
+    async def _responder(self) -> None:
+        while True:
+            turn = await self._turns.get()
+            self._reply_turn = turn
+            self._reply_task = asyncio.create_task(stream_reply(self, turn))
+            await asyncio.wait({self._reply_task})
+            if not self._reply_task.cancelled() and self._reply_task.exception() is not None:
+                exc = self._reply_task.exception()
+                if not isinstance(exc, SEND_ERRORS):
+                    self.record.warn(f"reply failed: {exc!r}")
+            self._reply_task = self._reply_turn = None
+
+    async def _send_handle(self) -> None:
+        snap = Snapshot(self._next_index, tuple(self._history))
+        handle = self.conversations.issue(snap)
+        self.record.handles_issued.append(handle)
+        with contextlib.suppress(*SEND_ERRORS):
+            await self.send(p.resumption_update(handle, resumable=True))
+
+    async def _deadline_timer(self) -> None:
+        s = self.scenario
+        left = s.goaway_time_left_s
+        at = s.goaway_after_s
+        if at is None and s.max_connection_s is not None:
+            at, left = max(0.0, s.max_connection_s - left), min(left, s.max_connection_s)
+        if at is None:
+            return
+        await asyncio.sleep(at)
+        with contextlib.suppress(*SEND_ERRORS):
+            await self.send(p.go_away(left))
+        await self._close_after(left)
+
+    async def _close_after(self, seconds: float) -> None:
+        await asyncio.sleep(seconds)
+        await self.close(1011, "Deadline expired")
+
+    def _spawn(self, coro: Any) -> None:
+        self._tasks.append(asyncio.create_task(coro))
+
+    def _cancel_tasks(self) -> None:
+        me = asyncio.current_task()
+        for task in [*self._tasks, self._reply_task]:
+            if task is not None and task is not me and not task.done():
+                task.cancel()
