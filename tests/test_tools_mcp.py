@@ -1,0 +1,121 @@
+"""MCP servers over stdio: a tiny server written here (with the mcp package's own server API),
+started by voicecli, its tools declared and called through a simulator scenario."""
+
+from __future__ import annotations
+
+import contextlib
+import sys
+from pathlib import Path
+
+import pytest
+from tools_helpers import records, scenario, settings_for, utterances
+
+from voicecli.errors import ToolConfigError
+from voicecli.talk import TalkRequest, run_talk
+from voicecli.tools.mcp import McpServerConfig, start_server
+
+pytest.importorskip("mcp")
+
+SERVER = '''
+import sys
+try:
+    from mcp.server.mcpserver import MCPServer as Server  # mcp 2.x
+except ImportError:
+    from mcp.server.fastmcp import FastMCP as Server  # mcp 1.x
+
+server = Server("tiny")
+
+
+@server.tool()
+def shout(text: str) -> str:
+    """Return the text in capital letters."""
+    return text.upper()
+
+
+@server.tool()
+def fail(reason: str) -> str:
+    """Always fails."""
+    raise ValueError("failed on purpose: " + reason)
+
+
+print("tiny server starting", file=sys.stderr)
+server.run()
+'''
+
+
+@pytest.fixture
+def server_script(tmp_path: Path) -> Path:
+    path = tmp_path / "tiny_server.py"
+    path.write_text(SERVER)
+    return path
+
+
+async def test_mcp_tool_called_through_a_scenario(sim_factory, tmp_path, server_script) -> None:
+    sim = sim_factory(
+        scenario(
+            {
+                "heard": "shout hello",
+                "tool_calls": [{"name": "tiny_shout", "args": {"text": "hello"}}],
+                "reply": "{result}",
+            },
+            {
+                "heard": "now fail",
+                "tool_calls": [{"name": "tiny_fail", "args": {"reason": "test"}}],
+                "reply": "{result.error}",
+            },
+        )
+    )
+    servers = [{"name": "tiny", "command": [sys.executable, str(server_script)], "confirm": False}]
+    s = settings_for(sim, mcp_servers=servers, builtin_tools=False)
+    req = TalkRequest(
+        input=utterances(tmp_path / "in.wav", 2),
+        transcript=tmp_path / "t.jsonl",
+        fast=True,
+        with_tools=True,
+    )
+    summary = await run_talk(s, req)
+    rec = sim.last_session
+    decls = {d["name"]: d for t in rec.setup["tools"] for d in t.get("functionDeclarations", [])}
+    assert set(decls) == {"tiny_shout", "tiny_fail"}
+    assert decls["tiny_shout"]["description"] == "Return the text in capital letters."
+    shout_decl = decls["tiny_shout"]
+    # the SDK passes declarations through as it got them (snake_case here)
+    schema = shout_decl.get("parametersJsonSchema") or shout_decl["parameters_json_schema"]
+    assert schema["properties"]["text"]["type"] == "string" and schema["required"] == ["text"]
+    assert decls["tiny_shout"]["behavior"] == "NON_BLOCKING"
+    shout, fail = rec.tool_responses
+    assert "HELLO" in str(shout["response"]["output"])
+    assert "fail" in fail["response"]["error"]  # mcp 2 hides the exception's text
+    assert summary.spoken == 2
+    statuses = [
+        r["results"][0]["status"]
+        for r in records(tmp_path / "t.jsonl")
+        if r["type"] == "tool_result"
+    ]
+    assert statuses == ["ok", "error"]
+
+
+async def test_server_that_cannot_start_is_a_tool_config_error(tmp_path) -> None:
+    bad = tmp_path / "bad.py"
+    bad.write_text("import sys; print('cannot open database', file=sys.stderr); sys.exit(1)")
+    config = McpServerConfig("broken", [sys.executable, str(bad)], startup_timeout_s=10)
+    async with contextlib.AsyncExitStack() as stack:
+        with pytest.raises(ToolConfigError, match="MCP server 'broken'") as info:
+            await start_server(config, stack)
+    assert "cannot open database" in info.value.message
+
+
+async def test_missing_program_is_a_tool_config_error() -> None:
+    config = McpServerConfig("gone", ["/nonexistent/mcp-server"], startup_timeout_s=5)
+    async with contextlib.AsyncExitStack() as stack:
+        with pytest.raises(ToolConfigError, match="MCP server 'gone'"):
+            await start_server(config, stack)
+
+
+async def test_mcp_package_missing_is_explained(monkeypatch) -> None:
+    monkeypatch.setitem(sys.modules, "mcp", None)
+    config = McpServerConfig("x", ["x"])
+    async with contextlib.AsyncExitStack() as stack:
+        with pytest.raises(ToolConfigError, match="mcp package is not installed") as info:
+            await start_server(config, stack)
+    assert "voicecli[mcp]" in (info.value.hint or "")

@@ -1,0 +1,41 @@
+"""Our tool specs as google-genai types: the one place in ``tools/`` that imports the SDK.
+
+Function declarations carry their JSON Schema as ``parameters_json_schema``. Where the model
+takes it, each declaration says whether the model waits for the result (``BLOCKING``) or
+keeps talking (``NON_BLOCKING``); Google Search grounding is one more ``Tool``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from google.genai import types
+
+from voicecli.tools.base import ToolSpec
+
+
+def declaration(spec: ToolSpec, *, behavior: bool) -> types.FunctionDeclaration:
+    return types.FunctionDeclaration(
+        name=spec.name,
+        description=spec.description,
+        parameters_json_schema=spec.parameters,
+        behavior=(
+            (types.Behavior.NON_BLOCKING if spec.non_blocking else types.Behavior.BLOCKING)
+            if behavior
+            else None
+        ),
+    )
+
+
+def declare(
+    specs: Sequence[ToolSpec], *, search: bool = False, behavior: bool = False
+) -> list[types.Tool]:
+    """The ``tools`` of the session setup; ``behavior``: the model takes call behavior."""
+    out: list[types.Tool] = []
+    if specs:
+        out.append(
+            types.Tool(function_declarations=[declaration(s, behavior=behavior) for s in specs])
+        )
+    if search:
+        out.append(types.Tool(google_search=types.GoogleSearch()))
+    return out
