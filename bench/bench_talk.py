@@ -57,8 +57,9 @@ class TurnSignal:
         return out
 
 
-def start_sim(tmp: Path) -> tuple[subprocess.Popen[str], dict[str, str]]:
-    (tmp / "s.toml").write_text(SCENARIO)
+def start_sim(tmp: Path, scenario: str = SCENARIO) -> tuple[subprocess.Popen[str], dict[str, str]]:
+    """The simulator in its own process; returns it and the two variables to point at it."""
+    (tmp / "s.toml").write_text(scenario)
     proc = subprocess.Popen(
         [
             sys.executable,

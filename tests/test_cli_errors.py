@@ -113,9 +113,10 @@ def test_connection_refused(speech_wav: Path) -> None:
 
 @pytest.mark.parametrize(
     ("fault", "code", "word"),
-    [("close_1011", ExitCode.SERVER, "1011"), ("drop", ExitCode.NETWORK, "1006")],
+    [("close_1011", ExitCode.NETWORK, "1011"), ("drop", ExitCode.NETWORK, "1006")],
 )
 def test_server_faults_mid_reply(sim_factory, tmp_path, speech_wav, fault, code, word) -> None:
+    """With reconnects turned off, a fault ends the run with a clear error; files are kept."""
     scenario = make_scenario(
         f'voice = "tone"\nlatency_ms = 50\n[[turns]]\nreply = "x"\nduration_s = 2\nfault = "{fault}"\n',
         tmp_path,
@@ -131,7 +132,7 @@ def test_server_faults_mid_reply(sim_factory, tmp_path, speech_wav, fault, code,
         str(out),
         "--transcript",
         str(transcript),
-        env=sim_env(sim),
+        env={**sim_env(sim), "VOICECLI_RECONNECT_ATTEMPTS": "0"},
     )
     assert_one_line_error(proc, code, word)
     assert out.exists() and transcript.exists()  # what was received is kept and finalized

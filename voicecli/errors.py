@@ -30,10 +30,13 @@ class VoicecliError(Exception):
 
     exit_code: ExitCode = ExitCode.FAILURE
 
-    def __init__(self, message: str, hint: str | None = None) -> None:
+    def __init__(
+        self, message: str, hint: str | None = None, close_code: int | None = None
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.hint = hint
+        self.close_code = close_code  # the websocket close code behind it, if any
 
     def one_line(self) -> str:
         return f"{self.message} ({self.hint})" if self.hint else self.message

@@ -74,9 +74,13 @@ def build_config(
         enable_affective_dialog=feats.affective_dialog,
         thinking_config=thinking,
         realtime_input_config=realtime,
-        session_resumption=types.SessionResumptionConfig(handle=resumption_handle),
-        context_window_compression=types.ContextWindowCompressionConfig(
-            sliding_window=types.SlidingWindow()
+        session_resumption=(
+            types.SessionResumptionConfig(handle=resumption_handle) if settings.resume else None
+        ),
+        context_window_compression=(
+            types.ContextWindowCompressionConfig(sliding_window=types.SlidingWindow())
+            if settings.context_compression
+            else None
         ),
         tools=tools or None,
     )

@@ -74,25 +74,29 @@ def map_close(code: int | None, reason: str, key: str | None = None) -> Voicecli
     """Turn a websocket close (as the SDK reports it) into our error with a hint."""
     reason = redact((reason or "").strip(), key)
     short = reason[:160] or "no reason given"
+    err: VoicecliError
     if code == 1007 and "key" in reason.lower():
-        return AuthError(
+        err = AuthError(
             f"the server rejected the API key (1007: {short})",
             "check GEMINI_API_KEY / `voicecli key set`",
         )
-    if code == 1008:
-        return ModelError(
+    elif code == 1008:
+        err = ModelError(
             f"model not available (1008: {short})", "pick another --model (`voicecli models`)"
         )
-    if code == 1007:
-        return ServerError(
+    elif code == 1007:
+        err = ServerError(
             f"the server refused the request (1007: {short})",
             "check the options for this model; --debug shows the setup",
         )
-    if code == 1011:
-        return ServerError(f"the server ended the session (1011: {short})", "try again")
-    if code == 1006 or code is None:
-        return NetworkError(f"connection lost (1006: {short})", "check the network and try again")
-    return ServerError(f"the session was closed ({code}: {short})", "try again")
+    elif code == 1011:
+        err = ServerError(f"the server ended the session (1011: {short})", "try again")
+    elif code == 1006 or code is None:
+        err = NetworkError(f"connection lost (1006: {short})", "check the network and try again")
+    else:
+        err = ServerError(f"the session was closed ({code}: {short})", "try again")
+    err.close_code = 1006 if code is None else code
+    return err
 
 
 def _api_error(e: genai_errors.APIError, key: str | None) -> VoicecliError:
@@ -138,6 +142,13 @@ class LiveTransport:
                 for r in results
             ]
         )
+
+    async def close(self) -> None:
+        """Close the websocket (``events`` then ends)."""
+        try:
+            await self._session.close()
+        except Exception as e:  # already closed or broken
+            log.debug("close: %s", e)
 
     async def events(self) -> AsyncIterator[ev.LiveEvent]:
         """Every server event of the session, across turns, until the socket closes.

@@ -94,6 +94,8 @@ class Conversations:
     def __init__(self) -> None:
         self._by_handle: dict[str, Snapshot] = {}
         self.used: list[str] = []  # handles clients resumed with
+        self.fired_faults: set[int] = set()  # scenario turn indexes whose fault has fired
+        self.refuse_all = False  # scenario honour_resumption = false
 
     def issue(self, snap: Snapshot) -> str:
         handle = "sim-" + secrets.token_hex(8)
@@ -101,7 +103,16 @@ class Conversations:
         return handle
 
     def resume(self, handle: str) -> Snapshot | None:
-        snap = self._by_handle.get(handle)
+        snap = None if self.refuse_all else self._by_handle.get(handle)
         if snap is not None:
             self.used.append(handle)
         return snap
+
+    def fault_once(self, index: int, fault: str | None, repeat: bool) -> str | None:
+        """The fault to inject for scenario turn ``index``: once per server unless repeat."""
+        if fault is None or repeat:
+            return fault
+        if index in self.fired_faults:
+            return None
+        self.fired_faults.add(index)
+        return fault

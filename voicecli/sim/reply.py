@@ -12,6 +12,8 @@ import re
 import time
 from typing import Any, Protocol
 
+import numpy as np
+
 from voicecli.sim import protocol as p
 from voicecli.sim.records import SessionRecord, UserTurn
 from voicecli.sim.scenario import Scenario, Turn
@@ -35,6 +37,7 @@ class SessionIO(Protocol):
     def abort(self) -> None: ...
     def schedule_goaway(self, time_left_s: float) -> None: ...
     def next_index(self) -> int: ...
+    def fault_for(self, index: int, fault: str | None) -> str | None: ...
     async def finish_turn(self, turn: UserTurn) -> None: ...
 
 
@@ -72,15 +75,16 @@ async def stream_reply(io: SessionIO, turn: UserTurn) -> None:
     scen = io.scenario
     turn.index = io.next_index()
     spec = scen.turn(turn.index)
+    fault = io.fault_for(turn.index, spec.fault)
     if turn.source in ("audio", "manual"):
         turn.heard = spec.heard or f"(speech {turn.speech_s:.1f} s)"
         if io.info.input_transcription:
             await io.send(p.input_transcription(turn.heard))
     await asyncio.sleep(scen.latency_ms / 1000)
-    if spec.fault == "close_1007":
+    if fault == "close_1007":
         await io.close(1007, "Request contains an invalid argument.")
         return
-    if spec.fault == "goaway":
+    if fault == "goaway":
         await io.send(p.go_away(scen.goaway_time_left_s))
         io.schedule_goaway(scen.goaway_time_left_s)
     prompt_audio_s = (
@@ -109,12 +113,24 @@ async def stream_reply(io: SessionIO, turn: UserTurn) -> None:
     text = fill(spec.reply if spec.reply is not None else scen.default_reply, turn.heard, result)
     turn.reply_text = text
     pcm = await synthesize(text, turn.index, spec.duration_s, scen.voice)
+    if spec.level_dbfs is not None:
+        pcm = at_level(pcm, spec.level_dbfs)
     if not use_espeak(scen.voice):
         turn.tone_hz = tone_frequency(turn.index)
-    await _stream_audio(io, turn, spec, pcm, text)
+    await _stream_audio(io, turn, fault, pcm, text)
     await io.send(p.generation_complete())
     await io.send(p.turn_complete(p.usage(prompt_audio_s, text_tokens, turn.reply_audio_s)))
     await io.finish_turn(turn)
+
+
+def at_level(pcm: bytes, level_dbfs: float) -> bytes:
+    """``pcm`` scaled so its RMS is ``level_dbfs`` (a reply that is audio but near silence)."""
+    x = np.frombuffer(pcm, dtype="<i2").astype(np.float64)
+    rms = float(np.sqrt(np.mean(x * x))) if x.size else 0.0
+    if rms == 0.0:
+        return pcm
+    gain = 32768.0 * 10 ** (level_dbfs / 20) / rms
+    return np.clip(np.rint(x * gain), -32768, 32767).astype("<i2").tobytes()
 
 
 async def _tool_round(io: SessionIO, turn: UserTurn, spec: Turn) -> Any:
@@ -161,20 +177,22 @@ async def cancel_tools(io: SessionIO, turn: UserTurn) -> None:
         await io.send(p.tool_call_cancellation(open_ids))
 
 
-async def _stream_audio(io: SessionIO, turn: UserTurn, spec: Turn, pcm: bytes, text: str) -> None:
+async def _stream_audio(
+    io: SessionIO, turn: UserTurn, fault: str | None, pcm: bytes, text: str
+) -> None:
     scen = io.scenario
     chunk_bytes = max(2, round(OUTPUT_RATE * scen.chunk_ms / 1000) * 2)
     chunks = [pcm[i : i + chunk_bytes] for i in range(0, len(pcm), chunk_bytes)] or [b""]
     pieces = transcript_pieces(text, len(chunks))
-    fault_at = len(chunks) // 2 if spec.fault in ("close_1011", "drop", "garbage") else -1
+    fault_at = len(chunks) // 2 if fault in ("close_1011", "drop", "garbage") else -1
     start = time.monotonic()
     sent_s = 0.0
     for k, chunk in enumerate(chunks):
         if k == fault_at:
-            if spec.fault == "close_1011":
+            if fault == "close_1011":
                 await io.close(1011, "Internal error encountered.")
                 return
-            if spec.fault == "drop":
+            if fault == "drop":
                 io.abort()
                 return
             await io.send_raw(GARBAGE_FRAME)

@@ -34,6 +34,7 @@ class Turn:
     reply: str | None = None  # spoken reply; {result}/{result.key} after tool calls
     duration_s: float | None = None  # reply audio length; else from the text length
     silent: bool = False  # proactive audio: the model chooses not to answer
+    level_dbfs: float | None = None  # reply audio scaled to this RMS level (-60: near silence)
     tool_calls: list[ToolCallSpec] = field(default_factory=list)
     cancel_tool_after_ms: int | None = None  # send toolCallCancellation instead of waiting
     duplicate_tool_call: bool = False  # send the same toolCall message twice
@@ -57,6 +58,9 @@ class Scenario:
     default_reply: str = "You said: {heard}"
     text_reply: str | None = None  # REST text models: fixed reply (else built from prompt)
     fault: str | None = None  # one of GLOBAL_FAULTS
+    repeat_faults: bool = False  # False: a turn's fault fires once (not again after a resume)
+    honour_resumption: bool = True  # False: handles are issued but every resume is refused
+    resume_delay_ms: int = 0  # a resumed connection waits this long before setupComplete
     turns: list[Turn] = field(default_factory=list)
 
     def turn(self, index: int) -> Turn:

@@ -55,6 +55,7 @@ class SimServer:
         self.sessions: list[SessionRecord] = []
         self.rest_requests: list[RestRecord] = []
         self.conversations = Conversations()
+        self.conversations.refuse_all = not self.scenario.honour_resumption
         self.base_url = ""
         self.ca_path = Path()
         self._runner: web.AppRunner | None = None

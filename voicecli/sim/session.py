@@ -86,6 +86,9 @@ class LiveSession:
     def schedule_goaway(self, time_left_s: float) -> None:
         self._spawn(self._close_after(time_left_s))
 
+    def fault_for(self, index: int, fault: str | None) -> str | None:
+        return self.conversations.fault_once(index, fault, self.scenario.repeat_faults)
+
     def next_index(self) -> int:
         index, self._next_index = self._next_index, self._next_index + 1
         return index
@@ -139,6 +142,7 @@ class LiveSession:
                 return False
             self.record.resumed_from = parsed.resume_handle
             self._next_index, self._history = snap.next_index, list(snap.history)
+            await asyncio.sleep(self.scenario.resume_delay_ms / 1000)  # a slow resume
         self._inputs = InputTracker(
             self.record, parsed, self.scenario.end_silence_ms, self.scenario.speech_threshold_dbfs
         )
@@ -232,6 +236,7 @@ class LiveSession:
             turn = await self._turns.get()
             self._reply_turn = turn
             self._reply_task = asyncio.create_task(stream_reply(self, turn))
+            self._reply_task.add_done_callback(_retrieve)
             await asyncio.wait({self._reply_task})
             if not self._reply_task.cancelled() and self._reply_task.exception() is not None:
                 exc = self._reply_task.exception()
@@ -271,3 +276,9 @@ class LiveSession:
         for task in [*self._tasks, self._reply_task]:
             if task is not None and task is not me and not task.done():
                 task.cancel()
+
+
+def _retrieve(task: asyncio.Task[None]) -> None:
+    """Mark a finished reply's exception as seen (the session may close mid-reply)."""
+    if not task.cancelled():
+        task.exception()

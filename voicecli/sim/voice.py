@@ -16,46 +16,13 @@ import numpy as np
 import soundfile as sf
 import soxr
 
+from voicecli.speech.voice_table import PREBUILT_VOICES
+
 OUTPUT_RATE = 24000
 TONE_FREQS_HZ = (440, 550, 660, 770, 880, 990, 1100, 1320)
 TONE_AMPLITUDE = 0.3
 FADE_S = 0.01
 SECONDS_PER_CHAR = 0.07
-
-# Gemini's prebuilt voices (speechConfig.voiceConfig.prebuiltVoiceConfig.voiceName) with
-# Google's one-word description. The simulator rejects other names like the service does.
-PREBUILT_VOICES: dict[str, str] = {
-    "Zephyr": "Bright",
-    "Puck": "Upbeat",
-    "Charon": "Informative",
-    "Kore": "Firm",
-    "Fenrir": "Excitable",
-    "Leda": "Youthful",
-    "Orus": "Firm",
-    "Aoede": "Breezy",
-    "Callirrhoe": "Easy-going",
-    "Autonoe": "Bright",
-    "Enceladus": "Breathy",
-    "Iapetus": "Clear",
-    "Umbriel": "Easy-going",
-    "Algieba": "Smooth",
-    "Despina": "Smooth",
-    "Erinome": "Clear",
-    "Algenib": "Gravelly",
-    "Rasalgethi": "Informative",
-    "Laomedeia": "Upbeat",
-    "Achernar": "Soft",
-    "Alnilam": "Firm",
-    "Schedar": "Even",
-    "Gacrux": "Mature",
-    "Pulcherrima": "Forward",
-    "Achird": "Friendly",
-    "Zubenelgenubi": "Casual",
-    "Vindemiatrix": "Gentle",
-    "Sadachbia": "Lively",
-    "Sadaltager": "Knowledgeable",
-    "Sulafat": "Warm",
-}
 
 
 def tone_frequency(index: int) -> int:

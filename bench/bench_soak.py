@@ -1,0 +1,134 @@
+"""Soak benchmark (issue 8): a 30-minute conversation with a goAway every few seconds of
+wall time, in fast mode; RSS must stay flat (goal < 150 MB) and no turn may be lost.
+
+The simulator runs in its own process (its memory is not counted); the input is generated
+on the fly (no 30-minute file in memory): an utterance of 2 s every 10 s of audio.
+
+    python bench/bench_soak.py [--minutes 30] [--goaway-every 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+import tempfile
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+from bench_talk import start_sim  # noqa: E402
+
+from voicecli.audio import synth  # noqa: E402
+from voicecli.audio.base import frame_bytes  # noqa: E402
+from voicecli.config import Settings  # noqa: E402
+from voicecli.live import events as ev  # noqa: E402
+from voicecli.talk import TalkRequest, run_talk  # noqa: E402
+
+FRAME_MS = 20
+PERIOD_S = 10.0
+SPEECH_S = 2.0
+
+
+def rss_mb() -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+class GeneratedSource:
+    """Utterances of speech-like sound separated by silence, as fast as they are read."""
+
+    frame_ms = FRAME_MS
+
+    def __init__(self, minutes: float) -> None:
+        self.periods = int(minutes * 60 / PERIOD_S)
+        speech = synth.speech_like(SPEECH_S, 16000).tobytes()
+        size = frame_bytes(FRAME_MS)
+        self._speech = [speech[i : i + size] for i in range(0, len(speech), size)]
+        self._silence = bytes(size)
+
+    async def frames(self) -> AsyncIterator[bytes]:
+        silent_frames = int((PERIOD_S - SPEECH_S) * 1000 / FRAME_MS)
+        for _ in range(self.periods):
+            for f in self._speech:
+                yield f
+            for _ in range(silent_frames):
+                yield self._silence
+            await asyncio.sleep(0)
+
+    async def aclose(self) -> None:
+        return None
+
+
+class Meter:
+    def __init__(self) -> None:
+        self.rss: list[float] = []
+        self.reconnects = 0
+        self._last = 0.0
+
+    def on_event(self, event: object, t: float) -> None:
+        if isinstance(event, ev.Reconnect) and event.phase != "reconnecting":
+            self.reconnects += 1
+        now = time.monotonic()
+        if now - self._last > 0.5:
+            self.rss.append(rss_mb())
+            self._last = now
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--minutes", type=float, default=30.0)
+    ap.add_argument("--goaway-every", type=float, default=1.0, help="seconds of wall time")
+    a = ap.parse_args()
+    scenario = (
+        'voice = "tone"\nlatency_ms = 0\nrealtime = 0\ndefault_reply = "ok"\n'
+        f"goaway_after_s = {a.goaway_every}\ngoaway_time_left_s = 1.0\n"
+    )
+    with tempfile.TemporaryDirectory() as td:
+        proc, env = start_sim(Path(td), scenario)
+        try:
+            settings = Settings(
+                base_url=env["GOOGLE_GEMINI_BASE_URL"],
+                ca_file=env["SSL_CERT_FILE"],
+                api_key="bench-key",
+                timeout=30,
+            )
+            meter = Meter()
+            source = GeneratedSource(a.minutes)
+            start_rss = rss_mb()
+            t0 = time.monotonic()
+            summary = asyncio.run(
+                run_talk(
+                    settings,
+                    TalkRequest(
+                        source=source,
+                        fast=True,
+                        observers=[meter],
+                        with_tools=False,
+                        reply_wait_s=5.0,
+                    ),
+                )
+            )
+            wall = time.monotonic() - t0
+        finally:
+            proc.terminate()
+            proc.wait(5)
+    lost = summary.utterances - summary.spoken
+    print(f"== soak: {summary.seconds_in / 60:.1f} min of input in {wall:.0f} s wall (fast mode)")
+    print(
+        f"  utterances {summary.utterances}, answered {summary.spoken}, lost {lost} "
+        f"(interrupted by a move: {summary.interrupted}, unanswered: {summary.unanswered})"
+    )
+    print(f"  connections moved (goAway/reconnect): {meter.reconnects}")
+    print(
+        f"  RSS: start {start_rss:.0f} MB, max {max(meter.rss):.0f} MB, end {meter.rss[-1]:.0f} MB "
+        f"(goal < 150 MB); first-minute max {max(meter.rss[:10]):.0f} MB"
+    )
+
+
+if __name__ == "__main__":
+    main()

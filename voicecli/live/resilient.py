@@ -1,0 +1,314 @@
+"""A Live transport that survives: resumes after goAway, reconnects after drops.
+
+It wraps one ``LiveTransport`` at a time and looks like one to the conversation:
+
+* keeps the latest session resumption handle;
+* on ``goAway`` moves to a new connection with that handle at the next turn boundary, or
+  when the time left is nearly up, by a timer independent of the receive loop;
+* on an abnormal close (1011, 1006, network loss) reconnects with backoff and jitter,
+  bounded; a rejected key or unknown model while resuming stops with that error;
+* a handle the server no longer knows falls back to a fresh session (said so);
+* everything sent since the last handle (audio, stream ends, activity, text) is journaled,
+  bounded, and sent again after the resume, so speech said while reconnecting, or not yet
+  answered when the connection broke, is not lost.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections import deque
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
+
+from voicecli.audio.base import INPUT_RATE, SAMPLE_WIDTH
+from voicecli.config import Settings
+from voicecli.errors import NetworkError, VoicecliError
+from voicecli.live import events as ev
+from voicecli.live.reconnect import ReconnectPolicy, is_retryable, is_unknown_handle
+from voicecli.live.transport import SETUP_TIMEOUT_S, LiveTransport, open_transport
+
+log = logging.getLogger(__name__)
+
+ConfigFactory = Callable[[str | None], Any]  # resumption handle -> LiveConnectConfig
+
+_TURN_ACTIVITY = (ev.AudioChunk, ev.OutputTranscript, ev.InputTranscript, ev.ToolCall)
+
+
+class ResilientTransport:
+    def __init__(
+        self,
+        settings: Settings,
+        make_config: ConfigFactory,
+        *,
+        policy: ReconnectPolicy | None = None,
+        resume: bool = True,
+        journal_limit_s: float = 60.0,
+        setup_timeout: float = SETUP_TIMEOUT_S,
+        goaway_margin_s: float = 0.5,
+        handle_grace_s: float = 0.5,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
+        self.settings = settings
+        self.make_config = make_config
+        self.policy = policy or ReconnectPolicy()
+        self.resume = resume
+        self.journal_limit_s = journal_limit_s
+        self.setup_timeout = setup_timeout
+        self.goaway_margin_s = goaway_margin_s
+        self.handle_grace_s = handle_grace_s
+        self._sleep = sleep
+        self.handle: str | None = None
+        self.reconnects = 0
+        self.journal_dropped_s = 0.0
+        self._journal: deque[tuple[int, str, Any, float]] = deque()  # (seq, kind, payload, s)
+        self._seq = 0
+        self._boundary_seq = 0  # last entry sent before the latest turn boundary
+        self._journal_s = 0.0
+        self._conn: LiveTransport | None = None
+        self._stack: contextlib.AsyncExitStack | None = None
+        self._closed_malformed = 0
+        self._closing = False
+        self._switch_pending = False
+        self._in_turn = False
+        self._timer: asyncio.Task[None] | None = None
+        self._attempts = 0  # consecutive reconnects without a completed turn
+        self._call_ids: set[str] = set()  # tool calls made on the current connection
+
+    # ------------------------------------------------------------------ lifecycle
+    async def __aenter__(self) -> ResilientTransport:
+        await self._connect(None)
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        self._closing = True
+        if self._timer is not None:
+            self._timer.cancel()
+        await self._disconnect()
+
+    @property
+    def malformed(self) -> int:
+        return self._closed_malformed + (self._conn.malformed if self._conn else 0)
+
+    @property
+    def session_id(self) -> str | None:
+        return self._conn.session_id if self._conn else None
+
+    async def _connect(self, handle: str | None) -> None:
+        stack = contextlib.AsyncExitStack()
+        config = self.make_config(handle if self.resume else None)
+        try:
+            conn = await stack.enter_async_context(
+                open_transport(self.settings, config, setup_timeout=self.setup_timeout)
+            )
+        except BaseException:
+            await stack.aclose()
+            raise
+        self._stack, self._conn = stack, conn
+        self._call_ids = set()
+
+    async def _disconnect(self) -> None:
+        conn, stack = self._conn, self._stack
+        self._conn = self._stack = None
+        if conn is not None:
+            self._closed_malformed += conn.malformed
+        if stack is not None:
+            try:
+                await stack.aclose()
+            except Exception as e:  # the old socket may be long dead
+                log.debug("closing the old connection: %s", e)
+
+    # ------------------------------------------------------------------ sending
+    async def send_audio(self, pcm16k: bytes) -> None:
+        await self._send("audio", pcm16k, len(pcm16k) / SAMPLE_WIDTH / INPUT_RATE)
+
+    async def send_audio_stream_end(self) -> None:
+        await self._send("stream_end", None)
+
+    async def send_activity_start(self) -> None:
+        await self._send("activity_start", None)
+
+    async def send_activity_end(self) -> None:
+        await self._send("activity_end", None)
+
+    async def send_text(self, text: str) -> None:
+        await self._send("text", text)
+
+    async def send_tool_results(self, results: list[ev.FunctionResult]) -> None:
+        """Answers go only to the connection that made the calls; after a reconnect the
+        server no longer waits for them (it asks again if it still needs the tool)."""
+        conn = self._conn
+        live = [r for r in results if r.id in self._call_ids]
+        if conn is None or not live:
+            return
+        with contextlib.suppress(Exception):
+            await conn.send_tool_results(live)
+
+    async def _send(self, kind: str, payload: Any, seconds: float = 0.0) -> None:
+        self._journal_add(kind, payload, seconds)
+        conn = self._conn
+        if conn is None:
+            return  # journaled: sent after the reconnect
+        try:
+            await _dispatch(conn, kind, payload)
+        except Exception as e:  # the receive side notices the close and reconnects
+            log.debug("send failed (%s); will be sent again after reconnecting", e)
+
+    def _journal_add(self, kind: str, payload: Any, seconds: float) -> None:
+        self._seq += 1
+        self._journal.append((self._seq, kind, payload, seconds))
+        self._journal_s += seconds
+        while self._journal_s > self.journal_limit_s and self._journal:
+            self._drop_oldest(count_as_lost=True)
+
+    def _drop_oldest(self, count_as_lost: bool) -> None:
+        _seq, _k, _p, s = self._journal.popleft()
+        self._journal_s -= s
+        if count_as_lost:
+            self.journal_dropped_s += s
+
+    def _journal_commit(self) -> None:
+        """The server holds what was sent before the latest turn boundary: forget it.
+        What was sent after it (an utterance in progress) stays, to be sent again."""
+        while self._journal and self._journal[0][0] <= self._boundary_seq:
+            self._drop_oldest(count_as_lost=False)
+
+    async def _replay(self) -> None:
+        conn = self._conn
+        if conn is None:
+            return
+        for _seq, kind, payload, _s in list(self._journal):
+            await _dispatch(conn, kind, payload)
+
+    # ------------------------------------------------------------------ receiving
+    def _observe(self, event: ev.LiveEvent) -> bool:
+        """Track handles, goAway and turn boundaries; True when it is time to switch.
+
+        After a goAway the switch waits for a turn boundary and the handle that follows it
+        (so the new connection resumes after the finished turn); a timer moves anyway when
+        the time left is nearly up.
+        """
+        if isinstance(event, ev.ResumptionUpdate):
+            if event.resumable and event.handle:
+                self.handle = event.handle
+                self._journal_commit()
+            return self._switch_pending and not self._in_turn
+        if isinstance(event, ev.GoAway):
+            self._switch_pending = True
+            left = event.time_left_s if event.time_left_s is not None else 5.0
+            self._arm_timer(max(0.0, left - self.goaway_margin_s))
+            return not self._in_turn and (not self.resume or self.handle is not None)
+        if isinstance(event, ev.ToolCall):
+            self._call_ids.update(c.id for c in event.calls)
+        if isinstance(event, _TURN_ACTIVITY):
+            self._in_turn = True
+        elif isinstance(event, (ev.TurnComplete, ev.Interrupted)):
+            self._in_turn = False
+            self._boundary_seq = self._seq
+            if not self.resume:
+                self._journal_commit()
+                return self._switch_pending
+            if self._switch_pending:  # wait briefly for the handle after this turn
+                self._arm_timer(self.handle_grace_s)
+        return False
+
+    def _arm_timer(self, seconds: float) -> None:
+        if self._timer is not None and not self._timer.done():
+            self._timer.cancel()
+        self._timer = asyncio.create_task(self._deadline(self._conn, seconds))
+
+    async def _deadline(self, conn: LiveTransport | None, seconds: float) -> None:
+        """goAway timer: if no turn boundary (or handle) came in time, switch anyway."""
+        await self._sleep(seconds)
+        if conn is not None and conn is self._conn and self._switch_pending:
+            log.debug("goAway deadline reached mid-turn: switching now")
+            await conn.close()
+
+    async def events(self) -> AsyncIterator[ev.LiveEvent | ev.Reconnect]:
+        """Server events across connections. Reconnect attempts count until a turn completes
+        on the new connection, so a fault that repeats after every resume ends in an error."""
+        while not self._closing:
+            conn = self._conn
+            error: VoicecliError | None = None
+            if conn is not None:
+                stream = conn.events()
+                try:
+                    async for event in stream:
+                        if isinstance(event, ev.TurnComplete):
+                            self._attempts = 0  # progress: the new connection works
+                        switch = self._observe(event)
+                        yield event
+                        if switch:
+                            break
+                except VoicecliError as e:
+                    if not is_retryable(e):
+                        raise
+                    error = e
+                finally:
+                    await stream.aclose()  # type: ignore[attr-defined]
+            if self._closing:
+                return
+            planned = error is None and self._switch_pending
+            reason = "server asked to move (goAway)" if planned else _reason(error)
+            self._switch_pending = self._in_turn = False
+            if self._timer is not None:
+                self._timer.cancel()
+            await self._disconnect()
+            async for note in self._reconnect(reason, planned):
+                yield note
+
+    async def _reconnect(self, reason: str, planned: bool) -> AsyncIterator[ev.Reconnect]:
+        while True:
+            self._attempts += 1
+            attempt = self._attempts
+            if self.policy.gives_up(attempt):
+                raise NetworkError(
+                    f"lost the session and could not reconnect after "
+                    f"{self.policy.max_attempts} attempts ({reason})",
+                    "check the network and run `voicecli doctor`",
+                )
+            yield ev.Reconnect("reconnecting", reason, attempt)
+            if not planned or attempt > 1:
+                await self._sleep(self.policy.delay(attempt))
+            try:
+                await self._connect(self.handle)
+            except VoicecliError as e:
+                if is_unknown_handle(e):
+                    self.handle = None
+                    yield ev.Reconnect(
+                        "reconnecting", "the server no longer knows our session", attempt
+                    )
+                    self._attempts -= 1  # not a failure of the network
+                    continue
+                if not is_retryable(e):
+                    raise
+                reason = _reason(e)
+                continue
+            break
+        resumed = self.resume and self.handle is not None
+        self.reconnects += 1
+        await self._replay()
+        yield ev.Reconnect("resumed" if resumed else "new_session", reason, attempt)
+
+
+async def _dispatch(conn: LiveTransport, kind: str, payload: Any) -> None:
+    if kind == "audio":
+        await conn.send_audio(payload)
+    elif kind == "stream_end":
+        await conn.send_audio_stream_end()
+    elif kind == "activity_start":
+        await conn.send_activity_start()
+    elif kind == "activity_end":
+        await conn.send_activity_end()
+    elif kind == "text":
+        await conn.send_text(payload)
+
+
+def _reason(error: BaseException | None) -> str:
+    if error is None:
+        return "the server closed the connection"
+    return getattr(error, "message", None) or str(error)
