@@ -37,7 +37,7 @@ COMMANDS: dict[str, tuple[Cmd, str, str]] = {
     "style": (
         Cmd.STYLE,
         "<text>",
-        'change delivery mid-session, e.g. /style slower, with a soft Irish accent (sent to '
+        "change delivery mid-session, e.g. /style slower, with a soft Irish accent (sent to "
         'the model as a typed instruction "From now on, speak ...")',
     ),
     "stats": (Cmd.STATS, "", "turns, latency, tokens, time used and left"),

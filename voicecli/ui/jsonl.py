@@ -74,4 +74,6 @@ class JsonLinesView:
         self.write(rec)
 
     def status(self, text: str) -> None:
-        print(text, file=self.err, flush=True)
+        with contextlib.suppress(OSError, ValueError):
+            self.err.write(text + "\n")  # one write: lines from threads never interleave
+            self.err.flush()

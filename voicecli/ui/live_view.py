@@ -77,6 +77,16 @@ def _tail(text: str, limit: int) -> str:
     return text if len(text) <= limit else "…" + text[-limit + 1 :]
 
 
+def _reconnect_text(event: ev.Reconnect) -> tuple[str, str]:
+    why = f": {event.reason}" if event.reason else ""
+    if event.phase == "reconnecting":
+        attempt = f" (attempt {event.attempt})" if event.attempt else ""
+        return f"· reconnecting{why}{attempt}", "yellow"
+    if event.phase == "resumed":
+        return "· reconnected, conversation resumed", "green"
+    return f"· reconnected as a new session: earlier context is lost{why}", "yellow"
+
+
 def tool_panel(entry: ToolEntry, now: float) -> RenderableType:
     """A compact panel for one tool call: running (spinner), done, failed or cancelled."""
     args = Text.assemble(("args ", "dim"), _short(entry.args))
@@ -140,6 +150,7 @@ class LiveView:
         self._live: Live | None = None
         self._thread: threading.Thread | None = None
         self._stop = threading.Event()
+        self._wake = threading.Event()
 
     # ------------------------------------------------------------------------ feeding
     def on_event(self, event: object, t: float) -> None:
@@ -158,9 +169,9 @@ class LiveView:
     def _apply(self, event: object, t: float) -> None:
         if isinstance(event, ev.InputTranscript):
             self._user += event.text
-        elif isinstance(event, ev.OutputTranscript):
-            self._model += event.text
-        elif isinstance(event, ev.ModelText) and not event.thought:
+        elif isinstance(event, ev.OutputTranscript) or (
+            isinstance(event, ev.ModelText) and not event.thought
+        ):
             self._model += event.text
         elif isinstance(event, ev.TurnEnded):
             self._commit_turn(event, t)
@@ -185,14 +196,16 @@ class LiveView:
         elif isinstance(event, ev.Notice):
             style = {"warning": "yellow", "error": "bold red"}.get(event.level, "dim")
             self._pending.append(Text.assemble(_stamp(t), (f"· {event.text}", style)))
+        elif isinstance(event, ev.Reconnect):
+            self._pending.append(Text.assemble(_stamp(t), _reconnect_text(event)))
         elif isinstance(event, ev.GoAway) and event.time_left_s is not None:
             text = f"· the server will close the connection in {event.time_left_s:.0f} s"
             self._pending.append(Text.assemble(_stamp(t), (text, "yellow")))
 
     def _commit_turn(self, turn: ev.TurnEnded, t: float) -> None:
-        user = turn.user_text or self._user.strip()
-        if user:
-            self._pending.append(Text.assemble(_stamp(t), ("you: ", "bold cyan"), user))
+        if turn.user_text:  # else a partial, if any, is already the next utterance's
+            self._pending.append(Text.assemble(_stamp(t), ("you: ", "bold cyan"), turn.user_text))
+            self._user = ""
         line = Text.assemble(_stamp(t), ("gemini: ", "bold magenta"))
         if turn.outcome == "silent":
             line.append("… chose not to answer", style="dim italic")
@@ -204,7 +217,7 @@ class LiveView:
         if turn.latency_s is not None:
             line.append(f"  {ms(turn.latency_s)}", style="dim")
         self._pending.append(line)
-        self._user = self._model = ""
+        self._model = ""
 
     def set_level(self, dbfs: float) -> None:
         """The mic level (dBFS) for the meter; cheap, callable from the audio side."""
@@ -215,6 +228,7 @@ class LiveView:
         with self._lock:
             self._input = text
             self._version += 1
+        self._wake.set()
 
     def status(self, text: str) -> None:
         """A status message outside the conversation (startup, summary)."""
@@ -252,15 +266,19 @@ class LiveView:
     def status_line(self, now: float) -> Text:
         s = self.session
         state = s.shown_state
-        line = Text.assemble(("● ", STATE_STYLE.get(state, "")), (state, STATE_STYLE.get(state, "")))
+        line = Text.assemble(
+            ("● ", STATE_STYLE.get(state, "")), (state, STATE_STYLE.get(state, ""))
+        )
         line.append(" │ mic ", style="dim")
         if s.muted:
             line.append("off", style="red")
+        elif not s.level_known:
+            line.append("on", style="dim")
         else:
             filled = s.level_bucket(METER_STEPS)
             line.append("▮" * filled, style="green" if filled < METER_STEPS - 1 else "red")
             line.append("▯" * (METER_STEPS - filled), style="dim")
-            line.append(f" {s.level_dbfs:.0f} dB", style="dim")
+            line.append(f" {max(-90.0, s.level_dbfs):.0f} dB", style="dim")
         line.append(f" │ latency {ms(s.last_latency_s)}", style="dim")
         line.append(f" │ {clock(now)}", style="dim")
         left = s.time_left(now)
@@ -288,18 +306,24 @@ class LiveView:
         return True
 
     # ------------------------------------------------------------------------ lifecycle
-    def start(self) -> LiveView:
+    def start(self, *, ticker: bool = True) -> LiveView:
+        """Take over the terminal; ``ticker=False``: the caller calls ``tick`` (benchmarks)."""
         live = Live(console=self.console, auto_refresh=False, transient=True)
         live.start()
         with self._lock:
             self._live = live
         self._stop.clear()
-        self._thread = threading.Thread(target=self._run, name="voicecli-view", daemon=True)
-        self._thread.start()
+        if ticker:
+            self._thread = threading.Thread(target=self._run, name="voicecli-view", daemon=True)
+            self._thread.start()
         return self
 
     def _run(self) -> None:
-        while not self._stop.wait(self.refresh_s):
+        while not self._stop.is_set():
+            self._wake.wait(self.refresh_s)  # a key press wakes it early: typing feels direct
+            self._wake.clear()
+            if self._stop.is_set():
+                break
             try:
                 self.tick()
             except Exception:  # drawing must never take the session down
@@ -307,6 +331,7 @@ class LiveView:
 
     def stop(self) -> None:
         self._stop.set()
+        self._wake.set()
         if self._thread is not None:
             self._thread.join(2.0)
             self._thread = None

@@ -78,6 +78,18 @@ class LineEditor:
 Sink = Callable[[str | None], None]  # a line, or None at end of input
 
 
+_ACTIVE: set[StdinLines] = set()  # readers that changed the terminal mode
+
+
+def restore_terminal() -> None:
+    """Give the terminal back (echo, line mode) before a forced exit (second Ctrl-C)."""
+    if _ACTIVE and os.isatty(1):  # the live view hides the cursor while it draws
+        with contextlib.suppress(OSError):
+            os.write(1, b"\x1b[?25h\n")
+    for reader in list(_ACTIVE):
+        reader.close()
+
+
 class StdinLines:
     """Lines from stdin into the loop. ``keys=True``: cbreak mode + ``LineEditor`` (a TTY)."""
 
@@ -105,6 +117,7 @@ class StdinLines:
 
             self._saved = termios.tcgetattr(self.fd)
             tty.setcbreak(self.fd)
+            _ACTIVE.add(self)
             loop.add_reader(self.fd, self._on_keys, sink)
             if self.on_buffer is not None:
                 self.on_buffer("")
@@ -164,9 +177,12 @@ class StdinLines:
         self._hand(sink, None)
 
     def _read_textio(self, sink: Sink) -> None:
-        for line in sys.stdin:
-            if not self._hand(sink, line.rstrip("\r\n")):
-                return
+        try:
+            for line in sys.stdin:
+                if not self._hand(sink, line.rstrip("\r\n")):
+                    return
+        except (OSError, ValueError):  # no readable stdin (e.g. under a test runner)
+            pass
         self._hand(sink, None)
 
     def close(self) -> None:
@@ -179,6 +195,7 @@ class StdinLines:
             with contextlib.suppress(Exception):
                 termios.tcsetattr(self.fd, termios.TCSADRAIN, self._saved)
             self._saved = None
+        _ACTIVE.discard(self)
 
 
 def _stdin_fd() -> int | None:
@@ -211,12 +228,14 @@ class Prompt:
         self.quit_requested = False
         self._queue: asyncio.Queue[str | None] | None = None
         self._task: asyncio.Task[None] | None = None
+        self.on_end: Callable[[], None] | None = None  # typed input is over (end of stdin)
 
     def start(self, conv: Session) -> None:
         """Begin serving input (called inside the running loop, once the session is up)."""
         self.conv = conv
         if self.status is None:
             self.status = SessionStatus()
+        if not any(obs is self.status for obs in conv.observers):
             conv.observers.append(self.status)
         loop = asyncio.get_running_loop()
         self._queue = asyncio.Queue(QUEUE_SIZE)
@@ -238,6 +257,8 @@ class Prompt:
         while True:
             line = await self._queue.get()
             if line is None:
+                if self.on_end is not None:
+                    self.on_end()
                 return
             try:
                 await self.handle(line)

@@ -32,6 +32,7 @@ _NAMES: dict[type, str] = {
     ev.TurnEnded: "turn",
     ev.ToolResults: "tool_result",
     ev.Notice: "notice",
+    ev.Reconnect: "reconnect",
 }
 
 # Kinds a transcript file keeps (partials and audio are for live views only).
@@ -49,6 +50,7 @@ TRANSCRIPT_KINDS = frozenset(
         "user_text",
         "turn",
         "notice",
+        "reconnect",
         "session_end",
     }
 )

@@ -28,7 +28,7 @@ MUTED = "muted"
 SILENCE_DBFS = -90.0
 
 
-@dataclass
+@dataclass(eq=False)
 class SessionStatus:
     """Live facts about one session: state, latency, tokens, time left, counters."""
 
@@ -36,6 +36,7 @@ class SessionStatus:
     state: str = LISTENING
     muted: bool = False
     level_dbfs: float = SILENCE_DBFS
+    level_known: bool = False  # set_level was called (a mic is metering)
     last_latency_s: float | None = None
     latencies_s: list[float] = field(default_factory=list)
     prompt_tokens: int = 0
@@ -49,7 +50,7 @@ class SessionStatus:
     audio_chunks: int = 0
     audio_bytes: int = 0
     last_t: float = 0.0
-    connected_at: float | None = None
+    connected_at: float | None = 0.0  # session start, until a SetupDone says otherwise
     go_away_at: float | None = None  # session time at which the server said it will close
     _user_end: float | None = None  # end of the user's turn; cleared at the first reply audio
 
@@ -98,6 +99,12 @@ class SessionStatus:
         elif isinstance(event, ev.GoAway):
             if event.time_left_s is not None:
                 self.go_away_at = t + event.time_left_s
+        elif isinstance(event, ev.Reconnect):
+            if event.phase == "reconnecting":
+                self.state = RECONNECTING
+            else:  # resumed, or a new session: a new connection with its own lifetime
+                self.state = LISTENING
+                self.connected_at, self.go_away_at = t, None
         elif isinstance(event, ev.Notice):
             self._notice(event.text)
         return None
@@ -129,6 +136,7 @@ class SessionStatus:
 
     def set_level(self, dbfs: float) -> None:
         self.level_dbfs = dbfs if math.isfinite(dbfs) else SILENCE_DBFS
+        self.level_known = True
 
     # ------------------------------------------------------------------------ questions
     @property
@@ -165,7 +173,7 @@ class SessionStatus:
         """One line for ``/stats``."""
         now = self.last_t if now is None else now
         parts = [
-            f"{self.turns} turns ({self.spoken} spoken, {self.silent} silent, "
+            f"{plural(self.turns, 'turn')} ({self.spoken} spoken, {self.silent} silent, "
             f"{self.interrupted} interrupted)"
         ]
         if self.latencies_s:
@@ -174,12 +182,16 @@ class SessionStatus:
         parts.append(f"{self.total_tokens} tokens")
         parts.append(f"{self.audio_s:.1f} s of reply audio")
         if self.tool_calls:
-            parts.append(f"{self.tool_calls} tool calls")
+            parts.append(plural(self.tool_calls, "tool call"))
         parts.append(f"{clock(now)} elapsed")
         left = self.time_left(now)
         if left is not None:
             parts.append(f"{clock(left)} left")
         return "stats: " + "; ".join(parts)
+
+
+def plural(n: int, word: str) -> str:
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
 
 
 def ms(seconds: float | None) -> str:
@@ -188,4 +200,8 @@ def ms(seconds: float | None) -> str:
 
 def clock(seconds: float) -> str:
     s = max(0, int(seconds))
-    return f"{s // 3600}:{s // 60 % 60:02d}:{s % 60:02d}" if s >= 3600 else f"{s // 60:02d}:{s % 60:02d}"
+    return (
+        f"{s // 3600}:{s // 60 % 60:02d}:{s % 60:02d}"
+        if s >= 3600
+        else f"{s // 60:02d}:{s % 60:02d}"
+    )

@@ -1,0 +1,136 @@
+"""``voicecli history`` output: the session list, one session, search hits, md/json export.
+
+Pure functions over what ``history.HistoryStore`` returns, so tests check exact text.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+from voicecli.ui.status import clock
+
+
+def _when(unix: float | None) -> str:
+    return time.strftime("%Y-%m-%d %H:%M", time.localtime(unix)) if unix else "-"
+
+
+def _cut(text: str | None, n: int) -> str:
+    text = " ".join((text or "").split())
+    return text if len(text) <= n else text[: n - 1] + "…"
+
+
+def session_list(rows: list[dict[str, Any]]) -> list[str]:
+    if not rows:
+        return ["no conversations stored yet"]
+    lines = [f"{'id':>5}  {'started':<16}  {'model':<24} {'turns':>5} {'duration':>8}  first words"]
+    for r in rows:
+        lines.append(
+            f"{r['id']:>5}  {_when(r['started_at']):<16}  {_cut(r['model'], 24):<24} "
+            f"{r['turns']:>5} {clock(r['duration_s'] or 0):>8}  {_cut(r['first_words'], 48)}"
+        )
+    return lines
+
+
+def timeline(data: dict[str, Any]) -> list[tuple[float, str, dict[str, Any]]]:
+    """(t, kind, row) in the order things happened: typed lines, tool calls, turns."""
+    items: list[tuple[float, int, str, dict[str, Any]]] = []
+    for row in data["transcripts"]:
+        if row["role"] == "typed":
+            items.append((row["t"], 0, "typed", row))
+    for row in data["tool_calls"]:
+        items.append((row["t_call"], 1, "tool", row))
+    for row in data["turns"]:
+        items.append((row["t"], 2, "turn", row))
+    items.sort(key=lambda i: (i[0], i[1]))
+    return [(t, kind, row) for t, _, kind, row in items]
+
+
+def _model_line(turn: dict[str, Any]) -> str:
+    if turn["outcome"] == "silent":
+        return "(chose not to answer)"
+    text = turn["model_text"] or f"({turn['audio_s'] or 0:.1f} s of audio)"
+    return text + (" [interrupted]" if turn["outcome"] == "interrupted" else "")
+
+
+def _latency(turn: dict[str, Any]) -> str:
+    return f" ({turn['latency_s'] * 1000:.0f} ms)" if turn["latency_s"] is not None else ""
+
+
+def _tool(row: dict[str, Any]) -> str:
+    args = json.dumps(row["args"] or {}, ensure_ascii=False)
+    resp = json.dumps(row["response"], ensure_ascii=False) if row["response"] else "-"
+    took = f", {(row['t_done'] - row['t_call']) * 1000:.0f} ms" if row["t_done"] else ""
+    return f"{row['name']}({args}) -> {resp} [{row['status']}{took}]"
+
+
+def _header(data: dict[str, Any]) -> list[tuple[str, str]]:
+    latencies = [t["latency_s"] for t in data["turns"] if t["latency_s"] is not None]
+    fields = [
+        ("started", _when(data["started_at"])),
+        ("model", data["model"] or "-"),
+        ("voice", data["voice"] or "-"),
+        ("endpoint", data["endpoint"] or "-"),
+        ("input", data["input"] or "-"),
+        ("duration", clock(data["duration_s"] or 0)),
+        ("turns", str(len(data["turns"]))),
+        ("tokens", str(data["total_tokens"])),
+    ]
+    if latencies:
+        mid = sorted(latencies)[len(latencies) // 2]
+        fields.append(("latency", f"median {mid * 1000:.0f} ms"))
+    return fields
+
+
+def show(data: dict[str, Any]) -> list[str]:
+    """One session as terminal lines (``voicecli history show ID``)."""
+    lines = [f"session {data['id']}"]
+    lines += [f"  {k}: {v}" for k, v in _header(data)]
+    lines.append("")
+    for t, kind, row in timeline(data):
+        stamp = f"[{clock(t)}]"
+        if kind == "typed":
+            lines.append(f"{stamp} you (typed): {row['text']}")
+        elif kind == "tool":
+            lines.append(f"{stamp} tool {_tool(row)}")
+        else:
+            if row["user_text"]:
+                lines.append(f"{stamp} you: {row['user_text']}")
+            lines.append(f"{stamp} gemini: {_model_line(row)}{_latency(row)}")
+    return lines
+
+
+def markdown(data: dict[str, Any]) -> str:
+    out = [f"# voicecli session {data['id']}", ""]
+    out += [f"- **{k}**: {v}" for k, v in _header(data)]
+    out.append("")
+    for t, kind, row in timeline(data):
+        stamp = f"`{clock(t)}`"
+        if kind == "typed":
+            out.append(f"{stamp} **you** (typed): {row['text']}  ")
+        elif kind == "tool":
+            out.append(f"{stamp} 🛠 `{_tool(row)}`  ")
+        else:
+            if row["user_text"]:
+                out.append(f"{stamp} **you**: {row['user_text']}  ")
+            line = _model_line(row)
+            if row["outcome"] != "spoken":
+                line = f"_{line}_"
+            out.append(f"{stamp} **gemini**: {line}{_latency(row)}  ")
+    return "\n".join(out).rstrip() + "\n"
+
+
+def as_json(data: dict[str, Any]) -> str:
+    return json.dumps(data, ensure_ascii=False, indent=2) + "\n"
+
+
+def search_hits(rows: list[dict[str, Any]]) -> list[str]:
+    if not rows:
+        return ["no matches"]
+    who = {"user": "you", "typed": "you (typed)", "model": "gemini"}
+    return [
+        f"session {r['session_id']:>4}  {_when(r['started_at'])}  [{clock(r['t'])}] "
+        f"{who.get(r['role'], r['role'])}: {r['snippet']}"
+        for r in rows
+    ]

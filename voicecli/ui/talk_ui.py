@@ -1,0 +1,146 @@
+"""What ``voicecli talk`` shows and reads: the view, typed input and the history recorder.
+
+* ``--json``: JSON lines on stdout (``ui.jsonl``), status on stderr;
+* stdout is a terminal: the rich live view (``ui.live_view``);
+* otherwise: plain lines (``ui.plain``).
+
+Typed input is always on: keys in the live view's prompt line when stdin is a terminal too,
+otherwise lines from stdin (a pipe or file works, so scripts and tests can type).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+from collections.abc import AsyncIterator, Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+from voicecli.audio.format import dbfs
+from voicecli.config import Settings
+from voicecli.errors import VoicecliError
+from voicecli.history import HistoryRecorder, session_meta
+from voicecli.ui.jsonl import JsonLinesView
+from voicecli.ui.live_view import LiveView
+from voicecli.ui.plain import PlainView
+from voicecli.ui.prompt import Prompt, StdinLines
+from voicecli.ui.status import SessionStatus
+
+
+class View(Protocol):
+    def on_event(self, event: Any, t: float) -> None: ...
+    def status(self, text: str) -> None: ...
+
+
+@dataclass
+class TalkUI:
+    view: View
+    prompt: Prompt | None = None
+    history: HistoryRecorder | None = None
+    observers: list[Any] = field(default_factory=list)
+
+    def status(self, text: str) -> None:
+        self.view.status(text)
+
+    def metered(self, source: Any) -> Any:
+        """The microphone source, feeding the live view's level meter when there is one."""
+        if isinstance(self.view, LiveView) and source is not None:
+            return MeteredSource(source, self.view.set_level)
+        return source
+
+    def on_start(self, then: Callable[[Any], None] | None = None) -> Callable[[Any], None]:
+        """A ``TalkRequest.on_start`` hook: ``then(conv)``, then typed input begins."""
+
+        def start(conv: Any) -> None:
+            if then is not None:
+                then(conv)
+            if self.prompt is not None:
+                self.prompt.start(conv)
+
+        return start
+
+
+class MeteredSource:
+    """An ``AudioSource`` that passes frames through and reports their level to the view.
+
+    One RMS over a 10-30 ms frame every ``every`` frames: microseconds, on the uplink task.
+    """
+
+    def __init__(self, source: Any, on_level: Callable[[float], None], every: int = 2) -> None:
+        self.source = source
+        self.frame_ms = source.frame_ms
+        self.on_level = on_level
+        self.every = every
+
+    async def frames(self) -> AsyncIterator[bytes]:
+        n = 0
+        async for frame in self.source.frames():
+            n += 1
+            if n % self.every == 0:
+                self.on_level(dbfs(frame))
+            yield frame
+
+    async def aclose(self) -> None:
+        await self.source.aclose()
+
+    def __getattr__(self, name: str) -> Any:  # stats, stop ... of the wrapped source
+        return getattr(self.source, name)
+
+
+def _isatty(stream: Any) -> bool:
+    try:
+        return bool(stream.isatty())
+    except (AttributeError, ValueError):
+        return False
+
+
+def pick_view(settings: Settings, json_out: bool) -> View:
+    if json_out:
+        return JsonLinesView()
+    if _isatty(sys.stdout) and os.environ.get("TERM") != "dumb":
+        return LiveView(connection_limit_s=settings.connection_limit or None)
+    return PlainView()
+
+
+@contextlib.contextmanager
+def talk_ui(
+    settings: Settings,
+    *,
+    json_out: bool = False,
+    typed_input: bool = True,
+    endpoint: str = "Gemini",
+    input_name: str | None = None,
+    history_path: Path | None = None,
+) -> Iterator[TalkUI]:
+    """Open the view, typed input and history for one ``talk``; all are closed on the way out."""
+    view = pick_view(settings, json_out)
+    ui = TalkUI(view, observers=[view])
+    if typed_input:
+        live = view if isinstance(view, LiveView) else None
+        reader = StdinLines(keys=live is not None, on_buffer=live.set_input if live else None)
+        ui.prompt = Prompt(reader, SessionStatus(settings.connection_limit or None))
+    if settings.history:
+        warn = lambda text: view.status(f"warning: {text}")  # noqa: E731
+        ui.history = HistoryRecorder(
+            session_meta(settings, endpoint, input_name), history_path, warn=warn
+        )
+        ui.observers.append(ui.history)
+    try:
+        if isinstance(view, LiveView):
+            view.start()
+        try:
+            yield ui
+        except VoicecliError as e:
+            if isinstance(view, JsonLinesView):
+                view.error(e, settings.api_key)
+            raise
+        finally:
+            if ui.prompt is not None:
+                ui.prompt.close()
+            if isinstance(view, LiveView):
+                view.stop()
+    finally:
+        if ui.history is not None:
+            ui.history.close()
