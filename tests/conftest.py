@@ -3,7 +3,13 @@ talks to it over real TLS websockets (nothing mocks the SDK)."""
 
 from __future__ import annotations
 
+import contextlib
 import os
+import shutil
+import signal
+import subprocess
+import tempfile
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -46,3 +52,82 @@ def sim_factory() -> Iterator:
     yield start
     for sim in started:
         sim.stop_thread()
+
+
+# ------------------------------------------------------------------ virtual audio devices
+VAUDIO = Path(__file__).resolve().parent.parent / "scripts" / "vaudio.sh"
+
+
+class VirtualAudio:
+    """The virtual mic and speaker of ``scripts/vaudio.sh`` (a private PulseAudio server)."""
+
+    def __init__(self, script: Path, state_dir: str) -> None:
+        self.script = str(script)
+        self.env = {**os.environ, "VAUDIO_DIR": state_dir}
+
+    def run(self, *args: str, timeout: float = 30) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [self.script, *args],
+            env=self.env,
+            check=True,
+            timeout=timeout,
+            capture_output=True,
+            text=True,
+        )
+
+    def running(self) -> bool:
+        cmd = [self.script, "status"]
+        return subprocess.run(cmd, env=self.env, capture_output=True, check=False).returncode == 0
+
+    def play_into_mic(self, path: Path) -> None:
+        self.run("play-into-mic", str(path))
+
+    def play_into_mic_async(self, path: Path) -> subprocess.Popen[bytes]:
+        return subprocess.Popen([self.script, "play-into-mic", str(path)], env=self.env)
+
+    def wait_mic_open(self, timeout: float = 10) -> None:
+        self.run("wait-mic-open", str(int(timeout)), timeout=timeout + 5)
+
+    def loopback(self, on: bool, latency_ms: int = 40) -> None:
+        self.run("loopback", "on", str(latency_ms)) if on else self.run("loopback", "off")
+
+    @contextlib.contextmanager
+    def record_speaker(self, path: Path) -> Iterator[Path]:
+        """Records the speaker into ``path`` (48 kHz mono WAV) until the block ends."""
+        proc = subprocess.Popen([self.script, "record-speaker", str(path)], env=self.env)
+        time.sleep(0.3)  # let parecord connect
+        try:
+            yield path
+        finally:
+            proc.send_signal(signal.SIGINT)  # parecord finishes the WAV header
+            proc.wait(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def vaudio() -> Iterator[VirtualAudio]:
+    """Virtual devices for the session: in $VAUDIO_DIR if set (left running if it was),
+    else in a private directory (so parallel test runs do not share a microphone).
+    PULSE_SERVER is set for this process (sounddevice re-scans) and every child (the CLI)."""
+    if not all(shutil.which(t) for t in ("pulseaudio", "pactl", "paplay", "parecord")):
+        pytest.skip("virtual audio needs pulseaudio and pulseaudio-utils (make testdeps)")
+    state_dir = os.environ.get("VAUDIO_DIR") or tempfile.mkdtemp(prefix="voicecli-vaudio-")
+    va = VirtualAudio(VAUDIO, state_dir)
+    was_running = va.running()
+    server = va.run("start").stdout.strip().removeprefix("export PULSE_SERVER=")
+    old = os.environ.get("PULSE_SERVER")
+    os.environ["PULSE_SERVER"] = server
+    va.env["PULSE_SERVER"] = server
+    from voicecli.audio.devices import rescan
+
+    rescan()
+    va.loopback(False)
+    try:
+        yield va
+    finally:
+        va.loopback(False)
+        if not was_running:
+            subprocess.run([va.script, "stop"], env=va.env, capture_output=True, check=False)
+        if old is None:
+            os.environ.pop("PULSE_SERVER", None)
+        else:
+            os.environ["PULSE_SERVER"] = old

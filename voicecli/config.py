@@ -70,8 +70,40 @@ class Settings:
     frame_ms: int = field(default=20, metadata=_doc("10 | 20 | 30"))
     pre_roll_ms: int | None = field(default=None, metadata=_doc("audio sent before onset"))
     hangover_ms: int | None = field(default=None, metadata=_doc("trailing audio after speech"))
+    listen_hangover_ms: int = field(
+        default=1000, metadata=_doc("`voicecli listen`: trailing audio after speech")
+    )
     turn_detection: str = field(default="auto", metadata=_doc("auto | manual"))
     timeout: float = field(default=120.0, metadata=_doc("scripted run limit, seconds"))
+    resume: bool = field(default=True, metadata=_doc("session resumption and reconnects"))
+    context_compression: bool = field(default=True, metadata=_doc("sliding window"))
+    reconnect_attempts: int = field(default=5, metadata=_doc("attempts before giving up"))
+    setup_timeout: float = field(default=15.0, metadata=_doc("wait for setupComplete, s"))
+    tts_model: str = field(
+        default="gemini-3.8-flash-tts", metadata=_doc("speech generation model (say, overview)")
+    )
+    tts_voice: str = field(default="Kore", metadata=_doc("prebuilt voice for `voicecli say`"))
+    text_model: str = field(
+        default="gemini-3.8-flash", metadata=_doc("text model that writes overview scripts")
+    )
+    tools_enabled: bool = field(
+        default=True, metadata=_doc("function tools: built-ins, [[tools]], [[mcp_servers]]")
+    )
+    builtin_tools: bool = field(default=True, metadata=_doc("clock, calculator, folder, system"))
+    search: bool = field(default=False, metadata=_doc("Google Search grounding"))
+    history: bool = field(
+        default=True, metadata=_doc("store conversations in history.sqlite3 (--no-history)")
+    )
+    connection_limit: float = field(
+        default=600.0, metadata=_doc("server's connection lifetime, seconds; 0: not shown")
+    )
+    echo: str = field(default="auto", metadata=_doc("auto | aec | half | off (microphone mode)"))
+    input_device: str | None = field(
+        default=None, metadata=_doc("microphone: index or part of the name (voicecli devices)")
+    )
+    output_device: str | None = field(
+        default=None, metadata=_doc("speaker: index or part of the name (voicecli devices)")
+    )
     api_key: str | None = field(default=None, repr=False, metadata=_doc("API key"))
     tables: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
@@ -128,6 +160,7 @@ def _coerce(name: str, value: Any, source: str) -> Any:
 _CHOICES = {
     "vad": ("webrtc", "silero", "off"),
     "turn_detection": ("auto", "manual"),
+    "echo": ("auto", "aec", "half", "off"),
 }
 
 
@@ -141,8 +174,14 @@ def _validate(s: Settings) -> Settings:
         raise ConfigError(f"frame_ms must be 10, 20 or 30, not {s.frame_ms}")
     if not 0 <= s.vad_aggressiveness <= 3:
         raise ConfigError(f"vad_aggressiveness must be 0-3, not {s.vad_aggressiveness}")
-    if s.timeout <= 0:
-        raise ConfigError(f"timeout must be positive, not {s.timeout}")
+    if s.timeout <= 0 or s.setup_timeout <= 0:
+        raise ConfigError("timeout and setup_timeout must be positive")
+    if s.reconnect_attempts < 0:
+        raise ConfigError(f"reconnect_attempts must be >= 0, not {s.reconnect_attempts}")
+    if s.listen_hangover_ms < 0:
+        raise ConfigError(f"listen_hangover_ms must be >= 0, not {s.listen_hangover_ms}")
+    if s.connection_limit < 0:
+        raise ConfigError(f"connection_limit must be >= 0, not {s.connection_limit}")
     return s
 
 

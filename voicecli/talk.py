@@ -10,15 +10,20 @@ import logging
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 from voicecli.audio.base import AudioSink, AudioSource
 from voicecli.audio.files import ConversationRecorder, FileSource, WavSink
 from voicecli.audio.vad import Gate, SpeechDetector, gate_params_for, make_detector
 from voicecli.config import Settings
 from voicecli.live import capabilities
+from voicecli.live import events as ev
 from voicecli.live.conversation import Conversation, Observer, Options, Summary, ToolHandler
+from voicecli.live.reconnect import ReconnectPolicy
+from voicecli.live.resilient import ResilientTransport
 from voicecli.live.setup import build_config
-from voicecli.live.transport import open_transport
+from voicecli.tools import ToolSet, make_approver, open_tools
+from voicecli.tools.confirm import Approver
 from voicecli.ui.transcript import TranscriptWriter
 
 log = logging.getLogger(__name__)
@@ -41,6 +46,9 @@ class TalkRequest:
     reply_wait_s: float = 8.0
     # called with the running Conversation (signal handlers, typed input, views)
     on_start: Callable[[Conversation], None] | None = None
+    # declare and answer the tools the settings name (built-ins, [[tools]], MCP, search)
+    with_tools: bool = False
+    approver: Approver | None = None  # for confirm = true tools; None: ask on the terminal
 
 
 def make_gate(settings: Settings, caps: capabilities.ModelCaps) -> Gate:
@@ -94,7 +102,28 @@ def _outputs(
 async def run_talk(settings: Settings, req: TalkRequest) -> Summary:
     """One conversation from start to end; raises VoicecliError subclasses on failure."""
     caps = capabilities.lookup(settings.model, "vertex" if settings.vertex else "developer")
-    config = build_config(settings, caps, extra_instructions=req.extra_instructions)
+    if not req.with_tools:
+        return await _run(settings, caps, req, None)
+    approver = req.approver or make_approver(False)
+    async with open_tools(settings, caps, approver) as tools:
+        for obs in req.observers:
+            obs.on_event(ev.Notice(tools.describe()), 0.0)
+        return await _run(settings, caps, req, tools)
+
+
+async def _run(
+    settings: Settings, caps: capabilities.ModelCaps, req: TalkRequest, tools: ToolSet | None
+) -> Summary:
+    def make_config(handle: str | None) -> Any:
+        return build_config(
+            settings,
+            caps,
+            extra_instructions=req.extra_instructions,
+            tools=tools.declarations if tools else None,
+            resumption_handle=handle,
+        )
+
+    make_config(None)  # impossible combinations are refused before anything is opened
     source = req.source
     if source is None:
         if req.input is None:
@@ -109,7 +138,14 @@ async def run_talk(settings: Settings, req: TalkRequest) -> Summary:
         manual_activity=settings.turn_detection == "manual",
     )
     with _outputs(req) as (sinks, recorder, observers):
-        async with open_transport(settings, config) as transport:
+        transport_cm = ResilientTransport(
+            settings,
+            make_config,
+            policy=ReconnectPolicy(max_attempts=settings.reconnect_attempts),
+            resume=settings.resume,
+            setup_timeout=settings.setup_timeout,
+        )
+        async with transport_cm as transport:
             conv = Conversation(
                 transport,
                 source,
@@ -118,7 +154,7 @@ async def run_talk(settings: Settings, req: TalkRequest) -> Summary:
                 sinks=sinks,
                 recorder=recorder,
                 observers=observers,
-                tool_handler=req.tool_handler,
+                tool_handler=req.tool_handler or (tools.handler if tools else None),
                 options=options,
             )
             if req.on_start is not None:
@@ -135,3 +171,8 @@ def _write_summary(observers: Sequence[Observer], conv: Conversation) -> None:
     for obs in observers:
         if isinstance(obs, TranscriptWriter):
             obs.write(record)
+        elif hasattr(obs, "on_session_end"):  # JSON-lines view, history
+            try:
+                obs.on_session_end(record)
+            except Exception:
+                log.exception("observer %r failed at the session end", obs)

@@ -1,39 +1,44 @@
-"""Real microphones and speakers through PortAudio (python-sounddevice).
+"""Microphones and speakers through PortAudio (python-sounddevice).
 
-This is the only module that imports sounddevice, and it does so lazily: voicecli works on a
-machine without PortAudio until a device is actually needed.
+This is the only module that imports sounddevice (``sd()``), and it does so lazily: voicecli
+works on a machine without PortAudio until a device is actually needed. It lists devices,
+picks one by index or name, picks a sample rate the device takes, and maps PortAudio's
+failures to one-line ``DeviceError``s.
 
-* ``MicSource`` (an ``AudioSource``): the input callback copies each block and hands it to
-  the event loop (``call_soon_threadsafe``) into a bounded queue (full: the oldest block is
-  dropped and counted). Resampling to 16 kHz and cutting exact frames happen on the loop.
-* ``SpeakerSink`` (an ``AudioSink``): ``write`` resamples on the loop and hands the samples
-  to the output callback through a deque of commands; the callback owns the
-  ``JitterBuffer`` and pulls one block per call. ``write`` never blocks.
+``MicSource`` (an ``AudioSource``): the input callback copies each block and hands it to the
+event loop (``call_soon_threadsafe``) into a bounded queue (full: the oldest block is dropped
+and counted). Resampling to 16 kHz and cutting exact frames happen on the loop. Each frame's
+capture time comes from PortAudio's ADC timestamp (converted to ``time.monotonic``): the echo
+control lines it up with what the speaker played.
 
-Both record PortAudio's ADC/DAC timestamps (converted to ``time.monotonic``), which the echo
-canceller needs to line the played audio up with what the microphone heard.
+``SpeakerSink`` (an ``AudioSink``): ``write`` runs on the loop, resamples 24 kHz to the
+device rate and hands the samples to the output callback through a deque of commands (push /
+clear / end); it never blocks. The callback owns the ``JitterBuffer`` and pulls one block per
+call, so the buffer needs no lock; it also keeps the DAC time of what it played.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
+import math
 import threading
 import time
 from collections import deque
-from collections.abc import AsyncIterator, Callable, Sequence
-from dataclasses import dataclass, replace
-from typing import Any, Literal
+from collections.abc import AsyncIterator
+from dataclasses import replace
+from typing import Any
 
 import numpy as np
 
 from voicecli.audio.base import INPUT_RATE, OUTPUT_RATE, frame_bytes
+from voicecli.audio.device_choice import DeviceInfo, Kind, first_supported, select_device
 from voicecli.audio.format import Int16Array
 from voicecli.audio.playback import JitterBuffer, JitterParams
 from voicecli.audio.resample import Reframer, StreamResampler
 from voicecli.errors import DeviceError
 
-Kind = Literal["input", "output"]
 PORTAUDIO_HINT = (
     "install PortAudio: Debian/Ubuntu `apt install libportaudio2`, "
     "Fedora `dnf install portaudio`, macOS `brew install portaudio`"
@@ -43,6 +48,11 @@ _PA_DEVICE_UNAVAILABLE = -9985
 _PA_INVALID_SAMPLE_RATE = -9997
 
 
+def find_device(spec: str | int | None, kind: Kind) -> DeviceInfo:
+    """The device for ``--input-device`` / ``--output-device`` (None: the default)."""
+    return select_device(spec, kind, list_devices())
+
+
 def sd() -> Any:
     """The sounddevice module, or DeviceError naming the package to install."""
     try:
@@ -50,9 +60,7 @@ def sd() -> Any:
     except OSError as exc:  # raised at import when libportaudio is missing
         raise DeviceError("PortAudio library not found", PORTAUDIO_HINT) from exc
     except ImportError as exc:
-        raise DeviceError(
-            "python-sounddevice is not installed", "pip install sounddevice"
-        ) from exc
+        raise DeviceError("python-sounddevice is not installed", "pip install sounddevice") from exc
     return sounddevice
 
 
@@ -63,25 +71,7 @@ def rescan() -> None:
     mod._initialize()
 
 
-# ------------------------------------------------------------------ listing and selection
-@dataclass(frozen=True)
-class DeviceInfo:
-    index: int
-    name: str
-    hostapi: str
-    inputs: int
-    outputs: int
-    default_rate: float
-    default_input: bool = False
-    default_output: bool = False
-
-    def channels(self, kind: Kind) -> int:
-        return self.inputs if kind == "input" else self.outputs
-
-    def label(self) -> str:
-        return f"{self.index} {self.name!r}"
-
-
+# ------------------------------------------------------------------ listing
 def list_devices() -> list[DeviceInfo]:
     mod = sd()
     try:
@@ -105,48 +95,7 @@ def list_devices() -> list[DeviceInfo]:
     ]
 
 
-def select_device(
-    spec: str | int | None, kind: Kind, devices: Sequence[DeviceInfo] | None = None
-) -> DeviceInfo:
-    """The device named by ``spec``: None/"default" (the default device), an index, or a
-    case-insensitive substring of the name (an exact name wins; several matches are an
-    error). DeviceError lists the candidates when nothing matches."""
-    devices = list_devices() if devices is None else list(devices)
-    usable = [d for d in devices if d.channels(kind) > 0]
-    if not usable:
-        where = "a microphone" if kind == "input" else "speakers or headphones"
-        raise DeviceError(f"no {kind} device found", f"connect {where}; `voicecli devices` lists")
-    choices = ", ".join(d.label() for d in usable)
-    text = "" if spec is None else str(spec).strip()
-    if text.lower() in ("", "default"):
-        flag = "default_input" if kind == "input" else "default_output"
-        return next((d for d in usable if getattr(d, flag)), usable[0])
-    if text.lstrip("-").isdigit():
-        found = [d for d in usable if d.index == int(text)]
-        if not found:
-            raise DeviceError(f"no {kind} device with index {text}", f"{kind} devices: {choices}")
-        return found[0]
-    exact = [d for d in usable if d.name.lower() == text.lower()]
-    matches = exact or [d for d in usable if text.lower() in d.name.lower()]
-    if not matches:
-        raise DeviceError(f"no {kind} device matches {text!r}", f"{kind} devices: {choices}")
-    if len(matches) > 1:
-        names = ", ".join(d.label() for d in matches)
-        raise DeviceError(f"{text!r} matches several {kind} devices: {names}", "give the index")
-    return matches[0]
-
-
-def first_supported(rates: Sequence[int], supported: Callable[[int], bool]) -> int | None:
-    seen: list[int] = []
-    for r in rates:
-        if r > 0 and r not in seen:
-            seen.append(r)
-            if supported(r):
-                return r
-    return None
-
-
-def _settings_ok(kind: Kind, device: int, rate: int, channels: int) -> bool:
+def _rate_ok(kind: Kind, device: int, channels: int, rate: int) -> bool:
     mod = sd()
     check = mod.check_input_settings if kind == "input" else mod.check_output_settings
     try:
@@ -156,14 +105,16 @@ def _settings_ok(kind: Kind, device: int, rate: int, channels: int) -> bool:
     return True
 
 
-def choose_format(info: DeviceInfo, kind: Kind, preferred: int, rate: int | None = None) -> tuple[int, int]:
+def choose_format(
+    info: DeviceInfo, kind: Kind, preferred: int, rate: int | None = None
+) -> tuple[int, int]:
     """(rate, channels) the device opens with: ``rate`` if given, else ``preferred``, the
     device default, 48000, 44100; mono if it can, else stereo."""
     candidates = [rate] if rate else [preferred, int(info.default_rate), 48000, 44100]
     for channels in (1, 2):
         if channels > info.channels(kind):
             break
-        found = first_supported(candidates, lambda r, c=channels: _settings_ok(kind, info.index, r, c))
+        found = first_supported(candidates, functools.partial(_rate_ok, kind, info.index, channels))
         if found is not None:
             return found, channels
     tried = "/".join(str(r) for r in dict.fromkeys(candidates))
@@ -173,7 +124,7 @@ def choose_format(info: DeviceInfo, kind: Kind, preferred: int, rate: int | None
     )
 
 
-def _open_error(exc: BaseException, info: DeviceInfo, kind: Kind) -> DeviceError:
+def open_error(exc: BaseException, info: DeviceInfo, kind: Kind) -> DeviceError:
     code = exc.args[1] if len(exc.args) > 1 else None
     if code == _PA_DEVICE_UNAVAILABLE:
         return DeviceError(
@@ -182,10 +133,12 @@ def _open_error(exc: BaseException, info: DeviceInfo, kind: Kind) -> DeviceError
         )
     if code == _PA_INVALID_SAMPLE_RATE:
         return DeviceError(f"the {kind} device {info.label()} rejected the sample rate")
-    return DeviceError(f"cannot open the {kind} device {info.label()}: {exc}", "try `voicecli devices --test`")
+    return DeviceError(
+        f"cannot open the {kind} device {info.label()}: {exc}", "try `voicecli devices --test`"
+    )
 
 
-def _close_stream(stream: Any, timeout: float = 2.0) -> None:
+def close_stream(stream: Any, timeout: float = 2.0) -> None:
     """Abort and close a stream on a daemon thread: a wedged driver cannot hang the exit."""
 
     def close() -> None:
@@ -198,7 +151,7 @@ def _close_stream(stream: Any, timeout: float = 2.0) -> None:
     t.join(timeout)
 
 
-def _latency_s(stream: Any) -> float:
+def stream_latency(stream: Any) -> float:
     lat = stream.latency
     return float(lat[0] if isinstance(lat, tuple) else lat)
 
@@ -212,14 +165,16 @@ class MicSource:
         self,
         device: str | int | None = None,
         frame_ms: int = 20,
-        block_ms: int = 10,
+        block_ms: int = 20,
         queue_ms: int = 2000,
         rate: int | None = None,
+        latency: str | float = "high",
     ) -> None:
         sd()
-        self.info = select_device(device, "input")
+        self.info = find_device(device, "input")
         self.rate, self.channels = choose_format(self.info, "input", INPUT_RATE, rate)
         self.frame_ms = frame_ms
+        self.latency = latency  # PortAudio's: "low", "high" (sturdier) or seconds
         self.block = self.rate * block_ms // 1000
         self._blocks: deque[tuple[bytes, float, float]] = deque(maxlen=max(2, queue_ms // block_ms))
         self._ready = asyncio.Event()
@@ -230,7 +185,9 @@ class MicSource:
         self.overflows = 0  # blocks dropped because the loop fell behind
         self.xruns = 0  # PortAudio input overflows (the driver dropped audio)
         self.blocks_in = 0
-        self.handoff_s: deque[float] = deque(maxlen=5000)  # block captured -> frame yielded
+        # the callback got the block -> its frames yielded; and from each frame's last sample
+        self.handoff_s: deque[float] = deque(maxlen=5000)
+        self.frame_age_s: deque[float] = deque(maxlen=5000)
 
     # -- PortAudio thread: copy and hand over, nothing else
     def _callback(self, indata: Any, frames: int, tinfo: Any, status: Any) -> None:
@@ -269,13 +226,13 @@ class MicSource:
                 device=self.info.index,
                 channels=self.channels,
                 dtype="int16",
-                latency="low",
+                latency=self.latency,
                 callback=self._callback,
                 finished_callback=self._finished_callback,
             )
             self._stream.start()
         except mod.PortAudioError as exc:
-            raise _open_error(exc, self.info, "input") from exc
+            raise open_error(exc, self.info, "input") from exc
 
     def stop(self) -> None:
         """End ``frames`` after the audio already captured."""
@@ -318,9 +275,15 @@ class MicSource:
                 if not frames:
                     continue
                 end = start + len(data) / 2 / self.rate
-                first = end - reframer.pending / 2 / INPUT_RATE - len(frames) * frame_s
+                behind = reframer.pending / 2 / INPUT_RATE  # audio after the last frame
+                first = end - behind - len(frames) * frame_s
                 for i, frame in enumerate(frames):
-                    self.handoff_s.append(time.monotonic() - cb_time)
+                    now = time.monotonic()
+                    self.handoff_s.append(now - cb_time)
+                    # the frame's last sample is this much older than the block's end
+                    self.frame_age_s.append(
+                        now - cb_time + behind + (len(frames) - 1 - i) * frame_s
+                    )
                     yield frame, first + i * frame_s
         finally:
             await self.aclose()
@@ -332,7 +295,7 @@ class MicSource:
     async def aclose(self) -> None:
         stream, self._stream = self._stream, None
         if stream is not None:
-            await asyncio.to_thread(_close_stream, stream)
+            await asyncio.to_thread(close_stream, stream)
 
     def stats(self) -> dict[str, int]:
         return {"mic_overflows": self.overflows, "mic_xruns": self.xruns}
@@ -357,10 +320,12 @@ class SpeakerSink:
         jitter: JitterParams | None = None,
         keep_played: bool = False,
         rate: int | None = None,
+        latency: str | float = "high",
     ) -> None:
         mod = sd()
-        self.info = select_device(device, "output")
+        self.info = find_device(device, "output")
         self.rate, self.channels = choose_format(self.info, "output", OUTPUT_RATE, rate)
+        self.latency = latency
         self.block = self.rate * block_ms // 1000
         self._jb = JitterBuffer(replace(jitter or JitterParams(), rate=self.rate))
         self._cmds: deque[tuple[int, Int16Array | None, float]] = deque()
@@ -370,7 +335,7 @@ class SpeakerSink:
             deque(maxlen=max(8, 3000 // block_ms)) if keep_played else None
         )
         self._pending_start: float | None = None
-        self.last_sound_end = 0.0  # monotonic time the last real sample leaves the DAC
+        self.last_sound_end = -math.inf  # monotonic time the last real sample leaves the DAC
         self.start_latency_s: deque[float] = deque(maxlen=1000)  # write -> first sample out
         self.xruns = 0
         self._dead = False
@@ -382,14 +347,14 @@ class SpeakerSink:
                 device=self.info.index,
                 channels=self.channels,
                 dtype="int16",
-                latency="low",
+                latency=self.latency,
                 callback=self._callback,
                 finished_callback=self._finished_callback,
             )
             self._stream.start()
         except mod.PortAudioError as exc:
-            raise _open_error(exc, self.info, "output") from exc
-        self.output_latency_s = _latency_s(self._stream)
+            raise open_error(exc, self.info, "output") from exc
+        self.output_latency_s = stream_latency(self._stream)
 
     # -- PortAudio thread
     def _callback(self, outdata: Any, frames: int, tinfo: Any, status: Any) -> None:
@@ -462,7 +427,18 @@ class SpeakerSink:
 
     @property
     def is_playing(self) -> bool:
-        return bool(self._cmds) or self._jb.active
+        """Audio is queued, or the last of it has not left the speaker yet."""
+        return bool(self._cmds) or self._jb.active or time.monotonic() < self.last_sound_end
+
+    async def drain(self) -> None:
+        """End the stream and wait until its last sample has left the speaker (bound it
+        with ``asyncio.timeout``; a dead device raises DeviceError)."""
+        self.end_stream()
+        while True:
+            self._check()
+            if not self.is_playing:
+                return
+            await asyncio.sleep(0.01)
 
     @property
     def played_s(self) -> float:
@@ -492,4 +468,4 @@ class SpeakerSink:
         if self._closed:
             return
         self._closed = True
-        _close_stream(self._stream)
+        close_stream(self._stream)

@@ -4,12 +4,15 @@ Model audio arrives in bursts (often faster than real time, sometimes slower); a
 pulls fixed blocks at a steady rate. ``JitterBuffer`` sits between the two:
 
 * a new stream waits for ``prebuffer_ms`` of audio (or for that long, whichever comes first)
-  before it starts, so small delays between chunks do not become audible gaps;
+  before it starts, so small delays between chunks do not become audible gaps. It also
+  waits at least ``min_wait_ms``: a sender pacing exactly at real time (one chunk per chunk
+  length) leaves no margin at all when the first chunk alone fills the start-up buffer;
 * when the audio runs out mid-stream it plays silence. If more audio then arrives within
   ``gap_ms``, the silence was an underrun: it is counted, and the start-up buffer grows
   (``grow``, up to ``max_prebuffer_ms``) so a slow stream stops stuttering. A longer dry spell,
   or ``end()``, is the end of the stream, not an underrun;
-* ``clear()`` drops everything queued at once (barge-in);
+* ``clear()`` drops everything queued at once (barge-in), after a ``fade_ms`` fade-out of
+  what was playing, so the cut does not click;
 * it is bounded: beyond ``capacity_s`` the oldest audio is dropped and counted;
 * ``played`` counts real samples handed out, so callers know where playback was cut off.
 
@@ -31,18 +34,22 @@ from voicecli.audio.format import Int16Array
 @dataclass(frozen=True)
 class JitterParams:
     rate: int = 24000
-    prebuffer_ms: float = 80.0  # start-up buffer of a new stream
+    prebuffer_ms: float = 60.0  # start-up buffer of a new stream
+    min_wait_ms: float = 20.0  # a stream never starts sooner than this after its first audio
     max_prebuffer_ms: float = 600.0  # how far underruns may grow it
     grow: float = 1.5  # start-up buffer x this after each underrun
     gap_ms: float = 1000.0  # a dry spell longer than this ends the stream
     capacity_s: float = 60.0  # queued audio beyond this: the oldest is dropped
+    fade_ms: float = 5.0  # clear() fades out over this much of the queued audio
 
     def __post_init__(self) -> None:
         if self.rate <= 0:
             raise ValueError(f"rate must be positive, got {self.rate}")
         if self.prebuffer_ms < 0 or self.max_prebuffer_ms < self.prebuffer_ms:
             raise ValueError("need 0 <= prebuffer_ms <= max_prebuffer_ms")
-        if self.grow < 1.0 or self.gap_ms < 0 or self.capacity_s <= 0:
+        if not 0 <= self.min_wait_ms <= self.prebuffer_ms:
+            raise ValueError("need 0 <= min_wait_ms <= prebuffer_ms")
+        if self.grow < 1.0 or self.gap_ms < 0 or self.capacity_s <= 0 or self.fade_ms < 0:
             raise ValueError("need grow >= 1, gap_ms >= 0 and capacity_s > 0")
 
     def samples(self, ms: float) -> int:
@@ -66,6 +73,8 @@ class JitterBuffer:
         self._base = self.target
         self._max_target = p.samples(p.max_prebuffer_ms)
         self._gap = p.samples(p.gap_ms)
+        self._min_wait = p.samples(p.min_wait_ms)
+        self._fade = p.samples(p.fade_ms)
         self._capacity = max(1, round(p.capacity_s * p.rate))
         self._chunks: deque[Int16Array] = deque()
         self._head = 0  # samples of _chunks[0] already played
@@ -91,6 +100,11 @@ class JitterBuffer:
             return
         if self.state is PlayState.IDLE:
             self._new_stream()
+        elif self._ended:  # a new stream while the last one's tail (or fade) still plays
+            self.streams += 1
+            self.stream_played = 0
+            self._stream_underruns = 0
+            self._ended = False
         elif self.state is PlayState.DRAINED:
             self.underruns += 1
             self._stream_underruns += 1
@@ -118,7 +132,14 @@ class JitterBuffer:
             self.state = PlayState.IDLE
 
     def clear(self) -> int:
-        """Drop everything queued (barge-in); returns how many samples were dropped."""
+        """Drop everything queued (barge-in); returns how many samples were dropped. While
+        playing, the next ``fade_ms`` are kept, faded out, and end the stream."""
+        fade = np.zeros(0, dtype=np.int16)
+        if self.state is PlayState.PLAYING and self._fade:
+            fade = np.zeros(min(self._fade, self.queued), dtype=np.int16)
+            self._copy_out(fade)
+            ramp = np.linspace(1.0, 0.0, len(fade) + 1)[1:]
+            fade = np.round(fade * ramp).astype(np.int16)
         dropped = self.queued
         self.cleared += dropped
         self._chunks.clear()
@@ -126,6 +147,11 @@ class JitterBuffer:
         self.queued = 0
         self._ended = False
         self.state = PlayState.IDLE
+        if len(fade):
+            self._chunks.append(fade)
+            self.queued = len(fade)
+            self.state = PlayState.PLAYING
+            self._ended = True
         return dropped
 
     def _new_stream(self) -> None:
@@ -159,7 +185,8 @@ class JitterBuffer:
         n = len(out)
         st = self.state
         if st is PlayState.BUFFERING:
-            if self.queued >= self.target or self._ended or self._waited >= self.target:
+            enough = self.queued >= self.target and self._waited >= self._min_wait
+            if enough or self._ended or self._waited >= self.target:
                 self.state = st = PlayState.PLAYING
             else:
                 self._waited += n

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from voicecli.audio.base import OUTPUT_RATE, SAMPLE_WIDTH, AudioSink, AudioSource
+from voicecli.audio.format import dbfs
 from voicecli.audio.vad import Act, Gate, SpeechDetector
 from voicecli.errors import ServerError, SessionTimeout, VoicecliError
 from voicecli.live import events as ev
@@ -57,6 +58,7 @@ class Options:
     timeout_s: float = 60.0  # longest wait for the model (a reply, or the end after input)
     reply_wait_s: float = 8.0  # after the user's last utterance: wait this long for a reply
     manual_activity: bool = False  # send activityStart/End (automatic detection disabled)
+    silent_dbfs: float = -50.0  # model audio chunks quieter than this are silence, not speech
 
 
 @dataclass
@@ -65,7 +67,7 @@ class Summary:
     spoken: int = 0
     silent: int = 0
     interrupted: int = 0
-    unanswered: int = 0  # utterances with no reply at all by the end
+    unanswered: int = 0  # utterances with no reply within reply_wait_s (also counted silent)
     latencies_s: list[float] = field(default_factory=list)
     seconds_in: float = 0.0
     seconds_sent: float = 0.0
@@ -75,6 +77,7 @@ class Summary:
     total_tokens: int = 0
     duration_s: float = 0.0
     malformed: int = 0
+    reconnects: int = 0
 
 
 async def no_tools(call: ev.ToolCall) -> list[ev.FunctionResult]:
@@ -183,7 +186,7 @@ class Conversation:
         s.spoken = b.count(TurnOutcome.SPOKEN)
         s.silent = b.count(TurnOutcome.SILENT)
         s.interrupted = b.count(TurnOutcome.INTERRUPTED)
-        s.unanswered += 1 if b.pending_user_end is not None else 0
+        s.unanswered = b.count_no_reply() + (1 if b.pending_user_end is not None else 0)
         s.latencies_s = b.latencies()
         s.seconds_in = self.gate.seconds_in
         s.seconds_sent = self.gate.seconds_sent
@@ -195,10 +198,14 @@ class Conversation:
     async def _uplink(self) -> None:
         async for frame in self.source.frames():
             now = time.monotonic()
+            if self.book.no_reply_due(now, self.opt.reply_wait_s) and not self._tool_tasks:
+                self._no_reply(now)
             if self.recorder is not None:
                 self.recorder.add_user(frame, self.rel(now))
-            if self.muted:
-                frame = bytes(len(frame))
+            if self.muted:  # nothing goes out; an utterance in progress is closed
+                if self.gate.is_open:
+                    await self._apply(self.gate.finish(), now)
+                continue
             speech = self.detector.is_speech(frame) if self.detector else True
             if speech and self.gate.is_open:
                 self._last_speech = now
@@ -239,36 +246,39 @@ class Conversation:
     # ------------------------------------------------------------------------ waiting
     async def _wait_for_reply(self) -> None:
         """Fast mode: hold the next utterance until this one is answered (or left silent)."""
-        await self._settle(final=False)
+        await self._settle()
 
     async def _wait_for_end(self) -> None:
-        await self._settle(final=True)
+        await self._settle()
 
-    async def _settle(self, *, final: bool) -> None:
+    async def _settle(self) -> None:
+        """Until the model's turn is over; an utterance with no sign of a reply within
+        ``reply_wait_s`` is a silent turn (the model chose not to answer), not an error."""
         deadline = time.monotonic() + self.opt.timeout_s
         while True:
             now = time.monotonic()
-            if self.book.current is not None:
+            since = None if self._tool_tasks else self.book.waiting_since()
+            if since is not None:
+                left = self.opt.reply_wait_s - (now - since)
+                if left <= 0:
+                    self._no_reply(now)
+                    return
+                await self._wait_change(left)
+            elif self.book.awaiting_reply:  # a reply (or a tool call) is under way
                 if now >= deadline:
                     raise SessionTimeout(
                         f"the model's reply did not complete within {self.opt.timeout_s:.0f} s",
                         "raise --timeout, or check the server",
                     )
                 await self._wait_change(deadline - now)
-            elif self.book.pending_user_end is not None:
-                waited = now - self.book.pending_user_end
-                if waited >= self.opt.reply_wait_s:
-                    if final:
-                        self.notify(
-                            ev.Notice("no reply to the last utterance", "warning"), self.rel()
-                        )
-                    else:
-                        self.summary.unanswered += 1
-                        self.book.pending_user_end = None
-                    return
-                await self._wait_change(self.opt.reply_wait_s - waited)
             else:
                 return
+
+    def _no_reply(self, now: float) -> None:
+        turn = self.book.no_reply(now)
+        if turn is not None:
+            self._turn_ended(turn, now)
+            self._poke()
 
     # ------------------------------------------------------------------------ downlink
     async def _downlink(self) -> None:
@@ -283,7 +293,7 @@ class Conversation:
         book = self.book
         if isinstance(event, ev.AudioChunk):
             seconds = len(event.pcm) / SAMPLE_WIDTH / (event.rate or OUTPUT_RATE)
-            book.model_audio(event.t, seconds)
+            book.model_audio(event.t, seconds, dbfs(event.pcm) > self.opt.silent_dbfs)
             for sink in self.sinks:
                 sink.write(event.pcm)
             if self.recorder is not None:
@@ -301,17 +311,41 @@ class Conversation:
             if turn is not None:
                 self._turn_ended(turn, event.t)
         elif isinstance(event, ev.TurnComplete):
-            self._turn_ended(book.turn_complete(event.t, event.reason), event.t)
+            reason = event.reason or ("WAITING_FOR_INPUT" if event.waiting_for_input else None)
+            turn = book.turn_complete(event.t, reason)
+            if turn is not None:
+                self._turn_ended(turn, event.t)
         elif isinstance(event, ev.ToolCall):
             task = asyncio.create_task(self._run_tools(event))
             self._tool_tasks.add(task)
             task.add_done_callback(self._tool_tasks.discard)
+        elif isinstance(event, ev.ToolCallCancellation):
+            cancel = getattr(self.tool_handler, "cancel", None)  # handlers that can stop calls
+            if cancel is not None:
+                cancel(event.ids)
         elif isinstance(event, ev.Usage):
             self.summary.prompt_tokens += event.prompt_tokens
             self.summary.response_tokens += event.response_tokens
             self.summary.total_tokens += event.total_tokens
         elif isinstance(event, ev.ResumptionUpdate) and event.resumable and event.handle:
             self.resume_handle = event.handle
+        elif isinstance(event, ev.Reconnect):
+            self._on_reconnect(event)
+
+    def _on_reconnect(self, event: ev.Reconnect) -> None:
+        """A lost connection cuts the model's turn; what it had not answered is sent again
+        after the reconnect (the transport's journal), so an answer is expected."""
+        if event.phase != "reconnecting":
+            self.summary.reconnects += 1
+            return
+        now = time.monotonic()
+        cut = self.book.interrupted(now)
+        if cut is not None:
+            cut.reason = "connection lost"
+            self._turn_ended(cut, now)
+            self.book.pending_user_end = now
+        elif self.book.pending_user_end is not None:
+            self.book.pending_user_end = now  # restart the wait for the answer
 
     def _turn_ended(self, turn: Any, t: float) -> None:
         self.notify(
@@ -333,7 +367,10 @@ class Conversation:
             results = await self.tool_handler(call)
         except Exception as e:  # a failing tool never ends the session
             log.exception("tool handler failed")
-            results = [ev.FunctionResult(c.id, c.name, {"error": str(e)}) for c in call.calls]
+            results = [
+                ev.FunctionResult(c.id, c.name, {"error": str(e)}, status="error")
+                for c in call.calls
+            ]
         if results:
             await self.transport.send_tool_results(results)
             self.notify(ev.ToolResults(tuple(results), t=self.rel()), self.rel())

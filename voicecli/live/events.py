@@ -199,5 +199,18 @@ class Notice:
     t: float = 0.0
 
 
-LocalEvent = UserSpeechStarted | UserSpeechEnded | UserText | TurnEnded | ToolResults | Notice
+@dataclass(frozen=True)
+class Reconnect:
+    """The connection is being replaced: phase "reconnecting", "resumed" or "new_session"
+    (the server could not resume: the conversation goes on without its earlier context)."""
+
+    phase: str
+    reason: str = ""
+    attempt: int = 0
+    t: float = 0.0
+
+
+LocalEvent = (
+    UserSpeechStarted | UserSpeechEnded | UserText | TurnEnded | ToolResults | Notice | Reconnect
+)
 AnyEvent = LiveEvent | LocalEvent

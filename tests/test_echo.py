@@ -1,0 +1,194 @@
+"""Echo handling without devices: mode resolution, the half-duplex gate, the AEC wiring."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import AsyncIterator
+
+import numpy as np
+import pytest
+
+from voicecli.audio import echo
+from voicecli.audio.echo import EchoCanceller, HalfDuplex, resolve_mode, with_echo_control
+from voicecli.errors import UsageError
+
+FRAME = 640  # 20 ms at 16 kHz
+
+
+class TimedSource:
+    """Frames with given capture times, like MicSource.timed_frames."""
+
+    frame_ms = 20
+
+    def __init__(self, items: list[tuple[bytes, float]], on_frame=None) -> None:  # type: ignore[no-untyped-def]
+        self.items = items
+        self.on_frame = on_frame
+        self.closed = False
+
+    async def timed_frames(self) -> AsyncIterator[tuple[bytes, float]]:
+        for i, item in enumerate(self.items):
+            if self.on_frame:
+                self.on_frame(i)
+            yield item
+
+    async def frames(self) -> AsyncIterator[bytes]:
+        async for f, _ in self.timed_frames():
+            yield f
+
+    async def aclose(self) -> None:
+        self.closed = True
+
+
+class FakeSpeaker:
+    rate = 16000
+
+    def __init__(self) -> None:
+        self.is_playing = False
+        self.last_sound_end = -math.inf
+        self.blocks: list[tuple[float, np.ndarray]] = []
+
+        self.per_call: int | None = None  # release blocks as if played in real time
+
+    def played_blocks(self) -> list[tuple[float, np.ndarray]]:
+        n = len(self.blocks) if self.per_call is None else self.per_call
+        out, self.blocks = self.blocks[:n], self.blocks[n:]
+        return out
+
+
+def loud(n: int = FRAME) -> bytes:
+    return np.full(n // 2, 1000, dtype="<i2").tobytes()
+
+
+def test_auto_resolves_to_aec_only_when_livekit_is_there() -> None:
+    assert resolve_mode("auto", have_aec=True) == "aec"
+    assert resolve_mode("auto", have_aec=False) == "half"
+    assert resolve_mode("half", have_aec=True) == "half"
+    assert resolve_mode("off", have_aec=False) == "off"
+    assert resolve_mode("aec", have_aec=True) == "aec"
+    with pytest.raises(UsageError, match="livekit"):
+        resolve_mode("aec", have_aec=False)
+    with pytest.raises(UsageError, match="unknown echo mode"):
+        resolve_mode("loud", have_aec=True)
+
+
+def test_describe_names_every_mode() -> None:
+    assert "half-duplex" in echo.describe("half")
+    assert "AEC" in echo.describe("aec")
+    assert "headphones" in echo.describe("off")
+
+
+async def test_half_duplex_mutes_while_playing_and_for_the_tail() -> None:
+    spk = FakeSpeaker()
+    # frames captured at t = 0.00, 0.02, ... 0.98
+    items = [(loud(), i * 0.02) for i in range(50)]
+
+    def script(i: int) -> None:
+        spk.is_playing = 10 <= i < 20  # playing while frames 10..19 are read
+        if i == 20:
+            spk.last_sound_end = 0.40  # the last sample left the speaker at 0.40 s
+
+    gate = HalfDuplex(TimedSource(items, script), spk, tail_ms=300)  # type: ignore[arg-type]
+    out = [f async for f in gate.frames()]
+    silent = [i for i, f in enumerate(out) if not any(f)]
+    # muted while playing (10..19) and until 0.40 + 0.30 = 0.70 s (frame 35 is at 0.70)
+    assert silent == list(range(10, 35))
+    assert gate.muted_frames == 25
+    assert all(len(f) == FRAME for f in out)
+    await gate.aclose()
+    assert gate.source.closed  # type: ignore[attr-defined]
+
+
+class SubtractingCanceller:
+    """A perfect canceller for a 1:1 echo with no delay: near - far."""
+
+    def __init__(self) -> None:
+        self.far: list[np.ndarray] = []
+        self.delays: list[int] = []
+
+    def reverse(self, far: bytearray) -> None:
+        self.far.append(np.frombuffer(bytes(far), "<i2").copy())
+
+    def set_delay_ms(self, ms: int) -> None:
+        self.delays.append(ms)
+
+    def process(self, near: bytearray) -> None:
+        x = np.frombuffer(bytes(near), "<i2").astype(np.int32)
+        f = self.far.pop(0) if self.far else np.zeros_like(x)
+        near[:] = np.clip(x - f, -32768, 32767).astype("<i2").tobytes()
+
+
+def played_and_heard(
+    seconds: float, delay_pieces: int = 0, gain: float = 1.0, seed: int = 1
+) -> tuple[list[tuple[float, np.ndarray]], list[tuple[bytes, float]]]:
+    """What a speaker played (10 ms blocks at t = 0.00, 0.01, ...) and what the mic heard:
+    the same audio ``delay_pieces`` x 10 ms later, times ``gain``, in 20 ms frames."""
+    rng = np.random.default_rng(seed)
+    n = round(seconds * 100)
+    far = [rng.integers(-3000, 3000, 160).astype(np.int16) for _ in range(n)]
+    played = [(i * 0.01, b) for i, b in enumerate(far)]
+    heard = [np.zeros(160, np.int16)] * delay_pieces + [(b * gain).astype(np.int16) for b in far]
+    frames = [
+        (np.concatenate(heard[i : i + 2]).astype("<i2").tobytes(), i * 0.01)
+        for i in range(0, n - 1, 2)
+    ]
+    return played, frames
+
+
+async def test_echo_canceller_interleaves_one_far_piece_per_near_piece() -> None:
+    spk = FakeSpeaker()
+    spk.blocks, items = played_and_heard(1.0)
+    canc = SubtractingCanceller()
+    aec = EchoCanceller(TimedSource(items), spk, canceller=canc)  # type: ignore[arg-type]
+    aec.WARMUP_PIECES = 0
+    out = [f async for f in aec.frames()]
+    assert aec.near_pieces == 100 and aec.far_missing == 0
+    # soxr at equal rates is an identity: the far end lines up and the echo is gone
+    assert all(not np.frombuffer(f, "<i2").any() for f in out)
+    assert max(canc.delays) <= 10
+
+
+async def test_echo_canceller_mutes_while_it_converges() -> None:
+    spk = FakeSpeaker()
+    spk.blocks, items = played_and_heard(2.0, delay_pieces=3)  # a 30 ms echo path
+    aec = EchoCanceller(TimedSource(items), spk, canceller=NullCanceller())  # type: ignore[arg-type]
+    out = b"".join([f async for f in aec.frames()])
+    assert aec.shifts == 0
+    pcm = np.frombuffer(out, "<i2")
+    assert not pcm[: 24000 - 320].any()  # the first 1.5 s of far end: muted
+    assert pcm[24000 + 320 :].any()  # then the canceller's output
+    assert aec.stats()["aec_warmup_muted_s"] == pytest.approx(1.5, abs=0.02)
+
+
+async def test_echo_canceller_shifts_the_far_end_when_the_echo_comes_first() -> None:
+    """Timestamps off by 60 ms: the mic hears each block 60 ms before the far end is fed.
+    The echo path detector measures it and the far end is moved ahead."""
+    spk = FakeSpeaker()
+    played, items = played_and_heard(6.0, delay_pieces=2)
+    spk.blocks = [(t + 0.08, b) for t, b in played]  # stamped 80 ms late: echo 60 ms early
+    spk.per_call = 2  # 20 ms of played audio per 20 ms mic frame
+    aec = EchoCanceller(TimedSource(items), spk, canceller=NullCanceller())  # type: ignore[arg-type]
+    _ = [f async for f in aec.frames()]
+    assert aec.shifts == 1
+    assert aec.shift == pytest.approx(0.09, abs=0.006)  # 60 ms early -> 30 ms late
+    assert aec.path.coupled and aec.path.delay is not None
+    assert abs(aec.path.delay - 480) <= 16  # 30 ms at 16 kHz
+
+
+class NullCanceller:
+    def reverse(self, far: bytearray) -> None:
+        pass
+
+    def set_delay_ms(self, ms: int) -> None:
+        pass
+
+    def process(self, near: bytearray) -> None:
+        pass
+
+
+def test_with_echo_control_wraps_for_the_mode(monkeypatch: pytest.MonkeyPatch) -> None:
+    src, spk = TimedSource([]), FakeSpeaker()
+    monkeypatch.setattr(echo, "aec_available", lambda: False)
+    wrapped, text = with_echo_control(src, spk, "auto")  # type: ignore[arg-type]
+    assert isinstance(wrapped, HalfDuplex) and "half" in text
+    wrapped, text = with_echo_control(src, spk, "off")  # type: ignore[arg-type]
+    assert wrapped is src

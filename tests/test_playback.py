@@ -1,0 +1,152 @@
+"""The playback jitter buffer: start-up buffering, underruns, clear, played position."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from voicecli.audio.playback import JitterBuffer, JitterParams, PlayState
+
+RATE = 1000  # 1 sample = 1 ms keeps the arithmetic readable
+
+
+def tone(n: int, value: int = 100) -> np.ndarray:
+    return np.full(n, value, dtype=np.int16)
+
+
+def jb(**kw: float) -> JitterBuffer:
+    kw.setdefault("min_wait_ms", 0)
+    kw.setdefault("fade_ms", 0)
+    return JitterBuffer(JitterParams(rate=RATE, **kw))  # type: ignore[arg-type]
+
+
+def test_waits_for_the_startup_buffer_then_plays_in_order() -> None:
+    b = jb(prebuffer_ms=80)
+    b.push(np.arange(1, 51, dtype=np.int16))  # 50 ms < 80 ms
+    out = b.pull(10)
+    assert not out.any() and b.state is PlayState.BUFFERING and b.played == 0
+    b.push(np.arange(51, 101, dtype=np.int16))  # now 100 ms queued
+    out = b.pull(30)
+    assert out.tolist() == list(range(1, 31))
+    assert b.state is PlayState.PLAYING and b.played == 30 and b.queued == 70
+
+
+def test_a_full_first_chunk_still_waits_the_minimum() -> None:
+    """A sender pacing at exactly real time: starting at once would leave no margin."""
+    b = jb(prebuffer_ms=60, min_wait_ms=30)
+    b.push(tone(80))  # one 80 ms chunk: more than the start-up buffer
+    assert not b.pull(10).any() and not b.pull(10).any() and not b.pull(10).any()
+    assert b.pull(10).tolist() == [100] * 10  # after 30 ms
+    # the next chunk arriving 80 ms after the first finds 30 ms still queued
+    b.pull(40)
+    b.push(tone(80))
+    assert b.queued == 110 and b.underruns == 0
+
+
+def test_a_short_stream_starts_after_waiting_as_long_as_the_buffer() -> None:
+    b = jb(prebuffer_ms=80)
+    b.push(tone(20))
+    for _ in range(8):  # 80 ms of waiting
+        assert b.pull(10).sum() == 0
+    assert b.pull(10).tolist() == [100] * 10
+
+
+def test_end_plays_the_rest_without_waiting_and_is_no_underrun() -> None:
+    b = jb(prebuffer_ms=80)
+    b.push(tone(30))
+    b.end()
+    assert b.pull(40).tolist() == [100] * 30 + [0] * 10
+    assert b.state is PlayState.IDLE and b.underruns == 0
+    b.push(tone(100))  # a new stream
+    assert b.streams == 2 and b.underruns == 0
+
+
+def test_a_gap_inside_a_stream_is_an_underrun_and_grows_the_buffer() -> None:
+    b = jb(prebuffer_ms=40, grow=1.5, gap_ms=1000)
+    b.push(tone(40))
+    assert b.pull(40).tolist() == [100] * 40
+    gap = b.pull(30)  # the network is late: silence is played through the gap
+    assert not gap.any() and b.state is PlayState.DRAINED
+    assert b.underruns == 0  # not yet known: it could be the end of the stream
+    b.push(tone(100, 7))
+    assert b.underruns == 1 and b.underrun_samples == 30
+    assert b.target == 60  # 40 ms x 1.5
+    assert b.state is PlayState.BUFFERING
+    assert b.pull(60).tolist() == [7] * 60
+    assert b.silence == 30
+
+
+def test_a_long_dry_spell_is_the_end_of_the_stream() -> None:
+    b = jb(prebuffer_ms=0, gap_ms=100)
+    b.push(tone(10))
+    b.pull(10)
+    for _ in range(11):
+        b.pull(10)
+    assert b.state is PlayState.IDLE
+    b.push(tone(10))
+    assert b.underruns == 0 and b.streams == 2
+
+
+def test_clear_drops_everything_at_once_and_keeps_the_played_position() -> None:
+    b = jb(prebuffer_ms=0)
+    b.push(tone(1000))
+    b.pull(250)
+    assert b.clear() == 750
+    assert b.queued == 0 and b.cleared == 750 and b.state is PlayState.IDLE
+    assert b.stream_played == 250  # where the model was cut off
+    assert not b.pull(50).any()  # nothing of the old stream is left
+    assert b.underruns == 0
+    b.push(tone(20, 9))
+    assert b.pull(20).tolist() == [9] * 20 and b.stream_played == 20 and b.played == 270
+
+
+def test_clear_while_playing_fades_out_instead_of_clicking() -> None:
+    b = jb(prebuffer_ms=0, fade_ms=4)
+    b.push(tone(100, 1000))
+    b.pull(10)
+    assert b.clear() == 86  # 90 queued: 4 kept for the fade
+    assert b.pull(6).tolist() == [750, 500, 250, 0, 0, 0]
+    assert b.state is PlayState.IDLE and b.underruns == 0
+    b.push(tone(10))
+    assert b.streams == 2
+
+
+def test_bounded_the_oldest_audio_is_dropped_and_counted() -> None:
+    b = jb(prebuffer_ms=0, capacity_s=0.1)  # 100 samples
+    b.push(np.arange(0, 80, dtype=np.int16))
+    b.push(np.arange(80, 160, dtype=np.int16))
+    assert b.queued == 100 and b.overflow == 60
+    assert b.pull(100).tolist() == list(range(60, 160))
+
+
+def test_partial_blocks_and_many_small_chunks_keep_every_sample() -> None:
+    b = jb(prebuffer_ms=0)
+    data = np.arange(1000, dtype=np.int16)
+    for i in range(0, 1000, 7):
+        b.push(data[i : i + 7])
+    out = np.concatenate([b.pull(33) for _ in range(31)])
+    assert out[:1000].tolist() == data.tolist()
+    assert b.played == 1000
+
+
+def test_clean_streams_relax_the_grown_buffer_back_towards_the_base() -> None:
+    b = jb(prebuffer_ms=40, grow=2.0, gap_ms=50)
+    b.push(tone(40))
+    b.pull(50)
+    b.push(tone(40))  # underrun: target 80
+    assert b.target == 80
+    b.end()
+    b.pull(200)
+    b.push(tone(10))  # next stream after one with an underrun: no relaxing
+    assert b.target == 80
+    b.end()
+    b.pull(200)
+    b.push(tone(10))  # after a clean stream: 10 % back
+    assert b.target == 72
+
+
+def test_params_are_checked() -> None:
+    with pytest.raises(ValueError):
+        JitterParams(rate=0)
+    with pytest.raises(ValueError):
+        JitterParams(prebuffer_ms=100, max_prebuffer_ms=50)

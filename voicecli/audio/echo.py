@@ -1,0 +1,312 @@
+"""Keeping the model from hearing itself through the speakers (``--echo``).
+
+* ``off``: the microphone is sent as it is (headphones).
+* ``half``: ``HalfDuplex`` mutes the microphone while the speaker plays and for a short tail
+  after it (the room's echo). Muted frames become digital silence, so the VAD gate sees no
+  speech; the user cannot interrupt the model, but it never interrupts itself.
+* ``aec``: ``EchoCanceller`` runs WebRTC's echo canceller (the ``livekit`` package's
+  ``AudioProcessingModule``, extra ``voicecli[aec]``): it is fed exactly the audio the speaker
+  played, lined up by PortAudio's DAC/ADC timestamps, and subtracts its echo from the
+  microphone. Barge-in keeps working.
+* ``auto``: ``aec`` when livekit is installed, else ``half``.
+"""
+
+from __future__ import annotations
+
+import importlib
+import time
+from collections import deque
+from collections.abc import AsyncIterator
+from functools import cache
+from typing import Any, Protocol
+
+import numpy as np
+
+from voicecli.audio.base import INPUT_RATE, AudioSource
+from voicecli.audio.echo_path import EchoPath, StreamClock
+from voicecli.audio.format import Int16Array, int16_to_bytes
+from voicecli.audio.resample import Reframer, StreamResampler
+from voicecli.errors import UsageError
+
+ECHO_MODES = ("auto", "aec", "half", "off")
+AEC_HINT = "pip install 'voicecli[aec]' (the livekit package), or use --echo half"
+_PIECE = INPUT_RATE // 100  # the echo canceller works on 10 ms pieces
+_PIECE_BYTES = _PIECE * 2
+
+
+class PlayingSpeaker(Protocol):
+    """What the half-duplex gate needs from the speaker."""
+
+    @property
+    def is_playing(self) -> bool: ...
+
+    last_sound_end: float  # monotonic time the last real sample leaves the speaker
+
+
+class RecordingSpeaker(PlayingSpeaker, Protocol):
+    """What the echo canceller needs: the exact played blocks and their DAC times."""
+
+    rate: int
+
+    def played_blocks(self) -> list[tuple[float, Int16Array]]: ...
+
+
+async def timed(source: AudioSource) -> AsyncIterator[tuple[bytes, float]]:
+    """(frame, capture time): from the source if it knows (MicSource), else the arrival."""
+    timed_frames = getattr(source, "timed_frames", None)
+    if timed_frames is not None:
+        async for item in timed_frames():
+            yield item
+        return
+    async for frame in source.frames():
+        yield frame, time.monotonic() - source.frame_ms / 1000
+
+
+@cache
+def aec_available() -> bool:
+    try:
+        importlib.import_module("livekit.rtc")
+    except (ImportError, OSError):
+        return False
+    return True
+
+
+def resolve_mode(mode: str, have_aec: bool | None = None) -> str:
+    """The mode that will run: ``auto`` becomes ``aec`` or ``half``; ``aec`` without
+    livekit is a UsageError naming the extra to install."""
+    if mode not in ECHO_MODES:
+        raise UsageError(f"unknown echo mode {mode!r}", "use --echo auto, aec, half or off")
+    have = aec_available() if have_aec is None else have_aec
+    if mode == "auto":
+        return "aec" if have else "half"
+    if mode == "aec" and not have:
+        raise UsageError("--echo aec needs the livekit package", AEC_HINT)
+    return mode
+
+
+def describe(mode: str) -> str:
+    """For the status line."""
+    return {
+        "aec": "echo: cancelled (WebRTC AEC)",
+        "half": "echo: half-duplex (mic muted while the model speaks)",
+        "off": "echo: off (use headphones)",
+    }[mode]
+
+
+class HalfDuplex:
+    """An AudioSource that mutes ``source`` while ``speaker`` plays, plus ``tail_ms``."""
+
+    def __init__(self, source: AudioSource, speaker: PlayingSpeaker, tail_ms: int = 300) -> None:
+        self.source = source
+        self.speaker = speaker
+        self.frame_ms = source.frame_ms
+        self.tail_s = tail_ms / 1000
+        self.muted_frames = 0
+
+    def muted(self, captured_at: float) -> bool:
+        return self.speaker.is_playing or captured_at < self.speaker.last_sound_end + self.tail_s
+
+    async def frames(self) -> AsyncIterator[bytes]:
+        async for frame, t in timed(self.source):
+            if self.muted(t):
+                self.muted_frames += 1
+                yield bytes(len(frame))
+            else:
+                yield frame
+
+    async def aclose(self) -> None:
+        await self.source.aclose()
+
+
+class Canceller(Protocol):
+    """An echo canceller working in place on 10 ms of 16 kHz mono PCM16."""
+
+    def reverse(self, far: bytearray) -> None: ...
+    def process(self, near: bytearray) -> None: ...
+    def set_delay_ms(self, ms: int) -> None: ...
+
+
+class WebRtcCanceller:
+    """livekit's AudioProcessingModule (WebRTC AEC3 + high-pass filter)."""
+
+    def __init__(self) -> None:
+        try:
+            rtc = importlib.import_module("livekit.rtc")
+        except (ImportError, OSError) as exc:
+            raise UsageError("--echo aec needs the livekit package", AEC_HINT) from exc
+        self._apm = rtc.AudioProcessingModule(echo_cancellation=True, high_pass_filter=True)
+        self._frame = rtc.AudioFrame
+
+    def reverse(self, far: bytearray) -> None:
+        self._apm.process_reverse_stream(self._frame(far, INPUT_RATE, 1, _PIECE))
+
+    def process(self, near: bytearray) -> None:
+        self._apm.process_stream(self._frame(near, INPUT_RATE, 1, _PIECE))
+
+    def set_delay_ms(self, ms: int) -> None:
+        self._apm.set_stream_delay_ms(ms)
+
+
+class EchoCanceller:
+    """An AudioSource: ``source`` (16 kHz) with the speaker's echo taken out.
+
+    The played audio is resampled to 16 kHz and cut into 10 ms pieces stamped with the time
+    they reached the speaker (``StreamClock`` smooths PortAudio's jittery timestamps). Each
+    10 ms of microphone audio is processed right after exactly one far piece, the one
+    played ``shift`` after its capture time: the canceller sees a steady interleave and a
+    constant delay (bursty or jittery feeding makes AEC3 diverge). ``EchoPath`` measures
+    the real echo delay; when the echo comes too early (AEC3 cannot cancel an echo that
+    precedes its far end) or very late, ``shift`` is corrected. Without an echo path
+    (headphones) the raw microphone passes. While AEC3 converges (the first 1.5 s of far
+    end after the echo path appeared or moved) the microphone is muted like ``half``.
+    """
+
+    LEAD_S = 0.05  # the far piece may lead its near piece by up to this...
+    LAG_S = 0.005  # ...or lag by this much; outside, the far queue is re-aligned to +-LAG_S
+    DELAY_RANGE_S = (0.005, 0.25)  # measured echo delays outside: shift to DELAY_TARGET_S
+    DELAY_TARGET_S = 0.03
+    WARMUP_PIECES = 150  # 1.5 s of far end muted while AEC3 converges...
+    TAIL_PIECES = 30  # ...and 300 ms after it
+    IDLE_PIECES = 100  # the far end silent for 1 s: the canceller is skipped
+
+    def __init__(
+        self, source: AudioSource, speaker: RecordingSpeaker, canceller: Canceller | None = None
+    ) -> None:
+        self.source = source
+        self.speaker = speaker
+        self.frame_ms = source.frame_ms
+        self.canceller = canceller or WebRtcCanceller()
+        self.path = EchoPath()
+        self.shift = 0.0  # the far piece played at capture time + shift goes with a near one
+        self._far_rs = StreamResampler(speaker.rate, INPUT_RATE)
+        self._far_cut = Reframer(_PIECE_BYTES)
+        self._far_clock = StreamClock(speaker.rate)
+        self._near_clock = StreamClock(INPUT_RATE)
+        self._far_t0 = 0.0  # time of the 16 kHz far sample 0 (since the last clock jump)
+        self._far_n = 0  # 16 kHz far samples cut into pieces since then
+        self._far: deque[tuple[float, bytes]] = deque(maxlen=300)  # 3 s
+        self._silence = bytes(_PIECE_BYTES)
+        self._tight = True  # (re)aligning: the next far piece must be within LAG_S
+        self._far_active = 0  # loud far pieces since the echo path appeared
+        self._far_quiet = 10**9  # pieces since the far end was last loud
+        self.far_dropped = 0  # too old when their near piece came: re-aligned
+        self.far_missing = 0  # not there yet: silence fed instead
+        self.near_pieces = 0
+        self.shifts = 0
+        self.warmup_muted = 0
+        self.idle_pieces = 0
+        self._hint = -1
+
+    def _collect_far(self) -> None:
+        for t_play, block in self.speaker.played_blocks():
+            t, jumped = self._far_clock.place(t_play, len(block))
+            if jumped or self._far_clock.count == len(block):  # (re)start at this block
+                self._far_t0, self._far_n, self._tight = t, 0, True
+                self._far_cut.flush(pad=False)
+            for piece in self._far_cut.push(self._far_rs.process(int16_to_bytes(block))):
+                self._far.append((self._far_t0 + self._far_n / INPUT_RATE, piece))
+                self._far_n += _PIECE
+
+    def _far_for(self, captured: float) -> tuple[bytes, float | None]:
+        far, want = self._far, captured + self.shift
+        while far and far[0][0] < want - self.LAG_S:
+            far.popleft()
+            self.far_dropped += 1
+        if far and far[0][0] <= want + (self.LAG_S if self._tight else self.LEAD_S):
+            self._tight = False
+            t, piece = far.popleft()
+            return piece, t
+        self.far_missing += 1
+        return self._silence, None
+
+    def _follow_delay(self) -> None:
+        """Shift the far end when the measured echo delay is out of AEC3's comfort range."""
+        if self.path.delay is None:
+            return
+        d = self.path.delay / INPUT_RATE
+        low, high = self.DELAY_RANGE_S
+        if not low <= d <= high:
+            self.shift += self.DELAY_TARGET_S - d
+            self.shifts += 1
+            self._tight = True
+            self.path.reset_delay()
+            self._far_active = 0  # AEC3 converges again
+
+    def _process(self, frame: bytes, t: float) -> bytes:
+        out = bytearray()
+        self._collect_far()
+        for k in range(0, len(frame) - _PIECE_BYTES + 1, _PIECE_BYTES):
+            captured, _ = self._near_clock.place(t + k / 2 / INPUT_RATE, _PIECE)
+            piece, t_play = self._far_for(captured)
+            raw = frame[k : k + _PIECE_BYTES]
+            loud = piece is not self._silence and _loud(piece)
+            if not loud and self._far_quiet >= self.IDLE_PIECES:
+                # the speaker has been silent a while: no echo to cancel, save the CPU (the
+                # canceller sees both streams skip together, so its delay stays the same)
+                self._far_quiet += 1
+                self.idle_pieces += 1
+                out += raw
+                continue
+            self.canceller.reverse(bytearray(piece))
+            # the delay hint: the measured echo delay once known (AEC3 finds it itself;
+            # every FFI call costs CPU, so it is sent only when it changes)
+            hint = 0 if self.path.delay is None else max(0, self.path.delay * 1000 // INPUT_RATE)
+            if hint != self._hint:
+                self.canceller.set_delay_ms(hint)
+                self._hint = hint
+            near = bytearray(raw)
+            self.canceller.process(near)  # always, so it stays converged
+            self.near_pieces += 1
+            was_coupled = self.path.coupled
+            self.path.push(piece, raw)
+            if self.path.coupled and not was_coupled:
+                self._far_active = 0  # a new echo path: AEC3 converges again
+            self._follow_delay()
+            if loud:
+                self._far_active += 1
+                self._far_quiet = 0
+            else:
+                self._far_quiet += 1
+            if not self.path.coupled:
+                out += raw
+            elif self._far_active < self.WARMUP_PIECES and self._far_quiet < self.TAIL_PIECES:
+                out += self._silence
+                self.warmup_muted += 1
+            else:
+                out += near
+        return bytes(out)
+
+    def stats(self) -> dict[str, float | int]:
+        delay = self.path.delay
+        return {
+            "aec_echo_path": int(self.path.coupled),
+            "aec_echo_delay_ms": -1 if delay is None else round(delay * 1000 / INPUT_RATE),
+            "aec_shifts": self.shifts,
+            "aec_far_realigned": self.far_dropped,
+            "aec_far_missing": self.far_missing,
+            "aec_warmup_muted_s": round(self.warmup_muted * _PIECE / INPUT_RATE, 2),
+        }
+
+    async def frames(self) -> AsyncIterator[bytes]:
+        async for frame, t in timed(self.source):
+            yield self._process(frame, t)
+
+    async def aclose(self) -> None:
+        await self.source.aclose()
+
+
+def _loud(piece: bytes, floor: float = 32768 * 10 ** (-50 / 20)) -> bool:
+    x = np.frombuffer(piece, "<i2").astype(np.float64)
+    return bool(np.sqrt(np.mean(x * x)) > floor)
+
+
+def with_echo_control(
+    source: AudioSource, speaker: Any, mode: str, tail_ms: int = 300
+) -> tuple[AudioSource, str]:
+    """Wrap ``source`` for the resolved ``mode``; returns the source and a status string."""
+    mode = resolve_mode(mode)
+    if mode == "half":
+        return HalfDuplex(source, speaker, tail_ms), describe(mode)
+    if mode == "aec":
+        return EchoCanceller(source, speaker), describe(mode)
+    return source, describe(mode)
