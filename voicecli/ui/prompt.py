@@ -304,6 +304,9 @@ class Prompt:
         gate = getattr(self.conv, "gate", None)
         if gate is not None:
             line += f"; mic {gate.seconds_in:.1f} s heard, {gate.seconds_sent:.1f} s sent"
+        reconnects = getattr(getattr(self.conv, "summary", None), "reconnects", 0)
+        if reconnects:
+            line += f"; {reconnects} reconnect{'s' if reconnects != 1 else ''}"
         if getattr(self.conv, "muted", False):
             line += " (muted)"
         return line
