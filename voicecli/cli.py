@@ -180,7 +180,10 @@ def talk(
     config: ConfigOpt = None,
     tools: Annotated[
         bool | None,
-        typer.Option("--tools/--no-tools", help="Tools: built-ins, [[tools]], [[mcp_servers]]."),
+        typer.Option(
+            "--tools/--no-tools",
+            help="Tools: built-ins and the config's tools and mcp_servers tables.",
+        ),
     ] = None,
     search: Annotated[
         bool | None, typer.Option("--search", help="Google Search grounding.")
@@ -198,6 +201,13 @@ def talk(
     echo: EchoOpt = None,
     input_device: InputDeviceOpt = None,
     output_device: OutputDeviceOpt = None,
+    resume: Annotated[
+        bool | None,
+        typer.Option(
+            "--resume/--no-resume",
+            help="Session resumption: survive goAway and lost connections (default: on).",
+        ),
+    ] = None,
 ) -> None:
     """Hold a voice conversation (from --input FILE, or the microphone).
 
@@ -228,6 +238,7 @@ def talk(
         echo=echo,
         input_device=input_device,
         output_device=output_device,
+        resume=resume,
     )
     check_config(settings)
     if input is None and fast:
@@ -487,6 +498,7 @@ def format_summary(s: Summary) -> str:
     )
     extra = f", {s.unanswered} unanswered" if s.unanswered else ""
     extra += f", {s.malformed} malformed messages skipped" if s.malformed else ""
+    extra += f", {s.reconnects} reconnects" if s.reconnects else ""
     return (
         f"done: {s.turns} turns ({s.spoken} spoken, {s.silent} silent by choice, "
         f"{s.interrupted} interrupted{extra}){lat}; {sent}; {s.total_tokens} tokens; "
