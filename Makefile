@@ -14,7 +14,7 @@ TESTPKGS := pulseaudio pulseaudio-utils libasound2-plugins sox
 $(BIN)/voicecli: pyproject.toml
 	$(PY) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q --disable-pip-version-check -e '.[dev]'
+	$(BIN)/pip install -q --disable-pip-version-check -e '.[dev,aec,mcp,silero]'
 	touch $@
 
 venv: $(BIN)/voicecli
@@ -41,8 +41,10 @@ pytest: venv
 
 test: venv testdeps lint typecheck pytest
 
-bench: venv sysdeps
-	$(BIN)/python -m bench
+bench: venv testdeps
+	@for b in bench/bench_gate.py bench/bench_talk.py bench/bench_soak.py bench/bench_ui.py \
+	          bench/bench_say.py bench/bench_devices.py; do \
+	  echo "### $$b"; $(BIN)/python $$b || exit 1; done
 
 clean:
 	rm -rf $(VENV) $(OUT) .pytest_cache .mypy_cache .ruff_cache

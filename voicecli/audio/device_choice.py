@@ -1,12 +1,14 @@
-"""Choosing an audio device from PortAudio's list: pure functions, testable without devices.
+"""Choosing an audio device and its format: pure functions, testable without devices.
 
 ``select_device`` takes the device list (``devices.list_devices()``) and what the user typed
 (``--input-device 3``, ``--output-device headset``) and returns one device, or a one-line
-``DeviceError`` that lists the candidates.
+``DeviceError`` that lists the candidates. ``pick_format`` finds a rate and channel count
+the device takes; ``open_error`` turns PortAudio's failures into one line each.
 """
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Literal
@@ -70,3 +72,49 @@ def first_supported(rates: Sequence[int], supported: Callable[[int], bool]) -> i
             if supported(r):
                 return r
     return None
+
+
+def pick_format(
+    info: DeviceInfo,
+    kind: Kind,
+    preferred: int,
+    supported: Callable[[int, int], bool],
+    rate: int | None = None,
+) -> tuple[int, int]:
+    """(rate, channels) for ``supported(channels, rate)``: ``rate`` if given, else
+    ``preferred``, the device default, 48000, 44100; mono if the device can, else stereo."""
+    candidates = [rate] if rate else [preferred, int(info.default_rate), 48000, 44100]
+    for channels in (1, 2):
+        if channels > info.channels(kind):
+            break
+        found = first_supported(candidates, functools.partial(_swap, supported, channels))
+        if found is not None:
+            return found, channels
+    tried = "/".join(str(r) for r in dict.fromkeys(candidates))
+    raise DeviceError(
+        f"the {kind} device {info.label()} supports none of {tried} Hz",
+        "pick another device (`voicecli devices`) or change its format in the system settings",
+    )
+
+
+def _swap(supported: Callable[[int, int], bool], channels: int, rate: int) -> bool:
+    return supported(channels, rate)
+
+
+_PA_DEVICE_UNAVAILABLE = -9985
+_PA_INVALID_SAMPLE_RATE = -9997
+
+
+def open_error(exc: BaseException, info: DeviceInfo, kind: Kind) -> DeviceError:
+    """PortAudio's error opening a stream, as one line."""
+    code = exc.args[1] if len(exc.args) > 1 else None
+    if code == _PA_DEVICE_UNAVAILABLE:
+        return DeviceError(
+            f"the {kind} device {info.label()} is busy or unavailable",
+            "close other programs using it, or pick another device (`voicecli devices`)",
+        )
+    if code == _PA_INVALID_SAMPLE_RATE:
+        return DeviceError(f"the {kind} device {info.label()} rejected the sample rate")
+    return DeviceError(
+        f"cannot open the {kind} device {info.label()}: {exc}", "try `voicecli devices --test`"
+    )

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import functools
 import math
 import threading
 import time
@@ -33,8 +32,14 @@ from typing import Any
 import numpy as np
 
 from voicecli.audio.base import INPUT_RATE, OUTPUT_RATE, frame_bytes
-from voicecli.audio.device_choice import DeviceInfo, Kind, first_supported, select_device
-from voicecli.audio.format import Int16Array
+from voicecli.audio.device_choice import (
+    DeviceInfo,
+    Kind,
+    open_error,
+    pick_format,
+    select_device,
+)
+from voicecli.audio.format import Int16Array, downmix_bytes
 from voicecli.audio.playback import JitterBuffer, JitterParams
 from voicecli.audio.resample import Reframer, StreamResampler
 from voicecli.errors import DeviceError
@@ -44,8 +49,6 @@ PORTAUDIO_HINT = (
     "Fedora `dnf install portaudio`, macOS `brew install portaudio`"
 )
 STALL_S = 2.0  # no audio from an open stream for this long: the device is gone
-_PA_DEVICE_UNAVAILABLE = -9985
-_PA_INVALID_SAMPLE_RATE = -9997
 
 
 def find_device(spec: str | int | None, kind: Kind) -> DeviceInfo:
@@ -108,34 +111,12 @@ def _rate_ok(kind: Kind, device: int, channels: int, rate: int) -> bool:
 def choose_format(
     info: DeviceInfo, kind: Kind, preferred: int, rate: int | None = None
 ) -> tuple[int, int]:
-    """(rate, channels) the device opens with: ``rate`` if given, else ``preferred``, the
-    device default, 48000, 44100; mono if it can, else stereo."""
-    candidates = [rate] if rate else [preferred, int(info.default_rate), 48000, 44100]
-    for channels in (1, 2):
-        if channels > info.channels(kind):
-            break
-        found = first_supported(candidates, functools.partial(_rate_ok, kind, info.index, channels))
-        if found is not None:
-            return found, channels
-    tried = "/".join(str(r) for r in dict.fromkeys(candidates))
-    raise DeviceError(
-        f"the {kind} device {info.label()} supports none of {tried} Hz",
-        "pick another device (`voicecli devices`) or change its format in the system settings",
-    )
+    """(rate, channels) the device opens with (see ``device_choice.pick_format``)."""
 
+    def ok(channels: int, r: int) -> bool:
+        return _rate_ok(kind, info.index, channels, r)
 
-def open_error(exc: BaseException, info: DeviceInfo, kind: Kind) -> DeviceError:
-    code = exc.args[1] if len(exc.args) > 1 else None
-    if code == _PA_DEVICE_UNAVAILABLE:
-        return DeviceError(
-            f"the {kind} device {info.label()} is busy or unavailable",
-            "close other programs using it, or pick another device (`voicecli devices`)",
-        )
-    if code == _PA_INVALID_SAMPLE_RATE:
-        return DeviceError(f"the {kind} device {info.label()} rejected the sample rate")
-    return DeviceError(
-        f"cannot open the {kind} device {info.label()}: {exc}", "try `voicecli devices --test`"
-    )
+    return pick_format(info, kind, preferred, ok, rate)
 
 
 def close_stream(stream: Any, timeout: float = 2.0) -> None:
@@ -269,8 +250,7 @@ class MicSource:
         try:
             while (item := await self._next_block()) is not None:
                 data, start, cb_time = item
-                if self.channels > 1:
-                    data = np.frombuffer(data, "<i2")[:: self.channels].tobytes()
+                data = downmix_bytes(data, self.channels)
                 frames = reframer.push(resampler.process(data))
                 if not frames:
                     continue
@@ -328,7 +308,8 @@ class SpeakerSink:
         self.latency = latency
         self.block = self.rate * block_ms // 1000
         self._jb = JitterBuffer(replace(jitter or JitterParams(), rate=self.rate))
-        self._cmds: deque[tuple[int, Int16Array | None, float]] = deque()
+        # commands for the callback; bounded (a wedged device must not eat the memory)
+        self._cmds: deque[tuple[int, Int16Array | None, float]] = deque(maxlen=8192)
         self._resampler = StreamResampler(OUTPUT_RATE, self.rate)
         self._mono = np.zeros(self.block, dtype=np.int16)
         self._played: deque[tuple[float, Int16Array]] | None = (
@@ -340,6 +321,7 @@ class SpeakerSink:
         self.xruns = 0
         self._dead = False
         self._closed = False
+        self._last_callback = time.monotonic()
         try:
             self._stream = mod.OutputStream(
                 samplerate=self.rate,
@@ -358,7 +340,7 @@ class SpeakerSink:
 
     # -- PortAudio thread
     def _callback(self, outdata: Any, frames: int, tinfo: Any, status: Any) -> None:
-        now = time.monotonic()
+        now = self._last_callback = time.monotonic()
         jb, cmds = self._jb, self._cmds
         while cmds:
             kind, samples, t = cmds.popleft()
@@ -393,7 +375,8 @@ class SpeakerSink:
     def _check(self) -> None:
         if self._closed:
             return
-        if self._dead or not self._stream.active:
+        wedged = time.monotonic() - self._last_callback > STALL_S
+        if self._dead or wedged or not self._stream.active:
             self._dead = True
             raise DeviceError(
                 f"the speaker {self.info.label()} stopped (unplugged or taken by another program)",

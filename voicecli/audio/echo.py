@@ -4,10 +4,13 @@
 * ``half``: ``HalfDuplex`` mutes the microphone while the speaker plays and for a short tail
   after it (the room's echo). Muted frames become digital silence, so the VAD gate sees no
   speech; the user cannot interrupt the model, but it never interrupts itself.
-* ``aec``: ``EchoCanceller`` runs WebRTC's echo canceller (the ``livekit`` package's
-  ``AudioProcessingModule``, extra ``voicecli[aec]``): it is fed exactly the audio the speaker
-  played, lined up by PortAudio's DAC/ADC timestamps, and subtracts its echo from the
-  microphone. Barge-in keeps working.
+* ``aec``: ``EchoCanceller`` runs WebRTC's echo canceller (AEC3, the ``livekit`` package's
+  ``AudioProcessingModule``, extra ``voicecli[aec]``). It is fed exactly the audio the
+  speaker played, one 10 ms piece per 10 ms of microphone, lined up by PortAudio's DAC/ADC
+  timestamps and corrected by the echo delay it measures (``echo_path``). The echo is taken
+  out and the user's voice gets through, so barge-in keeps working. While AEC3 converges
+  (the first 1.5 s of model audio) the microphone is muted like ``half``; when no echo path
+  is found (headphones) the microphone passes untouched.
 * ``auto``: ``aec`` when livekit is installed, else ``half``.
 """
 
