@@ -180,3 +180,12 @@ def test_scripted_cli_run_against_sim(tmp_path: Path) -> None:
 
     assert abs(sf.info(str(tmp_path / "r.wav")).duration - 1.2) < 0.01
     assert sf.info(str(tmp_path / "c.wav")).channels == 2
+
+
+def test_debug_logs_never_show_the_key(sim_factory, speech_wav: Path) -> None:
+    """--debug turns on library logs (the websocket dumps its request headers): redacted."""
+    sim = sim_factory()
+    proc = run_cli("--debug", "talk", "--input", str(speech_wav), "--no-history", env=sim_env(sim))
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "x-goog-api-key: ***" in proc.stderr
+    assert SECRET not in proc.stdout + proc.stderr

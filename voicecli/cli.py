@@ -58,6 +58,8 @@ def _root(
         format="%(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(cfg.RedactingFilter())
 
 
 # ---------------------------------------------------------------------------------- options
@@ -96,6 +98,19 @@ TurnOpt = Annotated[
 ]
 TimeoutOpt = Annotated[
     float | None, typer.Option("--timeout", help="Longest wait for the model, seconds.")
+]
+OutputOpt = Annotated[
+    Path | None, typer.Option("--output", "-o", help="Write the model's audio (24 kHz WAV).")
+]
+TranscriptOpt = Annotated[
+    Path | None, typer.Option("--transcript", help="Write events as JSON lines.")
+]
+JsonOpt = Annotated[
+    bool, typer.Option("--json", help="One JSON object per event on stdout; status on stderr.")
+]
+HistoryOpt = Annotated[
+    bool | None,
+    typer.Option("--history/--no-history", help="Store the conversation (default: on)."),
 ]
 SimOpt = Annotated[
     bool, typer.Option("--sim", help="Talk to the built-in simulator (no key needed).")
@@ -150,15 +165,11 @@ def talk(
     input: Annotated[
         Path | None, typer.Option("--input", "-i", help="Audio file to speak (WAV/FLAC/OGG).")
     ] = None,
-    output: Annotated[
-        Path | None, typer.Option("--output", "-o", help="Write the model's audio (24 kHz WAV).")
-    ] = None,
+    output: OutputOpt = None,
     record: Annotated[
         Path | None, typer.Option("--record", help="Write both sides: you left, model right.")
     ] = None,
-    transcript: Annotated[
-        Path | None, typer.Option("--transcript", help="Write events as JSON lines.")
-    ] = None,
+    transcript: TranscriptOpt = None,
     fast: Annotated[
         bool, typer.Option("--fast", help="With --input: don't pace in real time.")
     ] = False,
@@ -191,13 +202,8 @@ def talk(
     yes: Annotated[
         bool, typer.Option("--yes", "-y", help="Run tools without asking (confirm = true).")
     ] = False,
-    json_out: Annotated[
-        bool, typer.Option("--json", help="One JSON object per event on stdout; status on stderr.")
-    ] = False,
-    history: Annotated[
-        bool | None,
-        typer.Option("--history/--no-history", help="Store the conversation (default: on)."),
-    ] = None,
+    json_out: JsonOpt = False,
+    history: HistoryOpt = None,
     echo: EchoOpt = None,
     input_device: InputDeviceOpt = None,
     output_device: OutputDeviceOpt = None,
@@ -302,18 +308,12 @@ def listen(
     fast: Annotated[
         bool, typer.Option("--fast", help="With --input --quiet: don't pace in real time.")
     ] = False,
-    output: Annotated[
-        Path | None, typer.Option("--output", "-o", help="Write the model's audio (24 kHz WAV).")
-    ] = None,
+    output: OutputOpt = None,
     record: Annotated[
         Path | None, typer.Option("--record", help="Write both sides: heard left, model right.")
     ] = None,
-    transcript: Annotated[
-        Path | None, typer.Option("--transcript", help="Write events as JSON lines.")
-    ] = None,
-    json_out: Annotated[
-        bool, typer.Option("--json", help="One JSON object per event on stdout; status on stderr.")
-    ] = False,
+    transcript: TranscriptOpt = None,
+    json_out: JsonOpt = False,
     sim: SimOpt = False,
     scenario: ScenarioOpt = None,
     model: ModelOpt = None,
@@ -327,10 +327,7 @@ def listen(
     timeout: TimeoutOpt = None,
     base_url: BaseUrlOpt = None,
     config: ConfigOpt = None,
-    history: Annotated[
-        bool | None,
-        typer.Option("--history/--no-history", help="Store the conversation (default: on)."),
-    ] = None,
+    history: HistoryOpt = None,
     echo: EchoOpt = None,
     input_device: InputDeviceOpt = None,
     output_device: OutputDeviceOpt = None,

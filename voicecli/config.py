@@ -12,6 +12,7 @@ printed: ``Settings.__repr__`` hides it.
 
 from __future__ import annotations
 
+import logging
 import os
 import tomllib
 from dataclasses import dataclass, field, fields, replace
@@ -236,6 +237,7 @@ def load(
     if "ca_file" not in values and env.get("SSL_CERT_FILE"):
         values["ca_file"] = env["SSL_CERT_FILE"]
     values["api_key"] = find_api_key(env, values.get("api_key"))
+    remember_secret(values["api_key"])
     return _validate(Settings(**values, tables=tables))
 
 
@@ -263,6 +265,30 @@ def store_api_key(key: str) -> Path:
     return path
 
 
-def redact(text: str, key: str | None) -> str:
-    """Remove the key from any text that may reach the user."""
-    return text.replace(key, "***") if key else text
+def redact(text: str, key: str | None = None) -> str:
+    """Remove the key (and every key voicecli has seen) from text that may reach the user."""
+    for secret in {key, *_SECRETS} - {None, ""}:
+        text = text.replace(secret, "***")  # type: ignore[arg-type]
+    return text
+
+
+_SECRETS: set[str] = set()
+
+
+def remember_secret(value: str | None) -> None:
+    """Register a key so that ``redact`` and the log filter hide it everywhere."""
+    if value and len(value) >= 6:
+        _SECRETS.add(value)
+
+
+class RedactingFilter(logging.Filter):
+    """A log handler filter: no record leaves with a key in it (--debug logs included,
+    e.g. the websocket library's dump of the request headers)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if _SECRETS:
+            message = record.getMessage()
+            clean = redact(message)
+            if clean != message:
+                record.msg, record.args = clean, None
+        return True
