@@ -119,6 +119,36 @@ def choose_format(
     return pick_format(info, kind, preferred, ok, rate)
 
 
+def start_stream(
+    kind: Kind,
+    info: DeviceInfo,
+    rate: int,
+    block: int,
+    channels: int,
+    latency: str | float,
+    callback: Any,
+    finished: Any,
+) -> Any:
+    """Open and start a callback stream (raw int16 bytes in, a numpy array out)."""
+    mod = sd()
+    factory = mod.RawInputStream if kind == "input" else mod.OutputStream
+    try:
+        stream = factory(
+            samplerate=rate,
+            blocksize=block,
+            device=info.index,
+            channels=channels,
+            dtype="int16",
+            latency=latency,
+            callback=callback,
+            finished_callback=finished,
+        )
+        stream.start()
+    except mod.PortAudioError as exc:
+        raise open_error(exc, info, kind) from exc
+    return stream
+
+
 def close_stream(stream: Any, timeout: float = 2.0) -> None:
     """Abort and close a stream on a daemon thread: a wedged driver cannot hang the exit."""
 
@@ -199,21 +229,16 @@ class MicSource:
         self._ready.set()
 
     def _open(self) -> None:
-        mod = sd()
-        try:
-            self._stream = mod.RawInputStream(
-                samplerate=self.rate,
-                blocksize=self.block,
-                device=self.info.index,
-                channels=self.channels,
-                dtype="int16",
-                latency=self.latency,
-                callback=self._callback,
-                finished_callback=self._finished_callback,
-            )
-            self._stream.start()
-        except mod.PortAudioError as exc:
-            raise open_error(exc, self.info, "input") from exc
+        self._stream = start_stream(
+            "input",
+            self.info,
+            self.rate,
+            self.block,
+            self.channels,
+            self.latency,
+            self._callback,
+            self._finished_callback,
+        )
 
     def stop(self) -> None:
         """End ``frames`` after the audio already captured."""
@@ -302,7 +327,6 @@ class SpeakerSink:
         rate: int | None = None,
         latency: str | float = "high",
     ) -> None:
-        mod = sd()
         self.info = find_device(device, "output")
         self.rate, self.channels = choose_format(self.info, "output", OUTPUT_RATE, rate)
         self.latency = latency
@@ -322,20 +346,16 @@ class SpeakerSink:
         self._dead = False
         self._closed = False
         self._last_callback = time.monotonic()
-        try:
-            self._stream = mod.OutputStream(
-                samplerate=self.rate,
-                blocksize=self.block,
-                device=self.info.index,
-                channels=self.channels,
-                dtype="int16",
-                latency=self.latency,
-                callback=self._callback,
-                finished_callback=self._finished_callback,
-            )
-            self._stream.start()
-        except mod.PortAudioError as exc:
-            raise open_error(exc, self.info, "output") from exc
+        self._stream = start_stream(
+            "output",
+            self.info,
+            self.rate,
+            self.block,
+            self.channels,
+            self.latency,
+            self._callback,
+            self._finished_callback,
+        )
         self.output_latency_s = stream_latency(self._stream)
 
     # -- PortAudio thread
