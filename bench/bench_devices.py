@@ -25,6 +25,7 @@ import argparse
 import asyncio
 import os
 import queue
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -393,6 +394,7 @@ async def main(quick: bool) -> None:
             )
     finally:
         await asyncio.to_thread(vaudio, env, "stop")
+        shutil.rmtree(env["VAUDIO_DIR"], ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -127,6 +127,8 @@ def vaudio() -> Iterator[VirtualAudio]:
         va.loopback(False)
         if not was_running:
             subprocess.run([va.script, "stop"], env=va.env, capture_output=True, check=False)
+        if "VAUDIO_DIR" not in os.environ:  # our private directory: leave nothing behind
+            shutil.rmtree(state_dir, ignore_errors=True)
         if old is None:
             os.environ.pop("PULSE_SERVER", None)
         else:
