@@ -149,16 +149,17 @@ async def test_speech_during_the_reconnect_is_not_lost(sim_factory, tmp_path) ->
     wav = tmp_path / "two.wav"
     # the drop comes 1 s into the reply (~2.2 s); the second utterance starts at 2.25 s,
     # while the resume takes at least 0.8 s
-    synth.make_utterances_wav(wav, [(0.8, 1.25), (1.0, 1.0)], rate=16000, lead_silence_s=0.2)
+    # (the trailing 3.5 s give the server time to answer everything the replay queued)
+    synth.make_utterances_wav(wav, [(0.8, 1.25), (1.0, 3.5)], rate=16000, lead_silence_s=0.2)
     summary, obs = await run(sim, wav, tmp_path, fast=False)
     assert [r.phase for r in obs.of(ev.Reconnect)][-1] == "resumed"
     # the user started speaking while the connection was down
     down, up = obs.when(ev.Reconnect, phase="reconnecting"), obs.when(ev.Reconnect, phase="resumed")
     assert down < obs.when(ev.UserSpeechStarted, 1) < up
-    assert replied_heard(sim)[-1] == "two"
-    # all of the second utterance reached the server (pre-roll + speech + hangover)
-    second = [t for t in sim.sessions[-1].turns if t.heard == "two"][0]
-    assert second.speech_s >= 0.9
+    # all of the second utterance (1.0 s of speech) reached the new connection, and was
+    # answered (which scripted reply the server picks depends on how the replay was cut)
+    last = sim.sessions[-1].turns[-1]
+    assert last.speech_s >= 0.9 and last.replied
 
 
 async def test_garbage_frames_are_skipped_and_counted(sim_factory, tmp_path, three) -> None:
