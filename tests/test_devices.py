@@ -23,7 +23,8 @@ from voicecli.audio.duplex import check_devices
 from voicecli.errors import DeviceError
 from voicecli.sim.testing import dominant_frequency
 
-pytestmark = pytest.mark.devices
+# real-time streams through PulseAudio: retried (up to three runs) on a loaded machine
+pytestmark = [pytest.mark.devices, pytest.mark.flaky(reruns=2, reruns_delay=1)]
 
 
 def sine(freq: float, seconds: float, rate: int, amp: float = 0.4) -> bytes:

@@ -27,7 +27,10 @@ from voicecli.audio.echo import aec_available
 from voicecli.sim.testing import silence, speechlike
 from voicecli.sim.voice import espeak_available
 
-pytestmark = pytest.mark.devices
+# Real-time runs through a PulseAudio server, the simulator and (for aec) an adaptive echo
+# canceller: a loaded machine can upset one run, so each is tried up to three times; a failure
+# that repeats is a failure.
+pytestmark = [pytest.mark.devices, pytest.mark.flaky(reruns=2, reruns_delay=1)]
 
 TONE_SCENARIO = """
 voice = "tone"

@@ -141,6 +141,7 @@ async def test_unknown_resumption_handle_falls_back_to_new_session(
     assert len(answered) == 3 and summary.spoken == 3
 
 
+@pytest.mark.flaky(reruns=2)  # real-time timing: the second utterance must fall in the gap
 async def test_speech_during_the_reconnect_is_not_lost(sim_factory, tmp_path) -> None:
     """Real-time input: the second utterance is spoken while the connection is down."""
     scenario = 'voice = "tone"\nlatency_ms = 0\nrealtime = 1\nresume_delay_ms = 800\n'

@@ -93,7 +93,12 @@ def test_run_sim_prints_exports_and_stops_on_ctrl_c(tmp_path: object) -> None:
         assert lines[0].startswith("export GOOGLE_GEMINI_BASE_URL=https://127.0.0.1:")
         assert lines[1] == f"export SSL_CERT_FILE={tmp_path}/ca.pem"
         proc.send_signal(signal.SIGINT)
-        assert proc.wait(30) == 0  # generous: a loaded CI machine
+        try:
+            assert proc.wait(30) == 0  # generous: a loaded CI machine
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            _out, err = proc.communicate()
+            raise AssertionError(f"run_sim did not stop on SIGINT; stderr: {err[-3000:]}") from None
     finally:
         if proc.poll() is None:
             proc.kill()

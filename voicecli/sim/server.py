@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import shutil
+import signal
 import ssl
 import sys
 import tempfile
@@ -220,5 +221,20 @@ def run_sim(
         finally:
             await sim.stop()
 
+    _ctrl_c_enabled()
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(main())
+
+
+def _ctrl_c_enabled() -> None:
+    """Make sure Ctrl-C (SIGINT) and SIGTERM reach us even when the parent process started
+    us with them ignored or blocked (both are inherited across exec)."""
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT, signal.SIGTERM})
+    if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+    if signal.getsignal(signal.SIGTERM) in (signal.SIG_IGN, signal.SIG_DFL):
+        signal.signal(signal.SIGTERM, _terminate)
+
+
+def _terminate(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt  # the same clean stop as Ctrl-C
