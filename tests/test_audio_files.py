@@ -16,15 +16,11 @@ from voicecli.audio.files import ConversationRecorder, FileSource, WavSink
 from voicecli.audio.format import bytes_to_int16, dbfs
 from voicecli.audio.synth import make_utterances_wav, silence, tone, write_wav
 from voicecli.errors import AudioInputError, ExitCode
+from voicecli.sim.testing import dominant_frequency
 
 
 async def collect(src: FileSource) -> list[bytes]:
     return [f async for f in src.frames()]
-
-
-def peak_freq(x: np.ndarray, rate: int) -> float:
-    spec = np.abs(np.fft.rfft(x.astype(np.float64) * np.hanning(len(x))))
-    return float(np.argmax(spec) * rate / len(x))
 
 
 @pytest.mark.parametrize(
@@ -54,7 +50,7 @@ async def test_file_source_formats(
     assert len(frames) == 62  # ceil(1.23 / 0.02): the last frame padded
     pcm = bytes_to_int16(b"".join(frames))
     body = pcm[1600:18000]
-    assert peak_freq(body, 16000) == pytest.approx(1000, abs=2)
+    assert dominant_frequency(body, 16000) == pytest.approx(1000, abs=2)
     assert dbfs(body) == pytest.approx(dbfs(tone(1000, 1.0, 16000, 0.5)), abs=0.3)
     assert np.all(pcm[19680:] == 0)  # padding after 1.23 s
     await src.aclose()
@@ -181,7 +177,9 @@ def test_recorder_channels_and_placement(tmp_path: Path) -> None:
     assert rate == 24000 and len(data) == int(3.5 * 24000)
     left, right = data[:, 0], data[:, 1]
     assert np.all(left[: int(0.99 * rate)] == 0) and np.all(left[int(2.01 * rate) :] == 0)
-    assert peak_freq(left[int(1.1 * rate) : int(1.9 * rate)], rate) == pytest.approx(500, abs=2)
+    assert dominant_frequency(left[int(1.1 * rate) : int(1.9 * rate)], rate) == pytest.approx(
+        500, abs=2
+    )
     assert dbfs(left[int(1.1 * rate) : int(1.9 * rate)]) == pytest.approx(-9.03, abs=0.2)
     assert np.all(right[: 3 * rate] == 0)
     assert np.array_equal(right[3 * rate :], bytes_to_int16(model))

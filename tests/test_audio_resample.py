@@ -17,11 +17,7 @@ from voicecli.audio.format import (
 )
 from voicecli.audio.resample import Reframer, StreamResampler, resample_once
 from voicecli.audio.synth import tone
-
-
-def peak_freq(x: np.ndarray, rate: int) -> float:
-    spec = np.abs(np.fft.rfft(x.astype(np.float64) * np.hanning(len(x))))
-    return float(np.argmax(spec) * rate / len(x))
+from voicecli.sim.testing import dominant_frequency
 
 
 def stream(r: StreamResampler, pcm: bytes, chunk: int) -> bytes:
@@ -35,7 +31,7 @@ def test_tone_keeps_frequency_level_and_duration(in_rate: int) -> None:
     out = bytes_to_int16(stream(StreamResampler(in_rate, 16000), x.tobytes(), 1764))
     assert len(out) == 32000  # exactly 2.0 s at 16 kHz
     mid = out[4000:-4000]
-    assert peak_freq(mid, 16000) == pytest.approx(1000, abs=2)
+    assert dominant_frequency(mid, 16000) == pytest.approx(1000, abs=2)
     assert dbfs(mid) == pytest.approx(dbfs(x), abs=0.1)  # ~ -9 dBFS for amp 0.5
 
 

@@ -13,6 +13,7 @@ from conftest import make_scenario
 
 from voicecli.audio import synth
 from voicecli.config import Settings
+from voicecli.sim.testing import dominant_frequency
 from voicecli.sim.voice import tone_frequency
 from voicecli.talk import TalkRequest, run_talk
 
@@ -39,11 +40,6 @@ PATTERN = [(1.2, 1.5), (1.0, 1.5), (1.4, 1.0)]
 
 def settings_for(sim, **kw) -> Settings:
     return Settings(base_url=sim.base_url, ca_file=str(sim.ca_path), api_key="test-key", **kw)
-
-
-def dominant(x: np.ndarray, rate: int) -> float:
-    spec = np.abs(np.fft.rfft(x * np.hanning(len(x))))
-    return float(np.argmax(spec[1:]) + 1) * rate / len(x)
 
 
 def segments(x: np.ndarray, threshold: float = 0.05) -> list[tuple[int, int]]:
@@ -90,7 +86,7 @@ async def test_multi_turn_conversation_from_file(sim_factory, tmp_path, three_ut
     bounds = np.cumsum([0, 0.8, 1.2, 0.6])
     for n in range(3):
         seg = reply[int(bounds[n] * rate) + 100 : int(bounds[n + 1] * rate) - 100]
-        assert abs(dominant(seg, rate) - tone_frequency(n)) < 3
+        assert abs(dominant_frequency(seg, rate) - tone_frequency(n)) < 3
 
     # transcript: user and model lines per turn, times, usage, the closing summary
     records = [json.loads(line) for line in (tmp_path / "t.jsonl").read_text().splitlines()]

@@ -169,9 +169,7 @@ async def _run(
 def _write_summary(observers: Sequence[Observer], conv: Conversation) -> None:
     record = {"type": "session_end", "t": round(conv.rel(), 3), **asdict(conv.summary)}
     for obs in observers:
-        if isinstance(obs, TranscriptWriter):
-            obs.write(record)
-        elif hasattr(obs, "on_session_end"):  # JSON-lines view, history
+        if hasattr(obs, "on_session_end"):  # transcript, JSON-lines view, history
             try:
                 obs.on_session_end(record)
             except Exception:

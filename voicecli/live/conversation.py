@@ -113,7 +113,6 @@ class Conversation:
         self.opt = options or Options()
         self.book = TurnBook()
         self.summary = Summary()
-        self.resume_handle: str | None = None
         self._t0 = time.monotonic()
         self._changed = asyncio.Event()  # set whenever the turn state changes
         self._stop = asyncio.Event()
@@ -327,8 +326,6 @@ class Conversation:
             self.summary.prompt_tokens += event.prompt_tokens
             self.summary.response_tokens += event.response_tokens
             self.summary.total_tokens += event.total_tokens
-        elif isinstance(event, ev.ResumptionUpdate) and event.resumable and event.handle:
-            self.resume_handle = event.handle
         elif isinstance(event, ev.Reconnect):
             self._on_reconnect(event)
 

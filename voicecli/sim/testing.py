@@ -32,9 +32,14 @@ def chunks(pcm: bytes, ms: int = 20, rate: int = RATE) -> list[bytes]:
     return [pcm[i : i + size] for i in range(0, len(pcm), size)]
 
 
-def dominant_frequency(pcm: bytes, rate: int = 24000) -> float:
-    """Frequency of the strongest FFT bin (Hz), with parabolic interpolation."""
-    x = np.frombuffer(pcm, dtype="<i2").astype(np.float64)
+def dominant_frequency(pcm: bytes | np.ndarray, rate: int = 24000) -> float:
+    """Frequency of the strongest FFT bin (Hz), with parabolic interpolation.
+
+    ``pcm``: PCM16 bytes, or samples as a numpy array (any scale)."""
+    if isinstance(pcm, np.ndarray):
+        x = pcm.astype(np.float64)
+    else:
+        x = np.frombuffer(pcm, dtype="<i2").astype(np.float64)
     spec = np.abs(np.fft.rfft(x * np.hanning(x.size)))
     k = int(np.argmax(spec[1:])) + 1
     if 0 < k < spec.size - 1:

@@ -14,20 +14,14 @@ JSON. A closed pipe (``| head``) stops the output quietly; the session is not di
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import sys
 from typing import Any, TextIO
 
 from voicecli.config import redact
 from voicecli.errors import VoicecliError
-from voicecli.ui.serialize import to_record
+from voicecli.ui.serialize import dumps, to_record
 from voicecli.ui.status import SessionStatus
-
-
-def dumps(record: dict[str, Any]) -> str:
-    """One record as one line (newlines inside strings are escaped by JSON itself)."""
-    return json.dumps(record, ensure_ascii=False, default=str, separators=(",", ":"))
 
 
 class JsonLinesView:

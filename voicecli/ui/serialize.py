@@ -7,6 +7,7 @@ never serialized (an ``audio`` record carries only its duration).
 from __future__ import annotations
 
 import dataclasses
+import json
 from typing import Any
 
 from voicecli.live import events as ev
@@ -89,3 +90,8 @@ def to_record(event: object, t_rel: float | None = None) -> dict[str, Any]:
     if t is not None:
         rec["t"] = round(float(t), 3)
     return rec
+
+
+def dumps(record: dict[str, Any]) -> str:
+    """One record as one line (newlines inside strings are escaped by JSON itself)."""
+    return json.dumps(record, ensure_ascii=False, default=str, separators=(",", ":"))

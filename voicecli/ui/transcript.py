@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 from voicecli.errors import UsageError
-from voicecli.ui.serialize import TRANSCRIPT_KINDS, kind, to_record
+from voicecli.ui.serialize import TRANSCRIPT_KINDS, dumps, kind, to_record
 
 
 class TranscriptWriter:
@@ -26,7 +25,9 @@ class TranscriptWriter:
 
     def write(self, record: dict[str, Any]) -> None:
         if not self._f.closed:
-            self._f.write(json.dumps(record, ensure_ascii=False) + "\n")
+            self._f.write(dumps(record) + "\n")
+
+    on_session_end = write  # the closing summary record
 
     def close(self) -> None:
         if not self._f.closed:
