@@ -116,7 +116,6 @@ class Conversation:
         self._t0 = time.monotonic()
         self._changed = asyncio.Event()  # set whenever the turn state changes
         self._stop = asyncio.Event()
-        self.stopped_by_user = False
         self.muted = False  # /mute: the uplink sends nothing
         self._input_done = False
         self._last_speech: float | None = None
@@ -170,13 +169,12 @@ class Conversation:
 
     def request_stop(self) -> None:
         """End the conversation cleanly (Ctrl-C, /quit): outputs are finalized by the caller."""
-        self.stopped_by_user = True
         self._stop.set()
 
     async def _main(self) -> None:
         await self._uplink()
         self._input_done = True
-        await self._wait_for_end()
+        await self._settle()
 
     def _finish_summary(self) -> None:
         s = self.summary
@@ -211,7 +209,7 @@ class Conversation:
                 self.book.user_speech(now)
             ended = await self._apply(self.gate.push(frame, speech), now)
             if ended and self.opt.fast:
-                await self._wait_for_reply()
+                await self._settle()  # fast mode: the next utterance waits for this answer
         await self._apply(self.gate.finish(), time.monotonic())
 
     async def _apply(self, actions: list[Any], now: float) -> bool:
@@ -243,13 +241,6 @@ class Conversation:
         await self.transport.send_text(text)
 
     # ------------------------------------------------------------------------ waiting
-    async def _wait_for_reply(self) -> None:
-        """Fast mode: hold the next utterance until this one is answered (or left silent)."""
-        await self._settle()
-
-    async def _wait_for_end(self) -> None:
-        await self._settle()
-
     async def _settle(self) -> None:
         """Until the model's turn is over; an utterance with no sign of a reply within
         ``reply_wait_s`` is a silent turn (the model chose not to answer), not an error."""
