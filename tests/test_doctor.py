@@ -12,6 +12,16 @@ def test_doctor_against_the_simulator_passes() -> None:
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "ok endpoint:" in proc.stdout and "TLS and setup handshake" in proc.stdout
     assert "ok model: gemini-3.8-live" in proc.stdout
+    # no key anywhere: the simulator lends one, but the doctor must not claim one was found
+    assert "-- API key: no key found (not needed with --sim" in proc.stdout
+    assert "found in" not in proc.stdout
+
+
+def test_doctor_sim_reports_the_users_own_key() -> None:
+    proc = run_cli("doctor", "--sim", env={"GEMINI_API_KEY": SECRET})
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "ok API key: found in GEMINI_API_KEY (value hidden)" in proc.stdout
+    assert SECRET not in proc.stdout + proc.stderr
 
 
 def test_doctor_without_key_fails_with_hint() -> None:

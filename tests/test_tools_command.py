@@ -52,9 +52,28 @@ async def test_hostile_arguments_reach_the_program_literally(template: str, tmp_
 
 
 async def test_placeholder_inside_an_element_stays_one_element() -> None:
-    tool = make([sys.executable, "-c", ECHO, "--name={x}", "{x}.txt", "{{literal}}"])
+    tool = make([sys.executable, "-c", ECHO, "--name={x}", "{x}.txt", "{{x}}"])
     result = await tool.call({"x": "a b  c"})
-    assert result["output"] == ["--name=a b  c", "a b  c.txt", "{literal}"]
+    assert result["output"] == ["--name=a b  c", "a b  c.txt", "{x}"]
+
+
+async def test_only_declared_names_are_placeholders_other_braces_are_literal() -> None:
+    lookup = "import sys; print({'France': 'Paris'}[sys.argv[1]])"
+    tool = make(["python3", "-c", lookup, "{country}"], params={"country": {"type": "string"}})
+    assert tool.argv({"country": "France"}) == ["python3", "-c", lookup, "France"]
+    assert (await tool.call({"country": "France"}))["output"] == "Paris"
+    literal = [
+        "{print $1}",  # awk
+        ".items[] | {name, id}",  # jq
+        "{{.Names}}",  # docker --format
+        "{",
+        "}{",
+        "{y}",  # not a declared parameter
+        "{{y}}",
+    ]
+    tool = make([sys.executable, "-c", ECHO, *literal, "{{x}}", "<{x}>"])
+    out = (await tool.call({"x": "v"}))["output"]
+    assert out == [*literal, "{x}", "<v>"]
 
 
 async def test_leading_dash_is_refused_unless_allowed() -> None:
@@ -166,7 +185,7 @@ async def test_output_is_capped_and_json_is_parsed() -> None:
     big = make([sys.executable, "-c", "print('x' * 1_000_000)"], params={}, max_output=1000)
     out = await big.call({})
     assert out == {"output": "x" * 1000, "truncated": True}
-    js = make([sys.executable, "-c", 'print(\'{{"capital": "Paris"}}\')'], params={})
+    js = make([sys.executable, "-c", 'print(\'{"capital": "Paris"}\')'], params={})
     assert await js.call({}) == {"output": {"capital": "Paris"}}
 
 

@@ -792,7 +792,7 @@ def doctor(
             settings = settings.with_overrides(model=model, base_url=base_url)
             return stack.enter_context(simulator(settings, None, sim))
 
-        checks = doc.run_checks(config, overrides)
+        checks = doc.run_checks(config, overrides, sim=sim)
     for c in checks:
         mark = "ok " if c.ok else ("-- " if c.optional else "!! ")
         line = f"{mark}{c.name}: {c.detail}"

@@ -59,12 +59,21 @@ def check_portaudio() -> list[Check]:
     return out
 
 
-def check_key(settings: cfg.Settings) -> Check:
-    if settings.vertex:
+def check_key(settings: cfg.Settings, sim: bool = False) -> Check:
+    """The user's own key (``settings`` as loaded, before --sim lends the simulator one)."""
+    if settings.vertex and not sim:
         return Check("credentials", True, "Vertex AI (application default credentials)")
     source = next((v for v in cfg.KEY_ENV_VARS if os.environ.get(v)), None)
     if source is None and settings.api_key:
         source = "config file or `voicecli key set`"
+    if not settings.api_key and sim:
+        return Check(
+            "API key",
+            False,
+            "no key found (not needed with --sim: the simulator takes any key)",
+            "for Gemini itself: export GEMINI_API_KEY=... or run `voicecli key set`",
+            optional=True,
+        )
     if not settings.api_key:
         return Check(
             "API key",
@@ -114,11 +123,14 @@ def check_endpoint(settings: cfg.Settings) -> Check:
 
 
 def run_checks(
-    config_path: Path | None, overrides: Callable[[cfg.Settings], cfg.Settings]
+    config_path: Path | None,
+    overrides: Callable[[cfg.Settings], cfg.Settings],
+    sim: bool = False,
 ) -> list[Check]:
     checks: list[Check] = []
     try:
-        settings = overrides(cfg.load(config_path))
+        loaded = cfg.load(config_path)
+        settings = overrides(loaded)
     except VoicecliError as e:
         return [_failed("config", e)]
     where = config_path or cfg.home_dir() / "config.toml"
@@ -126,11 +138,11 @@ def run_checks(
         Check("config", True, f"{where} {'(read)' if where.exists() else '(none; defaults)'}")
     )
     checks += check_portaudio()
-    key = check_key(settings)
+    key = check_key(loaded, sim)
     checks.append(key)
     model = check_model(settings)
     checks.append(model)
-    if key.ok and model.ok:
+    if (key.ok or sim) and model.ok:
         checks.append(check_endpoint(settings))
     return checks
 

@@ -9,6 +9,10 @@
     [tools.parameters.country]
     type = "string"
 
+Only ``{name}`` where ``name`` is a declared parameter is a placeholder; every other brace is
+literal text (dict literals, ``jq`` filters, ``awk '{print $1}'``, ``{{.Names}}``), and
+``{{name}}`` writes a literal ``{name}`` for a declared ``name``.
+
 The model's arguments are untrusted text. Each ``{param}`` fills its place inside exactly one
 argv element (never split, never globbed, never expanded, no shell); the program itself
 cannot be a placeholder; a value that would start an argv element with ``-`` is refused
@@ -32,7 +36,7 @@ from voicecli.tools.process import ProcessTimeout, run_argv
 from voicecli.tools.tables import Entry, entries
 
 PARAM_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
-_TOKEN = re.compile(r"\{\{|\}\}|\{([A-Za-z_][A-Za-z0-9_]*)\}|[{}]")
+_TOKEN = re.compile(r"\{\{([A-Za-z_][A-Za-z0-9_]*)\}\}|\{([A-Za-z_][A-Za-z0-9_]*)\}")
 TYPES = ("string", "integer", "number", "boolean")
 MAX_ARG_CHARS = 8192
 SHELLS = {"sh", "bash", "dash", "zsh", "ksh", "fish", "csh", "tcsh", "busybox"}
@@ -86,24 +90,27 @@ class CommandConfig:
     env: dict[str, str] | None
 
 
-def parse_template(element: str, fail: Any) -> tuple[Part, ...]:
+def parse_template(element: str, declared: set[str]) -> tuple[Part, ...]:
+    """Split one argv element into literal text and ``(name,)`` placeholders."""
     parts: list[Part] = []
+    text = ""
     pos = 0
     for m in _TOKEN.finditer(element):
-        if m.start() > pos:
-            parts.append(element[pos : m.start()])
-        token = m.group(0)
-        if token in ("{{", "}}"):
-            parts.append(token[0])
-        elif m.group(1):
-            parts.append((m.group(1),))
+        escaped, name = m.group(1), m.group(2)
+        text += element[pos : m.start()]
+        if escaped in declared:
+            text += "{" + escaped + "}"  # {{name}}: a literal {name}
+        elif name in declared:
+            if text:
+                parts.append(text)
+                text = ""
+            parts.append((name,))
         else:
-            raise fail(
-                f"has a stray {token!r} in {element!r} (write {token * 2} for a literal one)"
-            )
+            text += m.group(0)  # not a parameter: literal braces
         pos = m.end()
-    if pos < len(element):
-        parts.append(element[pos:])
+    text += element[pos:]
+    if text:
+        parts.append(text)
     return tuple(parts)
 
 
@@ -152,7 +159,7 @@ def parse_command_tool(raw: dict[str, Any], index: int) -> CommandConfig:
         raise entry.fail("parameters", "must be a table of parameter tables")
     params = tuple(_param(entry, n, p) for n, p in params_raw.items())
     declared = {p.name for p in params}
-    template = tuple(parse_template(a, lambda msg: entry.fail("command", msg)) for a in argv)
+    template = tuple(parse_template(a, declared) for a in argv)
     used = {p[0] for element in template for p in element if isinstance(p, tuple)}
     if any(isinstance(p, tuple) for p in template[0]):
         raise entry.fail("command", "must name its program literally (no {placeholder} in it)")
@@ -163,12 +170,12 @@ def parse_command_tool(raw: dict[str, Any], index: int) -> CommandConfig:
             "as shell code; pass it as an argument instead: "
             '["sh", "-c", "echo "$1"", "sh", "{x}"]',
         )
-    if used - declared:
-        missing = sorted(used - declared)[0]
-        raise entry.fail("command", f"uses {{{missing}}}, which is not in [tools.parameters]")
     if declared - used:
         unused = sorted(declared - used)[0]
-        raise entry.fail(f"parameters.{unused}", "is declared but not used in command")
+        raise entry.fail(
+            f"parameters.{unused}",
+            f"is declared but not used in command (write {{{unused}}} where its value goes)",
+        )
     schema: dict[str, Any] | None = None
     if params:
         schema = {
