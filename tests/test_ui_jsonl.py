@@ -32,6 +32,8 @@ SAMPLES: list[object] = [
     ev.ToolResults((ev.FunctionResult("c1", "get_time", {"result": b"bytes are stringified"}),)),
     ev.Notice("muted", "warning"),
     ev.Reconnect("reconnecting", "GoAway", 1),
+    ev.ContextChange("system", "be brief", "system instructions changed"),
+    ev.Continued(3, "seeded", "continuing session 3", seeded_turns=4),
 ]
 
 

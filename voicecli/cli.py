@@ -374,7 +374,13 @@ def listen(
     with (
         contextlib.closing(audio),
         simulator(settings, scenario, sim) as settings,
-        talk_ui(settings, json_out=json_out, endpoint=where, input_name=str(input or "mic")) as ui,
+        talk_ui(
+            settings,
+            json_out=json_out,
+            endpoint=where,
+            input_name=str(input or "mic"),
+            command="listen",
+        ) as ui,
     ):
         capabilities.lookup(settings.model, "vertex" if settings.vertex else "developer")
         for note in audio.notes:
@@ -496,9 +502,13 @@ def format_summary(s: Summary) -> str:
     extra = f", {s.unanswered} unanswered" if s.unanswered else ""
     extra += f", {s.malformed} malformed messages skipped" if s.malformed else ""
     extra += f", {s.reconnects} reconnects" if s.reconnects else ""
+    from voicecli.live.conversation import summary_tokens
+    from voicecli.pricing import money
+
+    cost = f", about {money(s.cost_usd)}" if s.cost_usd is not None else ""
     return (
         f"done: {s.turns} turns ({s.spoken} spoken, {s.silent} silent by choice, "
-        f"{s.interrupted} interrupted{extra}){lat}; {sent}; {s.total_tokens} tokens; "
+        f"{s.interrupted} interrupted{extra}){lat}; {sent}; {summary_tokens(s).line()}{cost}; "
         f"{s.duration_s:.1f} s"
     )
 

@@ -25,7 +25,7 @@ from voicecli.errors import ConfigError
 
 ENV_PREFIX = "VOICECLI_"
 KEY_ENV_VARS = ("GOOGLE_API_KEY", "GEMINI_API_KEY")
-RAW_TABLES = ("tools", "mcp_servers")  # validated by their own modules
+RAW_TABLES = ("tools", "mcp_servers", "prices")  # validated by their own modules
 
 
 def home_dir() -> Path:
@@ -94,6 +94,18 @@ class Settings:
     search: bool = field(default=False, metadata=_doc("Google Search grounding"))
     history: bool = field(
         default=True, metadata=_doc("store conversations in history.sqlite3 (--no-history)")
+    )
+    audio_history: bool = field(
+        default=True, metadata=_doc("keep each session's two-sided recording (FLAC) with it")
+    )
+    audio_history_mb: float = field(
+        default=500.0, metadata=_doc("size cap of kept recordings, MB; oldest pruned first")
+    )
+    continue_budget_tokens: int = field(
+        default=8000, metadata=_doc("--continue: most tokens of earlier turns to seed")
+    )
+    resume_window_s: float = field(
+        default=7200.0, metadata=_doc("--continue: try the stored handle if younger, s")
     )
     connection_limit: float = field(
         default=600.0, metadata=_doc("server's connection lifetime, seconds; 0: not shown")
@@ -181,6 +193,8 @@ def _validate(s: Settings) -> Settings:
         raise ConfigError(f"reconnect_attempts must be >= 0, not {s.reconnect_attempts}")
     if s.listen_hangover_ms < 0:
         raise ConfigError(f"listen_hangover_ms must be >= 0, not {s.listen_hangover_ms}")
+    if s.audio_history_mb < 0 or s.continue_budget_tokens < 0 or s.resume_window_s < 0:
+        raise ConfigError("audio_history_mb, continue_budget_tokens, resume_window_s must be >= 0")
     if s.connection_limit < 0:
         raise ConfigError(f"connection_limit must be >= 0, not {s.connection_limit}")
     return s

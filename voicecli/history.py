@@ -16,17 +16,14 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
-import queue
 import sqlite3
-import sys
-import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from voicecli.config import Settings, data_dir
-from voicecli.errors import HistoryError, UsageError
+from voicecli.errors import ExitCode, HistoryError, UsageError, VoicecliError
 from voicecli.live import events as ev
 
 log = logging.getLogger(__name__)
@@ -92,6 +89,43 @@ MIGRATIONS: list[str] = [
         INSERT INTO transcripts_fts(transcripts_fts, rowid, text) VALUES ('delete', old.id, old.text);
     END;
     INSERT INTO transcripts_fts(transcripts_fts) VALUES ('rebuild');
+    """,
+    # 3: what ran and how it ended; conversations that continue; usage by modality and
+    # turn; mid-session context changes; the kept recording
+    """
+    ALTER TABLE sessions ADD COLUMN command TEXT;           -- talk | listen
+    ALTER TABLE sessions ADD COLUMN sim INTEGER;            -- 1: the simulator
+    ALTER TABLE sessions ADD COLUMN outcome TEXT;           -- ok | error | NULL (running)
+    ALTER TABLE sessions ADD COLUMN error_kind TEXT;        -- auth | network | server ...
+    ALTER TABLE sessions ADD COLUMN error_message TEXT;
+    ALTER TABLE sessions ADD COLUMN conversation_id INTEGER; -- first session of the talk
+    ALTER TABLE sessions ADD COLUMN continued_from INTEGER;
+    ALTER TABLE sessions ADD COLUMN continued_how TEXT;     -- resumed | seeded
+    ALTER TABLE sessions ADD COLUMN seeded_turns INTEGER;
+    ALTER TABLE sessions ADD COLUMN resume_handle TEXT;     -- latest resumable handle
+    ALTER TABLE sessions ADD COLUMN handle_at REAL;         -- unix time it was received
+    ALTER TABLE sessions ADD COLUMN audio_path TEXT;        -- kept recording (FLAC)
+    ALTER TABLE sessions ADD COLUMN audio_bytes INTEGER;
+    ALTER TABLE sessions ADD COLUMN prompt_audio_tokens INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE sessions ADD COLUMN prompt_text_tokens INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE sessions ADD COLUMN response_audio_tokens INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE sessions ADD COLUMN response_text_tokens INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE sessions ADD COLUMN cost_usd REAL;
+    UPDATE sessions SET command = 'talk', sim = (endpoint = 'simulator'),
+        outcome = CASE WHEN ended_at IS NULL THEN NULL ELSE 'ok' END;
+    UPDATE sessions SET conversation_id = id;
+    CREATE INDEX sessions_by_conversation ON sessions(conversation_id, id);
+    ALTER TABLE usage ADD COLUMN turn_idx INTEGER;
+    ALTER TABLE usage ADD COLUMN prompt_audio INTEGER;
+    ALTER TABLE usage ADD COLUMN prompt_text INTEGER;
+    ALTER TABLE usage ADD COLUMN response_audio INTEGER;
+    ALTER TABLE usage ADD COLUMN response_text INTEGER;
+    CREATE TABLE controls (
+        session_id INTEGER NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
+        t REAL NOT NULL,
+        kind TEXT NOT NULL,                     -- system | style | tools | tool_add | ...
+        value TEXT NOT NULL
+    );
     """,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
@@ -184,18 +218,22 @@ class HistoryStore:
 
     # ------------------------------------------------------------------------ writing
     def new_session(self, meta: dict[str, Any], started_at: float | None = None) -> int:
-        cols = ("model", "voice", "language", "style", "endpoint", "input")
-        values = [meta.get(c) for c in cols]
-        with self.transaction() as c:
+        cols = [c for c in SESSION_COLUMNS if c in meta]
+        values = [meta[c] for c in cols]
+        inside = self.conn.in_transaction  # the recorder's writer batches in one
+        with contextlib.nullcontext(self.conn) if inside else self.transaction() as c:
             cur = c.execute(
-                f"INSERT INTO sessions (started_at, {', '.join(cols)}) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                f"INSERT INTO sessions (started_at{''.join(', ' + c for c in cols)}) "
+                f"VALUES (?{', ?' * len(cols)})",
                 [started_at or time.time(), *values],
             )
-        assert cur.lastrowid is not None
+            assert cur.lastrowid is not None
+            if meta.get("conversation_id") is None:
+                c.execute("UPDATE sessions SET conversation_id = id WHERE id = ?", (cur.lastrowid,))
         return cur.lastrowid
 
-    def apply(self, sid: int, event: object, t: float) -> None:
-        """Store one event (inside a transaction)."""
+    def apply(self, sid: int, event: object, t: float, turn: int | None = None) -> None:
+        """Store one event (inside a transaction); ``turn``: the last turn that ended."""
         c = self.conn
         if isinstance(event, ev.TurnEnded):
             c.execute(
@@ -231,17 +269,41 @@ class HistoryStore:
                 [(t, sid, i) for i in event.ids],
             )
         elif isinstance(event, ev.Usage):
+            self._usage(sid, event, t, turn)
+        elif isinstance(event, ev.ContextChange):
+            c.execute("INSERT INTO controls VALUES (?, ?, ?, ?)", (sid, t, event.kind, event.value))
+        elif isinstance(event, ev.ResumptionUpdate):
+            if event.resumable and event.handle:
+                c.execute(
+                    "UPDATE sessions SET resume_handle = ?, handle_at = ? WHERE id = ?",
+                    (event.handle, time.time(), sid),
+                )
+            return
+        elif isinstance(event, ev.Continued):
             c.execute(
-                "INSERT INTO usage VALUES (?, ?, ?, ?, ?)",
-                (sid, t, event.prompt_tokens, event.response_tokens, event.total_tokens),
-            )
-            c.execute(
-                "UPDATE sessions SET prompt_tokens = prompt_tokens + ?, "
-                "response_tokens = response_tokens + ?, total_tokens = total_tokens + ? "
-                "WHERE id = ?",
-                (event.prompt_tokens, event.response_tokens, event.total_tokens, sid),
+                "UPDATE sessions SET continued_how = ?, seeded_turns = ? WHERE id = ?",
+                (event.how, event.seeded_turns, sid),
             )
         c.execute("UPDATE sessions SET duration_s = max(duration_s, ?) WHERE id = ?", (t, sid))
+
+    def _usage(self, sid: int, u: ev.Usage, t: float, turn: int | None) -> None:
+        self.conn.execute(
+            "INSERT INTO usage (session_id, t, prompt_tokens, response_tokens, total_tokens, "
+            "turn_idx, prompt_audio, prompt_text, response_audio, response_text) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (sid, t, u.prompt_tokens, u.response_tokens, u.total_tokens, turn,
+             u.prompt_audio, u.prompt_text, u.response_audio, u.response_text),
+        )  # fmt: skip
+        self.conn.execute(
+            "UPDATE sessions SET prompt_tokens = prompt_tokens + ?, "
+            "response_tokens = response_tokens + ?, total_tokens = total_tokens + ?, "
+            "prompt_audio_tokens = prompt_audio_tokens + ?, "
+            "prompt_text_tokens = prompt_text_tokens + ?, "
+            "response_audio_tokens = response_audio_tokens + ?, "
+            "response_text_tokens = response_text_tokens + ? WHERE id = ?",
+            (u.prompt_tokens, u.response_tokens, u.total_tokens, u.prompt_audio,
+             u.prompt_text, u.response_audio, u.response_text, sid),
+        )  # fmt: skip
 
     def _text(self, sid: int, turn: int | None, t: float, role: str, text: str) -> None:
         self.conn.execute(
@@ -252,9 +314,21 @@ class HistoryStore:
     def end_session(self, sid: int, summary: dict[str, Any]) -> None:
         duration = float(summary.get("duration_s") or summary.get("t") or 0.0)
         self.conn.execute(
-            "UPDATE sessions SET ended_at = ?, duration_s = max(duration_s, ?), summary = ? "
-            "WHERE id = ?",
-            (time.time(), duration, _json(summary), sid),
+            "UPDATE sessions SET ended_at = ?, duration_s = max(duration_s, ?), summary = ?, "
+            "cost_usd = ?, outcome = coalesce(outcome, 'ok') WHERE id = ?",
+            (time.time(), duration, _json(summary), summary.get("cost_usd"), sid),
+        )
+
+    def fail_session(self, sid: int, kind: str, message: str) -> None:
+        self.conn.execute(
+            "UPDATE sessions SET outcome = 'error', error_kind = ?, error_message = ?, "
+            "ended_at = coalesce(ended_at, ?) WHERE id = ?",
+            (kind, message, time.time(), sid),
+        )
+
+    def set_audio(self, sid: int, path: str, size: int) -> None:
+        self.conn.execute(
+            "UPDATE sessions SET audio_path = ?, audio_bytes = ? WHERE id = ?", (path, size, sid)
         )
 
     # ------------------------------------------------------------------------ reading
@@ -283,10 +357,17 @@ class HistoryStore:
             out["transcripts"] = self._all(q.format("transcripts", "t, id"), sid)
             out["tool_calls"] = self._all(q.format("tool_calls", "t_call"), sid)
             out["usage"] = self._all(q.format("usage", "t"), sid)
+            out["controls"] = self._all(q.format("controls", "t"), sid)
         for call in out["tool_calls"]:
             for key in ("args", "response"):
                 call[key] = json.loads(call[key]) if call[key] else None
-        for rows in (out["turns"], out["transcripts"], out["tool_calls"], out["usage"]):
+        for rows in (
+            out["turns"],
+            out["transcripts"],
+            out["tool_calls"],
+            out["usage"],
+            out["controls"],
+        ):
             for r in rows:
                 r.pop("session_id", None)
         return out
@@ -316,8 +397,22 @@ def _json(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, default=str)
 
 
-def session_meta(settings: Settings, endpoint: str, input_name: str | None) -> dict[str, Any]:
-    """What is stored about a session's setup: named fields only (never the API key)."""
+SESSION_COLUMNS = (
+    "model", "voice", "language", "style", "endpoint", "input", "command", "sim",
+    "conversation_id", "continued_from",
+)  # fmt: skip
+
+
+def session_meta(
+    settings: Settings,
+    endpoint: str,
+    input_name: str | None,
+    *,
+    command: str = "talk",
+    continues: tuple[int, int] | None = None,
+) -> dict[str, Any]:
+    """What is stored about a session's setup: named fields only (never the API key).
+    ``continues``: (conversation id, session id) of the session this one continues."""
     return {
         "model": settings.model,
         "voice": settings.voice,
@@ -325,109 +420,26 @@ def session_meta(settings: Settings, endpoint: str, input_name: str | None) -> d
         "style": settings.style,
         "endpoint": endpoint,
         "input": input_name,
+        "command": command,
+        "sim": int(endpoint == "simulator"),
+        "conversation_id": continues[0] if continues else None,
+        "continued_from": continues[1] if continues else None,
     }
 
 
-_STORED = (
-    ev.TurnEnded,
-    ev.UserText,
-    ev.ToolCall,
-    ev.ToolResults,
-    ev.ToolCallCancellation,
-    ev.Usage,
-)
-_END = object()
+# Failures that store nothing: the run was refused before anything was exchanged with a
+# server (a bad flag or config, a missing or unreadable input file).
+NOT_STORED = (ExitCode.USAGE, ExitCode.AUDIO)
 
 
-class HistoryRecorder:
-    """Observer storing a session from a writer thread; failures warn once and never raise.
+def failure_kind(e: BaseException) -> str:
+    """``auth``, ``network``, ``server`` ...: the exit code's name, lower case."""
+    if isinstance(e, VoicecliError):
+        return e.exit_code.name.lower()
+    return "internal"
 
-    A failure in the writer is reported at the next event (on the notifying thread) or at
-    ``close``: one warning line, never interleaved with the view's output.
-    """
 
-    def __init__(
-        self,
-        meta: dict[str, Any],
-        path: Path | None = None,
-        *,
-        warn: Callable[[str], None] | None = None,
-        maxsize: int = 10_000,
-        timeout: float = 2.0,
-    ) -> None:
-        self.path = path or default_path()
-        self.meta = meta
-        self.session_id: int | None = None
-        self.dropped = 0
-        self.failed: str | None = None
-        self._unreported = False
-        self._report_lock = threading.Lock()
-        self._warn = warn or (lambda text: print(f"warning: {text}", file=sys.stderr))
-        self._queue: queue.Queue[Any] = queue.Queue(maxsize)
-        self._timeout = timeout
-        self._started_at = time.time()
-        self._thread = threading.Thread(target=self._run, name="voicecli-history", daemon=True)
-        self._thread.start()
+# The recorder lives in its own module; importable from here as before.
+from voicecli.history_recorder import HistoryRecorder  # noqa: E402
 
-    def on_event(self, event: object, t: float) -> None:
-        if self._unreported:
-            self._report()
-        if isinstance(event, _STORED) and self.failed is None:
-            self._put((event, t))
-
-    def on_session_end(self, record: dict[str, Any]) -> None:
-        self._put(("end", record))
-
-    def _put(self, item: Any) -> None:
-        try:
-            self._queue.put_nowait(item)
-        except queue.Full:
-            self.dropped += 1
-
-    def close(self, timeout: float = 5.0) -> None:
-        """Finish writing (waits at most ``timeout``; a stuck disk never holds the exit)."""
-        if self._thread.is_alive():
-            with contextlib.suppress(queue.Full):
-                self._queue.put(_END, timeout=timeout)
-            self._thread.join(timeout)
-        self._report()
-
-    def _fail(self, e: Exception) -> None:
-        """In the writer thread: remember; the warning is given by the caller's thread."""
-        self.failed = as_history_error(e, self.path).one_line()
-        self._unreported = True
-
-    def _report(self) -> None:
-        """Warn once, from the thread that notifies (so lines never interleave)."""
-        with self._report_lock:
-            if not self._unreported:
-                return
-            self._unreported = False
-        self._warn(f"history is off for this session: {self.failed}")
-
-    def _run(self) -> None:
-        try:
-            store = HistoryStore(self.path, timeout=self._timeout)
-        except Exception as e:
-            self._fail(e)
-            return
-        try:
-            self.session_id = store.new_session(self.meta, self._started_at)
-            done = False
-            while not done:
-                batch = [self._queue.get()]
-                with contextlib.suppress(queue.Empty):
-                    while len(batch) < 500:
-                        batch.append(self._queue.get_nowait())
-                with store.transaction():
-                    for item in batch:
-                        if item is _END:
-                            done = True
-                        elif item[0] == "end":
-                            store.end_session(self.session_id, item[1])
-                        else:
-                            store.apply(self.session_id, item[0], item[1])
-        except Exception as e:
-            self._fail(e)
-        finally:
-            store.close()
+__all__ = ["HistoryRecorder", "HistoryStore", "migrate", "session_meta"]

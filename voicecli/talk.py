@@ -22,6 +22,7 @@ from voicecli.live.conversation import Conversation, Observer, Options, Summary,
 from voicecli.live.reconnect import ReconnectPolicy
 from voicecli.live.resilient import ResilientTransport
 from voicecli.live.setup import build_config
+from voicecli.pricing import prices_for
 from voicecli.tools import ToolSet, make_approver, open_tools
 from voicecli.tools.confirm import Approver
 from voicecli.ui.transcript import TranscriptWriter
@@ -136,6 +137,7 @@ async def _run(
         timeout_s=settings.timeout,
         reply_wait_s=req.reply_wait_s,
         manual_activity=settings.turn_detection == "manual",
+        prices=prices_for(settings.model, settings.tables),
     )
     with _outputs(req) as (sinks, recorder, observers):
         transport_cm = ResilientTransport(

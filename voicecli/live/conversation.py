@@ -22,6 +22,7 @@ from voicecli.audio.vad import Act, Gate, SpeechDetector
 from voicecli.errors import ServerError, SessionTimeout, VoicecliError
 from voicecli.live import events as ev
 from voicecli.live.turns import TurnBook, TurnOutcome
+from voicecli.pricing import Prices, Tokens
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +60,7 @@ class Options:
     reply_wait_s: float = 8.0  # after the user's last utterance: wait this long for a reply
     manual_activity: bool = False  # send activityStart/End (automatic detection disabled)
     silent_dbfs: float = -50.0  # model audio chunks quieter than this are silence, not speech
+    prices: Prices | None = None  # for the summary's estimated cost
 
 
 @dataclass
@@ -75,9 +77,26 @@ class Summary:
     prompt_tokens: int = 0
     response_tokens: int = 0
     total_tokens: int = 0
+    prompt_audio_tokens: int = 0
+    prompt_text_tokens: int = 0
+    response_audio_tokens: int = 0
+    response_text_tokens: int = 0
+    cost_usd: float | None = None  # estimated from the price table (``voicecli.pricing``)
     duration_s: float = 0.0
     malformed: int = 0
     reconnects: int = 0
+
+
+def summary_tokens(s: Summary) -> Tokens:
+    return Tokens(
+        prompt=s.prompt_tokens,
+        response=s.response_tokens,
+        total=s.total_tokens,
+        prompt_audio=s.prompt_audio_tokens,
+        prompt_text=s.prompt_text_tokens,
+        response_audio=s.response_audio_tokens,
+        response_text=s.response_text_tokens,
+    )
 
 
 async def no_tools(call: ev.ToolCall) -> list[ev.FunctionResult]:
@@ -190,6 +209,8 @@ class Conversation:
         s.utterances = self.gate.utterances
         s.duration_s = self.rel()
         s.malformed = getattr(self.transport, "malformed", 0)
+        if self.opt.prices is not None:
+            s.cost_usd = round(summary_tokens(s).cost(self.opt.prices), 6)
 
     # ------------------------------------------------------------------------ uplink
     async def _uplink(self) -> None:
@@ -317,6 +338,10 @@ class Conversation:
             self.summary.prompt_tokens += event.prompt_tokens
             self.summary.response_tokens += event.response_tokens
             self.summary.total_tokens += event.total_tokens
+            self.summary.prompt_audio_tokens += event.prompt_audio
+            self.summary.prompt_text_tokens += event.prompt_text
+            self.summary.response_audio_tokens += event.response_audio
+            self.summary.response_text_tokens += event.response_text
         elif isinstance(event, ev.Reconnect):
             self._on_reconnect(event)
 

@@ -92,10 +92,16 @@ class ToolCallCancellation:
 
 @dataclass(frozen=True)
 class Usage:
+    """One ``usageMetadata``; the audio/text split comes from its per-modality details."""
+
     prompt_tokens: int = 0
     response_tokens: int = 0
     total_tokens: int = 0
     t: float = 0.0
+    prompt_audio: int = 0
+    prompt_text: int = 0
+    response_audio: int = 0
+    response_text: int = 0
 
 
 @dataclass(frozen=True)
@@ -200,6 +206,30 @@ class Notice:
 
 
 @dataclass(frozen=True)
+class ContextChange:
+    """The session's instructions or tools were changed mid-session (``/system``, ``/style``,
+    ``/tools``, ``/tool``): a notice for the view, a row in history, never a user turn."""
+
+    kind: str  # system | style | tools | tool_add | tool_remove
+    value: str
+    text: str  # what the view shows
+    t: float = 0.0
+
+
+@dataclass(frozen=True)
+class Continued:
+    """This session continues an earlier one: resumed by its handle, or seeded with its
+    transcripts (``--continue`` / ``--session``)."""
+
+    from_session: int
+    how: str  # resumed | seeded
+    text: str  # what the view shows
+    seeded_turns: int = 0
+    left_out_turns: int = 0
+    t: float = 0.0
+
+
+@dataclass(frozen=True)
 class Reconnect:
     """The connection is being replaced: phase "reconnecting", "resumed" or "new_session"
     (the server could not resume: the conversation goes on without its earlier context)."""
@@ -211,6 +241,14 @@ class Reconnect:
 
 
 LocalEvent = (
-    UserSpeechStarted | UserSpeechEnded | UserText | TurnEnded | ToolResults | Notice | Reconnect
+    UserSpeechStarted
+    | UserSpeechEnded
+    | UserText
+    | TurnEnded
+    | ToolResults
+    | Notice
+    | Reconnect
+    | ContextChange
+    | Continued
 )
 AnyEvent = LiveEvent | LocalEvent

@@ -217,12 +217,18 @@ def convert(msg: types.LiveServerMessage) -> list[ev.LiveEvent]:
         out.append(ev.ToolCallCancellation(tuple(msg.tool_call_cancellation.ids), t=now))
     if msg.usage_metadata:
         um = msg.usage_metadata
+        prompt = _by_modality(um.prompt_tokens_details)
+        response = _by_modality(um.response_tokens_details)
         out.append(
             ev.Usage(
                 prompt_tokens=um.prompt_token_count or 0,
                 response_tokens=um.response_token_count or 0,
                 total_tokens=um.total_token_count or 0,
                 t=now,
+                prompt_audio=prompt.get("AUDIO", 0),
+                prompt_text=prompt.get("TEXT", 0),
+                response_audio=response.get("AUDIO", 0),
+                response_text=response.get("TEXT", 0),
             )
         )
     if msg.go_away:
@@ -234,6 +240,15 @@ def convert(msg: types.LiveServerMessage) -> list[ev.LiveEvent]:
     if va is not None:
         kind = getattr(va, "voice_activity_type", None) or getattr(va, "type", None)
         out.append(ev.VoiceActivity(str(getattr(kind, "value", kind)), t=now))
+    return out
+
+
+def _by_modality(details: Any) -> dict[str, int]:
+    """``[ModalityTokenCount(modality=AUDIO, token_count=n), ...]`` -> ``{"AUDIO": n}``."""
+    out: dict[str, int] = {}
+    for d in details or []:
+        name = str(getattr(d.modality, "value", d.modality) or "").upper()
+        out[name] = out.get(name, 0) + (d.token_count or 0)
     return out
 
 

@@ -9,6 +9,7 @@ import json
 import time
 from typing import Any
 
+from voicecli.pricing import Tokens, money
 from voicecli.ui.status import clock
 
 
@@ -24,13 +25,29 @@ def _cut(text: str | None, n: int) -> str:
 def session_list(rows: list[dict[str, Any]]) -> list[str]:
     if not rows:
         return ["no conversations stored yet"]
-    lines = [f"{'id':>5}  {'started':<16}  {'model':<24} {'turns':>5} {'duration':>8}  first words"]
+    lines = [
+        f"{'id':>5}  {'started':<16}  {'what':<6} {'via':<4} {'outcome':<8} "
+        f"{'model':<24} {'turns':>5} {'duration':>8}  first words"
+    ]
     for r in rows:
         lines.append(
-            f"{r['id']:>5}  {_when(r['started_at']):<16}  {_cut(r['model'], 24):<24} "
+            f"{r['id']:>5}  {_when(r['started_at']):<16}  {r.get('command') or 'talk':<6} "
+            f"{via(r):<4} {outcome(r):<8} {_cut(r['model'], 24):<24} "
             f"{r['turns']:>5} {clock(r['duration_s'] or 0):>8}  {_cut(r['first_words'], 48)}"
         )
     return lines
+
+
+def via(row: dict[str, Any]) -> str:
+    """``sim`` (the built-in simulator) or ``real`` (any other endpoint)."""
+    return "sim" if row.get("sim") else "real"
+
+
+def outcome(row: dict[str, Any]) -> str:
+    """``ok``, ``error:KIND`` (auth, network ...) or ``running`` (no end recorded)."""
+    if row.get("outcome") == "error":
+        return f"{row.get('error_kind') or 'error'}!"
+    return row.get("outcome") or "running"
 
 
 def timeline(data: dict[str, Any]) -> list[tuple[float, str, dict[str, Any]]]:
@@ -41,6 +58,8 @@ def timeline(data: dict[str, Any]) -> list[tuple[float, str, dict[str, Any]]]:
             items.append((row["t"], 0, "typed", row))
     for row in data["tool_calls"]:
         items.append((row["t_call"], 1, "tool", row))
+    for row in data.get("controls", []):
+        items.append((row["t"], 0, "control", row))
     for row in data["turns"]:
         items.append((row["t"], 2, "turn", row))
     items.sort(key=lambda i: (i[0], i[1]))
@@ -69,18 +88,62 @@ def _header(data: dict[str, Any]) -> list[tuple[str, str]]:
     latencies = [t["latency_s"] for t in data["turns"] if t["latency_s"] is not None]
     fields = [
         ("started", _when(data["started_at"])),
+        ("command", f"{data.get('command') or 'talk'} via {via(data)}"),
+        ("outcome", _outcome_text(data)),
         ("model", data["model"] or "-"),
         ("voice", data["voice"] or "-"),
         ("endpoint", data["endpoint"] or "-"),
         ("input", data["input"] or "-"),
         ("duration", clock(data["duration_s"] or 0)),
         ("turns", str(len(data["turns"]))),
-        ("tokens", str(data["total_tokens"])),
+        ("tokens", _tokens(data)),
     ]
+    if data.get("cost_usd") is not None:
+        fields.append(("cost", f"about {money(data['cost_usd'])} (estimate)"))
+    if data.get("continued_from"):
+        how = data.get("continued_how") or "not connected"
+        seeded = f", {data['seeded_turns']} turns seeded" if data.get("seeded_turns") else ""
+        fields.append(("continues", f"session {data['continued_from']} ({how}{seeded})"))
+    if data.get("audio_path"):
+        fields.append(
+            ("recording", f"{data['audio_path']} ({(data['audio_bytes'] or 0) // 1000} kB)")
+        )
     if latencies:
         mid = sorted(latencies)[len(latencies) // 2]
         fields.append(("latency", f"median {mid * 1000:.0f} ms"))
     return fields
+
+
+def _outcome_text(data: dict[str, Any]) -> str:
+    if data.get("outcome") == "error":
+        return f"failed ({data.get('error_kind')}): {data.get('error_message') or '-'}"
+    return data.get("outcome") or "running (no end recorded)"
+
+
+def _tokens(data: dict[str, Any]) -> str:
+    t = Tokens(
+        prompt=data.get("prompt_tokens") or 0,
+        response=data.get("response_tokens") or 0,
+        total=data.get("total_tokens") or 0,
+        prompt_audio=data.get("prompt_audio_tokens") or 0,
+        prompt_text=data.get("prompt_text_tokens") or 0,
+        response_audio=data.get("response_audio_tokens") or 0,
+        response_text=data.get("response_text_tokens") or 0,
+    )
+    return t.line()
+
+
+def turn_tokens(data: dict[str, Any]) -> dict[int, int]:
+    """Tokens reported per turn (usage rows carry the index of the turn they followed)."""
+    out: dict[int, int] = {}
+    for u in data.get("usage", []):
+        if u.get("turn_idx") is not None:
+            out[u["turn_idx"]] = out.get(u["turn_idx"], 0) + (u["total_tokens"] or 0)
+    return out
+
+
+def control_line(row: dict[str, Any]) -> str:
+    return f"· {row['kind'].replace('_', ' ')}: {row['value']}"
 
 
 def show(data: dict[str, Any]) -> list[str]:
@@ -88,16 +151,21 @@ def show(data: dict[str, Any]) -> list[str]:
     lines = [f"session {data['id']}"]
     lines += [f"  {k}: {v}" for k, v in _header(data)]
     lines.append("")
+    per_turn = turn_tokens(data)
     for t, kind, row in timeline(data):
         stamp = f"[{clock(t)}]"
         if kind == "typed":
             lines.append(f"{stamp} you (typed): {row['text']}")
+        elif kind == "control":
+            lines.append(f"{stamp} {control_line(row)}")
         elif kind == "tool":
             lines.append(f"{stamp} tool {_tool(row)}")
         else:
             if row["user_text"]:
                 lines.append(f"{stamp} you: {row['user_text']}")
-            lines.append(f"{stamp} gemini: {_model_line(row)}{_latency(row)}")
+            used = per_turn.get(row["idx"])
+            tokens = f" [{used} tokens]" if used else ""
+            lines.append(f"{stamp} gemini: {_model_line(row)}{_latency(row)}{tokens}")
     return lines
 
 
@@ -109,6 +177,8 @@ def markdown(data: dict[str, Any]) -> str:
         stamp = f"`{clock(t)}`"
         if kind == "typed":
             out.append(f"{stamp} **you** (typed): {row['text']}  ")
+        elif kind == "control":
+            out.append(f"{stamp} _{control_line(row)}_  ")
         elif kind == "tool":
             out.append(f"{stamp} 🛠 `{_tool(row)}`  ")
         else:

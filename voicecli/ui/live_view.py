@@ -193,6 +193,8 @@ class LiveView:
                 if cancelled is not None:
                     cancelled.cancelled = True
                     self._pending.append(tool_panel(cancelled, t))
+        elif isinstance(event, ev.ContextChange | ev.Continued):
+            self._pending.append(Text.assemble(_stamp(t), (f"· {event.text}", "cyan")))
         elif isinstance(event, ev.Notice):
             style = {"warning": "yellow", "error": "bold red"}.get(event.level, "dim")
             self._pending.append(Text.assemble(_stamp(t), (f"· {event.text}", style)))

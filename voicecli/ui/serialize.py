@@ -34,6 +34,8 @@ _NAMES: dict[type, str] = {
     ev.ToolResults: "tool_result",
     ev.Notice: "notice",
     ev.Reconnect: "reconnect",
+    ev.ContextChange: "context_update",
+    ev.Continued: "continued",
 }
 
 # Kinds a transcript file keeps (partials and audio are for live views only).
@@ -52,6 +54,8 @@ TRANSCRIPT_KINDS = frozenset(
         "turn",
         "notice",
         "reconnect",
+        "context_update",
+        "continued",
         "session_end",
     }
 )

@@ -13,6 +13,7 @@ import statistics
 from dataclasses import dataclass, field
 
 from voicecli.live import events as ev
+from voicecli.pricing import Prices, Tokens, money
 
 # Notices the prompt sends when the microphone is muted or unmuted (views key on them).
 MUTED_NOTICE = "microphone muted"
@@ -46,6 +47,9 @@ class SessionStatus:
     spoken: int = 0
     silent: int = 0
     interrupted: int = 0
+    tokens: Tokens = field(default_factory=Tokens)  # by modality, summed over reports
+    last_usage: Tokens | None = None  # the latest report (the last turn's)
+    prices: Prices | None = None  # for the estimated cost in /stats
     tool_calls: int = 0
     audio_chunks: int = 0
     audio_bytes: int = 0
@@ -89,6 +93,9 @@ class SessionStatus:
             self.prompt_tokens += event.prompt_tokens
             self.response_tokens += event.response_tokens
             self.total_tokens += event.total_tokens
+            self.tokens.add(event)
+            self.last_usage = Tokens()
+            self.last_usage.add(event)
         elif isinstance(event, ev.ToolCall):
             self.tool_calls += len(event.calls)
         elif isinstance(event, ev.SetupDone):
@@ -179,7 +186,11 @@ class SessionStatus:
         if self.latencies_s:
             med = statistics.median(self.latencies_s)
             parts.append(f"latency last {ms(self.last_latency_s)}, median {ms(med)}")
-        parts.append(f"{self.total_tokens} tokens")
+        parts.append(self.tokens.line())
+        if self.last_usage is not None:
+            parts.append(f"last turn {self.last_usage.line()}")
+        if self.prices is not None:
+            parts.append(f"about {money(self.tokens.cost(self.prices))}")
         parts.append(f"{self.audio_s:.1f} s of reply audio")
         if self.tool_calls:
             parts.append(plural(self.tool_calls, "tool call"))

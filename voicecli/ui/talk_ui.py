@@ -19,9 +19,10 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from voicecli.audio.format import dbfs
-from voicecli.config import Settings
+from voicecli.config import Settings, redact
 from voicecli.errors import VoicecliError
 from voicecli.history import HistoryRecorder, session_meta
+from voicecli.pricing import prices_for
 from voicecli.ui.jsonl import JsonLinesView
 from voicecli.ui.live_view import LiveView
 from voicecli.ui.plain import PlainView
@@ -113,6 +114,8 @@ def talk_ui(
     endpoint: str = "Gemini",
     input_name: str | None = None,
     history_path: Path | None = None,
+    command: str = "talk",
+    continues: tuple[int, int] | None = None,
 ) -> Iterator[TalkUI]:
     """Open the view, typed input and history for one ``talk``; all are closed on the way out."""
     view = pick_view(settings, json_out)
@@ -120,11 +123,17 @@ def talk_ui(
     if typed_input:
         live = view if isinstance(view, LiveView) else None
         reader = StdinLines(keys=live is not None, on_buffer=live.set_input if live else None)
-        ui.prompt = Prompt(reader, SessionStatus(settings.connection_limit or None))
+        status = SessionStatus(settings.connection_limit or None)
+        status.prices = prices_for(settings.model, settings.tables)
+        ui.prompt = Prompt(reader, status)
     if settings.history:
         warn = lambda text: view.status(f"warning: {text}")  # noqa: E731
+        meta = session_meta(settings, endpoint, input_name, command=command, continues=continues)
         ui.history = HistoryRecorder(
-            session_meta(settings, endpoint, input_name), history_path, warn=warn
+            meta,
+            history_path,
+            warn=warn,
+            audio_cap_bytes=int(settings.audio_history_mb * 1_000_000),
         )
         ui.observers.append(ui.history)
     try:
@@ -135,6 +144,12 @@ def talk_ui(
         except VoicecliError as e:
             if isinstance(view, JsonLinesView):
                 view.error(e, settings.api_key)
+            if ui.history is not None:
+                ui.history.failed_with(e, redact(e.one_line(), settings.api_key))
+            raise
+        except Exception as e:  # a bug: recorded too, so the history says the run failed
+            if ui.history is not None:
+                ui.history.failed_with(e, redact(f"{type(e).__name__}: {e}", settings.api_key))
             raise
         finally:
             if ui.prompt is not None:
