@@ -25,7 +25,7 @@ from voicecli.audio import synth  # noqa: E402
 from voicecli.audio.base import frame_bytes  # noqa: E402
 from voicecli.config import Settings  # noqa: E402
 from voicecli.live import events as ev  # noqa: E402
-from voicecli.talk import TalkRequest, run_talk  # noqa: E402
+from voicecli.session.engine import TalkRequest, run_talk  # noqa: E402
 
 FRAME_MS = 20
 PERIOD_S = 10.0

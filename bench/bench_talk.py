@@ -26,7 +26,7 @@ from pathlib import Path
 from voicecli.audio import synth
 from voicecli.config import Settings
 from voicecli.live import events as ev
-from voicecli.talk import TalkRequest, run_talk
+from voicecli.session.engine import TalkRequest, run_talk
 
 SCENARIO = """
 voice = "tone"

@@ -17,11 +17,17 @@ from voicecli.audio import synth
 from voicecli.audio.chain import ChainedSource, HoldSource, PlayAlong, SpeakerFeed
 from voicecli.audio.files import FileSource
 from voicecli.config import Settings
-from voicecli.listen import SWITCH_NOTICE, file_source, instructions, listen_settings, run_listen
 from voicecli.live import capabilities
 from voicecli.live import events as ev
 from voicecli.live.conversation import Conversation, Options
-from voicecli.talk import TalkRequest, make_detector_for, make_gate
+from voicecli.session.engine import TalkRequest, make_detector_for, make_gate
+from voicecli.session.listen import (
+    SWITCH_NOTICE,
+    file_source,
+    instructions,
+    listen_settings,
+    run_listen,
+)
 
 LISTEN_SCENARIO = """
 voice = "tone"

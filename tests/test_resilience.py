@@ -17,7 +17,7 @@ from voicecli.errors import AuthError, NetworkError, SessionTimeout
 from voicecli.live import events as ev
 from voicecli.live.reconnect import ReconnectPolicy, is_retryable, is_unknown_handle
 from voicecli.live.transport import map_close
-from voicecli.talk import TalkRequest, run_talk
+from voicecli.session.engine import TalkRequest, run_talk
 
 BASE = 'voice = "tone"\nlatency_ms = 50\nrealtime = 0\n'
 

@@ -13,9 +13,9 @@ from conftest import make_scenario
 
 from voicecli.audio import synth
 from voicecli.config import Settings
+from voicecli.session.engine import TalkRequest, run_talk
 from voicecli.sim.testing import dominant_frequency
 from voicecli.sim.voice import tone_frequency
-from voicecli.talk import TalkRequest, run_talk
 
 TONE_SCENARIO = """
 voice = "tone"

@@ -20,7 +20,7 @@ from tools_helpers import (
     wait_gone,
 )
 
-from voicecli.talk import TalkRequest, run_talk
+from voicecli.session.engine import TalkRequest, run_talk
 from voicecli.tools.confirm import TerminalApprover, approve_all
 
 

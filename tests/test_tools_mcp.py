@@ -11,7 +11,7 @@ import pytest
 from tools_helpers import records, scenario, settings_for, utterances
 
 from voicecli.errors import ToolConfigError
-from voicecli.talk import TalkRequest, run_talk
+from voicecli.session.engine import TalkRequest, run_talk
 from voicecli.tools.mcp import McpServerConfig, start_server
 
 pytest.importorskip("mcp")

@@ -1,4 +1,4 @@
-"""What ``voicecli talk`` shows and reads: the view, typed input and the history recorder.
+"""What ``voicecli talk`` shows and reads: the view and typed input.
 
 * ``--json``: JSON lines on stdout (``ui.jsonl``), status on stderr;
 * stdout is a terminal: the rich live view (``ui.live_view``);
@@ -15,13 +15,11 @@ import os
 import sys
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, Protocol
 
 from voicecli.audio.format import dbfs
-from voicecli.config import Settings, redact
+from voicecli.config import Settings
 from voicecli.errors import VoicecliError
-from voicecli.history import HistoryRecorder, session_meta
 from voicecli.pricing import prices_for
 from voicecli.ui.jsonl import JsonLinesView
 from voicecli.ui.live_view import LiveView
@@ -39,7 +37,6 @@ class View(Protocol):
 class TalkUI:
     view: View
     prompt: Prompt | None = None
-    history: HistoryRecorder | None = None
     observers: list[Any] = field(default_factory=list)
 
     def status(self, text: str) -> None:
@@ -111,13 +108,8 @@ def talk_ui(
     *,
     json_out: bool = False,
     typed_input: bool = True,
-    endpoint: str = "Gemini",
-    input_name: str | None = None,
-    history_path: Path | None = None,
-    command: str = "talk",
-    continues: tuple[int, int] | None = None,
 ) -> Iterator[TalkUI]:
-    """Open the view, typed input and history for one ``talk``; all are closed on the way out."""
+    """Open the view and typed input for one session; both are closed on the way out."""
     view = pick_view(settings, json_out)
     ui = TalkUI(view, observers=[view])
     if typed_input:
@@ -126,36 +118,16 @@ def talk_ui(
         status = SessionStatus(settings.connection_limit or None)
         status.prices = prices_for(settings.model, settings.tables)
         ui.prompt = Prompt(reader, status)
-    if settings.history:
-        warn = lambda text: view.status(f"warning: {text}")  # noqa: E731
-        meta = session_meta(settings, endpoint, input_name, command=command, continues=continues)
-        ui.history = HistoryRecorder(
-            meta,
-            history_path,
-            warn=warn,
-            audio_cap_bytes=int(settings.audio_history_mb * 1_000_000),
-        )
-        ui.observers.append(ui.history)
+    if isinstance(view, LiveView):
+        view.start()
     try:
-        if isinstance(view, LiveView):
-            view.start()
-        try:
-            yield ui
-        except VoicecliError as e:
-            if isinstance(view, JsonLinesView):
-                view.error(e, settings.api_key)
-            if ui.history is not None:
-                ui.history.failed_with(e, redact(e.one_line(), settings.api_key))
-            raise
-        except Exception as e:  # a bug: recorded too, so the history says the run failed
-            if ui.history is not None:
-                ui.history.failed_with(e, redact(f"{type(e).__name__}: {e}", settings.api_key))
-            raise
-        finally:
-            if ui.prompt is not None:
-                ui.prompt.close()
-            if isinstance(view, LiveView):
-                view.stop()
+        yield ui
+    except VoicecliError as e:
+        if isinstance(view, JsonLinesView):
+            view.error(e, settings.api_key)
+        raise
     finally:
-        if ui.history is not None:
-            ui.history.close()
+        if ui.prompt is not None:
+            ui.prompt.close()
+        if isinstance(view, LiveView):
+            view.stop()

@@ -14,27 +14,24 @@ longer silences still cost nothing (input audio is billed by time).
 
 With a recording, ``--then-talk`` chains a second source after it in the same session (the
 model keeps what it heard): the microphone, or ``HoldSource`` for typed turns when there is
-none. ``open_listen_audio`` opens the devices the flags ask for, the same way ``talk`` does,
-and falls back with a note when one is missing.
+none.
 """
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from voicecli.audio.base import AudioSink, AudioSource
+from voicecli.audio.base import AudioSource
 from voicecli.audio.chain import ChainedSource, HoldSource, PlayAlong, SpeakerFeed
 from voicecli.audio.files import FileSource
 from voicecli.config import Settings
-from voicecli.errors import DeviceError
 from voicecli.live import events as ev
 from voicecli.live.conversation import Conversation, Summary
-from voicecli.talk import TalkRequest, run_talk
+from voicecli.session.engine import TalkRequest, run_talk
 
 SWITCH_NOTICE = "the recording is over: your turn (speak or type; Ctrl-C ends)"
 TYPED_SWITCH_NOTICE = "the recording is over: type your questions (end of input or Ctrl-C ends)"
@@ -133,78 +130,3 @@ def typed_after(
         hold.on_hold = lambda: prompt.start(conv)
 
     return start
-
-
-# ---------------------------------------------------------------------------------- devices
-@dataclass
-class ListenAudio:
-    """The devices of one ``listen`` run; each may be None (not wanted, or not available)."""
-
-    live: Any = None  # audio.duplex.LiveAudio: microphone + speaker + echo control, as in talk
-    speaker: Any = None  # plays the replies (live.speaker when there is a microphone)
-    file_speaker: Any = None  # plays the recording
-    notes: list[str] = field(default_factory=list)  # what fell back, for the status line
-
-    @property
-    def sinks(self) -> list[AudioSink]:
-        return [self.speaker] if self.speaker is not None else []
-
-    @property
-    def observers(self) -> list[Any]:
-        return [self.speaker] if self.speaker is not None else []  # ends playback per turn
-
-    def player(self) -> SpeakerFeed | None:
-        return SpeakerFeed(self.file_speaker) if self.file_speaker is not None else None
-
-    def then_source(self, frame_ms: int) -> AudioSource:
-        """What follows the recording with --then-talk: the microphone, else typed turns."""
-        return self.live.source if self.live is not None else HoldSource(frame_ms)
-
-    def stats(self) -> dict[str, float | int]:
-        return self.live.stats() if self.live is not None else {}
-
-    def close(self) -> None:
-        for dev in (self.file_speaker, self.live if self.live is not None else self.speaker):
-            if dev is not None:
-                with contextlib.suppress(Exception):
-                    dev.close()
-
-
-def open_listen_audio(
-    settings: Settings, *, has_file: bool, then_talk: bool = False, quiet: bool = False
-) -> ListenAudio:
-    """Open the devices before connecting. The room (no file) needs the microphone and
-    speaker exactly like ``talk`` (a DeviceError ends the run); with a file, a missing
-    device is a note: no speaker streams only, no microphone leaves typed turns."""
-    from voicecli.audio.devices import SpeakerSink
-    from voicecli.audio.duplex import open_live_audio
-
-    def live() -> Any:
-        return open_live_audio(
-            settings.input_device, settings.output_device, settings.echo, settings.frame_ms
-        )
-
-    audio = ListenAudio()
-    if not has_file:
-        audio.live = live()
-        audio.speaker = audio.live.speaker
-        return audio
-    if quiet:
-        return audio
-    try:
-        if then_talk:
-            try:
-                audio.live = live()
-                audio.speaker = audio.live.speaker
-            except DeviceError as e:
-                audio.notes.append(f"no microphone ({e.message}): after the recording, type")
-        if audio.speaker is None:
-            audio.speaker = SpeakerSink(settings.output_device)
-    except DeviceError as e:
-        audio.notes.append(f"not playing: {e.message}; streaming only (--quiet skips playing)")
-        return audio
-    try:
-        audio.file_speaker = SpeakerSink(settings.output_device)
-    except DeviceError as e:
-        audio.notes.append(f"cannot play the recording ({e.message}); replies are still played")
-    return audio

@@ -50,6 +50,7 @@ class TalkRequest:
     # declare and answer the tools the settings name (built-ins, [[tools]], MCP, search)
     with_tools: bool = False
     approver: Approver | None = None  # for confirm = true tools; None: ask on the terminal
+    caps: capabilities.ModelCaps | None = None  # the model's entry, when already looked up
 
 
 def make_gate(settings: Settings, caps: capabilities.ModelCaps) -> Gate:
@@ -102,7 +103,9 @@ def _outputs(
 
 async def run_talk(settings: Settings, req: TalkRequest) -> Summary:
     """One conversation from start to end; raises VoicecliError subclasses on failure."""
-    caps = capabilities.lookup(settings.model, "vertex" if settings.vertex else "developer")
+    caps = req.caps or capabilities.lookup(
+        settings.model, "vertex" if settings.vertex else "developer"
+    )
     if not req.with_tools:
         return await _run(settings, caps, req, None)
     approver = req.approver or make_approver(False)

@@ -1,0 +1,144 @@
+"""``talk``, ``listen`` and ``demo``: flags into a ``SessionSpec``, then ``run_session``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from voicecli.commands.options import (
+    AUDIO,
+    MODEL,
+    MODEL_OPTS,
+    OUTPUT,
+    RESUME_OPTS,
+    SHARED,
+    TALK_MODEL_OPTS,
+    TOOL_OPTS,
+    Flags,
+    with_options,
+)
+from voicecli.session import SessionSpec, run_session
+
+
+def _spec(flags: Flags, **more: object) -> SessionSpec:
+    return SessionSpec(
+        output=flags["output"],
+        transcript=flags["transcript"],
+        json_out=flags["json_out"],
+        sim=flags["sim"],
+        scenario=flags["scenario"],
+        **more,  # type: ignore[arg-type]
+    )
+
+
+@with_options(SHARED, TALK_MODEL_OPTS, TOOL_OPTS, RESUME_OPTS)
+def talk(
+    input: Annotated[
+        Path | None,
+        typer.Option(
+            "--input", "-i", metavar="FILE", rich_help_panel=AUDIO,
+            help="Audio file to speak (WAV/FLAC/OGG); default: the microphone.",
+        ),
+    ] = None,
+    fast: Annotated[
+        bool, typer.Option("--fast", metavar="", rich_help_panel=AUDIO,
+                           help="With --input: don't pace in real time."),
+    ] = False,
+    record: Annotated[
+        Path | None, typer.Option("--record", metavar="FILE", rich_help_panel=OUTPUT,
+                                  help="Write both sides: you left, model right."),
+    ] = None,
+    *,
+    flags: Flags,
+) -> None:  # fmt: skip
+    """Hold a voice conversation (from --input FILE, or the microphone).
+
+    Type a line (Enter) to send text into the session; /help lists /mute, /style, /stats, /quit.
+    """
+    settings = flags.settings()
+    spec = _spec(flags, kind="talk", input=input, fast=fast, record=record, yes=flags["yes"])
+    run_session(settings, spec)
+
+
+@with_options(SHARED)
+def listen(
+    topic: Annotated[
+        list[str] | None,
+        typer.Option("--topic", "-t", metavar="TEXT", rich_help_panel=MODEL,
+                     help="Speak up when this comes up (repeatable)."),
+    ] = None,
+    input: Annotated[
+        Path | None,
+        typer.Option("--input", "-i", metavar="FILE", rich_help_panel=AUDIO,
+                     help="Listen to a recording (WAV/FLAC/OGG), not the room."),
+    ] = None,
+    quiet: Annotated[
+        bool, typer.Option("--quiet", "-q", metavar="", rich_help_panel=AUDIO,
+                           help="Play nothing: stream the file, show replies."),
+    ] = False,
+    then_talk: Annotated[
+        bool, typer.Option("--then-talk", metavar="", rich_help_panel=AUDIO,
+                           help="When the file ends, talk about it (mic, or typed)."),
+    ] = False,
+    fast: Annotated[
+        bool, typer.Option("--fast", metavar="", rich_help_panel=AUDIO,
+                           help="With --input --quiet: don't pace in real time."),
+    ] = False,
+    record: Annotated[
+        Path | None, typer.Option("--record", metavar="FILE", rich_help_panel=OUTPUT,
+                                  help="Write both sides: heard left, model right."),
+    ] = None,
+    *,
+    flags: Flags,
+) -> None:  # fmt: skip
+    """Listen along (the room, or --input FILE); speak only about a --topic or when asked.
+
+    The turns Gemini leaves silent are counted as its choice. --system adds instructions;
+    typed lines and /commands work as in talk.
+    """
+    settings = flags.settings()
+    spec = _spec(
+        flags,
+        kind="listen",
+        input=input,
+        fast=fast,
+        record=record,
+        topics=topic or [],
+        quiet=quiet,
+        then_talk=then_talk,
+    )
+    run_session(settings, spec)
+
+
+@with_options(MODEL_OPTS)
+def demo(
+    out_dir: Annotated[
+        Path, typer.Option("--out-dir", metavar="DIR", help="Where to write the files.")
+    ] = Path("out"),
+    realtime: Annotated[
+        bool, typer.Option("--realtime", metavar="", help="Pace the input in real time (slower).")
+    ] = False,
+    *,
+    flags: Flags,
+) -> None:
+    """A conversation with the built-in simulator: a generated WAV in, the reply out."""
+    from voicecli.demo import make_demo_input
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    wav, spoken = make_demo_input(out_dir / "demo-input.wav")
+    print(f"demo input: {wav} ({'espeak-ng speech' if spoken else 'synthetic speech'})")
+    spec = SessionSpec(
+        input=wav,
+        output=out_dir / "demo-reply.wav",
+        record=out_dir / "demo-conversation.wav",
+        transcript=out_dir / "demo-transcript.jsonl",
+        fast=not realtime,
+        sim=True,
+    )
+    run_session(flags.settings(), spec)
+    print(
+        f"wrote {out_dir}/demo-reply.wav (model), {out_dir}/demo-conversation.wav "
+        f"(both sides), {out_dir}/demo-transcript.jsonl"
+    )

@@ -1,0 +1,144 @@
+"""Build and run one ``talk`` or ``listen`` session from settings and a ``SessionSpec``.
+
+In order: refuse what cannot work, open the devices (before connecting, so a device problem
+shows first), start the simulator when asked, open the view, typed input and the history
+recorder, then run the conversation with Ctrl-C handling; the summary is shown at the end.
+The CLI, the tests and Python callers all come through ``run_session``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from voicecli.audio.base import AudioSource
+from voicecli.config import Settings, redact
+from voicecli.errors import VoicecliError
+from voicecli.history import HistoryRecorder, session_meta
+from voicecli.live import capabilities
+from voicecli.live.conversation import Summary
+from voicecli.paths import check_writable
+from voicecli.session import listen as co
+from voicecli.session.audio import SessionAudio, open_listen_audio, open_talk_audio
+from voicecli.session.engine import TalkRequest, run_talk
+from voicecli.session.signals import ctrl_c_stops
+from voicecli.session.simulator import endpoint_name, simulator
+from voicecli.session.spec import SessionSpec
+from voicecli.tools import check_config, make_approver
+from voicecli.ui.summary import format_summary
+from voicecli.ui.talk_ui import TalkUI, talk_ui
+
+
+def run_session(settings: Settings, spec: SessionSpec) -> Summary:
+    """One session from start to end; raises ``VoicecliError`` subclasses on failure."""
+    settings = settings.with_overrides(history=spec.history, echo=spec.echo)
+    check_config(settings)
+    spec.check()
+    check_writable(spec.output, spec.record, spec.transcript)
+    audio = _open_audio(settings, spec)
+    where = endpoint_name(settings, spec.sim)
+    scenario = spec.scenario
+    if spec.kind == "listen" and spec.sim and scenario is None:
+        scenario = co.sim_scenario()
+    with (
+        contextlib.closing(audio),
+        simulator(settings, scenario, spec.sim) as settings,
+        talk_ui(settings, json_out=spec.json_out, typed_input=spec.typed_input) as ui,
+        _history(settings, spec, where, ui) as history,
+    ):
+        caps = capabilities.lookup(settings.model, "vertex" if settings.vertex else "developer")
+        for note in audio.notes:
+            ui.status(f"note: {note}")
+        parts = _parts(settings, spec, audio, ui)
+        about = f"; topics: {', '.join(spec.topics)}" if spec.topics else ""
+        ui.status(f"voicecli: {settings.model} via {where}; {parts.banner}{about}")
+        req = TalkRequest(
+            input=spec.input if parts.source is None else None,
+            source=parts.source,
+            sinks=[*audio.sinks, *spec.sinks],
+            output=spec.output,
+            record=spec.record,
+            transcript=spec.transcript,
+            fast=spec.fast,
+            observers=[*ui.observers, *history, *audio.observers, *spec.observers],
+            on_start=parts.on_start,
+            with_tools=spec.tools,
+            approver=spec.approver or make_approver(spec.yes),
+            caps=caps,
+        )
+        if spec.kind == "listen":
+            summary = asyncio.run(co.run_listen(settings, spec.topics, req))
+        else:
+            summary = asyncio.run(run_talk(settings, req))
+    ui.status(format_summary(summary))
+    if audio.live is not None:
+        from voicecli.ui.devices_view import format_audio_stats
+
+        ui.status(format_audio_stats(audio.stats()))
+    return summary
+
+
+def _open_audio(settings: Settings, spec: SessionSpec) -> SessionAudio:
+    has_file = spec.input is not None or spec.source is not None
+    if spec.kind == "listen":
+        return open_listen_audio(
+            settings, has_file=has_file, then_talk=spec.then_talk, quiet=spec.quiet
+        )
+    return open_talk_audio(settings, has_file=has_file)
+
+
+@contextlib.contextmanager
+def _history(
+    settings: Settings, spec: SessionSpec, where: str, ui: TalkUI
+) -> Iterator[list[HistoryRecorder]]:
+    """The history recorder as a list of observers (empty with history off)."""
+    if not settings.history:
+        yield []
+        return
+    name = str(spec.input or ("python" if spec.source is not None else "mic"))
+    warn: Callable[[str], None] = lambda text: ui.status(f"warning: {text}")  # noqa: E731
+    meta = session_meta(settings, where, name, command=spec.kind, continues=spec.continues)
+    recorder = HistoryRecorder(
+        meta,
+        spec.history_path,
+        warn=warn,
+        audio_cap_bytes=int(settings.audio_history_mb * 1_000_000),
+    )
+    try:
+        yield [recorder]
+    except VoicecliError as e:
+        recorder.failed_with(e, redact(e.one_line(), settings.api_key))
+        raise
+    except Exception as e:  # a bug: recorded too, so the history says the run failed
+        recorder.failed_with(e, redact(f"{type(e).__name__}: {e}", settings.api_key))
+        raise
+    finally:
+        recorder.close()
+
+
+@dataclass
+class _Parts:
+    source: AudioSource | None  # None: the engine reads spec.input
+    banner: str  # what is heard, for the status line
+    on_start: Callable[[Any], None]
+
+
+def _parts(settings: Settings, spec: SessionSpec, audio: SessionAudio, ui: TalkUI) -> _Parts:
+    on_start = ui.on_start(ctrl_c_stops(ui.status))
+    if spec.source is not None:
+        return _Parts(spec.source, "speaking from a Python source", on_start)
+    if audio.live is not None and spec.input is None:
+        return _Parts(ui.metered(audio.live.source), audio.live.status, on_start)
+    assert spec.input is not None
+    if spec.kind == "talk":
+        return _Parts(None, f"speaking {spec.input}", on_start)
+    then = audio.then_source(settings.frame_ms) if spec.then_talk else None
+    if isinstance(then, co.HoldSource) and ui.prompt is not None:
+        on_start = co.typed_after(then, ui.prompt, ctrl_c_stops(ui.status))
+    player = audio.player()
+    source = co.file_source(settings, spec.input, fast=spec.fast, player=player, then=then)
+    heard = f"listening to {spec.input}" + (" (not played)" if player is None else "")
+    return _Parts(source, heard, on_start)

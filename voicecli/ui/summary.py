@@ -1,0 +1,30 @@
+"""The one-line summary printed when a session ends."""
+
+from __future__ import annotations
+
+import statistics
+
+from voicecli.live.conversation import Summary, summary_tokens
+from voicecli.pricing import money
+
+
+def format_summary(s: Summary) -> str:
+    lat = (
+        f", latency median {statistics.median(s.latencies_s) * 1000:.0f} ms"
+        if s.latencies_s
+        else ""
+    )
+    sent = (
+        f"{s.seconds_sent:.1f} s of {s.seconds_in:.1f} s audio sent"
+        if s.seconds_in
+        else "no audio sent"
+    )
+    extra = f", {s.unanswered} unanswered" if s.unanswered else ""
+    extra += f", {s.malformed} malformed messages skipped" if s.malformed else ""
+    extra += f", {s.reconnects} reconnects" if s.reconnects else ""
+    cost = f", about {money(s.cost_usd)}" if s.cost_usd is not None else ""
+    return (
+        f"done: {s.turns} turns ({s.spoken} spoken, {s.silent} silent by choice, "
+        f"{s.interrupted} interrupted{extra}){lat}; {sent}; {summary_tokens(s).line()}{cost}; "
+        f"{s.duration_s:.1f} s"
+    )
