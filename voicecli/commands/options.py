@@ -308,7 +308,7 @@ class _PlainHelp:
         params = super().get_params(ctx)  # type: ignore[misc]
         for param in params:
             if isinstance(param, typer.core.TyperArgument):  # its name says it; no type column
-                param.display_type_rich = _no_type
+                param.display_type_rich = _no_type  # type: ignore[method-assign]
             elif param.metavar is None:
                 param.metavar = plain_metavar(param)
         return params
