@@ -109,7 +109,7 @@ def main() -> None:
                 "gemini-2.5-flash-native-audio-preview-12-2025",
             ),
         ):
-            p = gate_params_for(lookup(model))
+            p = gate_params_for(lookup(model).honours_stream_end)
             g = asyncio.run(gate_run(path, p))
             name = f"{label} pre={p.pre_roll_ms} hang={p.hangover_ms}"
             print(
@@ -121,7 +121,7 @@ def main() -> None:
         )
         print()
 
-        params = gate_params_for(lookup("gemini-3.8-live"))
+        params = gate_params_for(lookup("gemini-3.8-live").honours_stream_end)
         rows = [
             ("file pipeline: read+soxr+VAD+gate", lambda: asyncio.run(gate_run(path, params))),
             (

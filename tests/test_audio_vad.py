@@ -179,14 +179,16 @@ def test_seconds_sent_for_a_pattern() -> None:
 
 
 def test_gate_params_per_model() -> None:
-    p38 = gate_params_for(lookup("gemini-3.8-live"))
+    p38 = gate_params_for(lookup("gemini-3.8-live").honours_stream_end)
     assert not p38.stream_end and p38.hangover_ms >= 250
     assert p38.pre_roll_ms + p38.hangover_ms <= 600
-    p25 = gate_params_for(lookup("gemini-2.5-flash-native-audio-preview-12-2025"))
-    assert p25.stream_end and p25.hangover_ms < p38.hangover_ms
-    assert gate_params_for(lookup("gemini-3.8-live"), frame_ms=10, enabled=False) == (
-        dataclasses.replace(p38, frame_ms=10, enabled=False)
+    p25 = gate_params_for(
+        lookup("gemini-2.5-flash-native-audio-preview-12-2025").honours_stream_end
     )
+    assert p25.stream_end and p25.hangover_ms < p38.hangover_ms
+    assert gate_params_for(
+        lookup("gemini-3.8-live").honours_stream_end, frame_ms=10, enabled=False
+    ) == (dataclasses.replace(p38, frame_ms=10, enabled=False))
 
 
 def test_gate_with_webrtc_on_synthetic_utterances() -> None:
@@ -196,7 +198,7 @@ def test_gate_with_webrtc_on_synthetic_utterances() -> None:
         [silence(0.5)]
         + [np.concatenate([speech_like(1.5, seed=i), silence(1.5)]) for i in range(3)]
     )
-    g = Gate(gate_params_for(lookup("gemini-3.8-live")))
+    g = Gate(gate_params_for(lookup("gemini-3.8-live").honours_stream_end))
     for f in frames_of(x):
         g.push(f, det.is_speech(f))
     assert g.utterances == 3

@@ -286,7 +286,7 @@ async def test_hold_source_and_play_along(tmp_path) -> None:
         def write(self, pcm: bytes) -> None:
             self.data += pcm
 
-        def end_stream(self) -> None:
+        def flush(self) -> None:
             self.ended = True
 
     sink = Sink()

@@ -34,10 +34,29 @@ class AudioSource(Protocol):
 
 @runtime_checkable
 class AudioSink(Protocol):
-    """Takes model audio (24 kHz mono PCM16). ``clear`` drops what is queued (barge-in)."""
+    """Where model audio goes (24 kHz mono PCM16): a speaker, a file, a test's buffer.
+
+    ``write`` queues audio; ``flush`` says the model's turn is over (play the rest at once;
+    running dry after it is no underrun); ``clear`` drops what is queued (barge-in); ``close``
+    ends it. ``played_s`` is how much audio actually reached the listener: the speaker counts
+    what its device played, a file everything written.
+    """
 
     def write(self, pcm: bytes) -> None: ...
+
+    def flush(self) -> None: ...
 
     def clear(self) -> None: ...
 
     def close(self) -> None: ...
+
+    @property
+    def played_s(self) -> float: ...
+
+
+@runtime_checkable
+class PlayingSink(AudioSink, Protocol):
+    """A sink that plays in real time: whether sound is still coming out."""
+
+    @property
+    def is_playing(self) -> bool: ...

@@ -17,9 +17,8 @@ import contextlib
 import math
 import time
 from collections.abc import AsyncIterator, Callable
-from typing import Protocol
 
-from voicecli.audio.base import INPUT_RATE, OUTPUT_RATE, AudioSource, frame_bytes
+from voicecli.audio.base import INPUT_RATE, OUTPUT_RATE, AudioSink, AudioSource, frame_bytes
 from voicecli.audio.resample import StreamResampler
 
 
@@ -97,15 +96,11 @@ class HoldSource:
         self.release()
 
 
-class Player(Protocol):
-    def write(self, pcm16k: bytes) -> None: ...
-    def end(self) -> None: ...
-
-
 class PlayAlong:
-    """``source``'s frames, each also given to ``player`` as it is sent."""
+    """``source``'s frames, each also given to ``player`` as it is sent (a ``SpeakerFeed``:
+    16 kHz in); the player is flushed when the source ends."""
 
-    def __init__(self, source: AudioSource, player: Player) -> None:
+    def __init__(self, source: AudioSource, player: SpeakerFeed) -> None:
         self.source = source
         self.player = player
         self.frame_ms = source.frame_ms
@@ -116,21 +111,16 @@ class PlayAlong:
                 self.player.write(frame)
                 yield frame
         finally:
-            self.player.end()
+            self.player.flush()
 
     async def aclose(self) -> None:
         await self.source.aclose()
 
 
-class SpeakerSink24k(Protocol):
-    def write(self, pcm: bytes) -> None: ...
-    def end_stream(self) -> None: ...
-
-
 class SpeakerFeed:
-    """Plays 16 kHz frames (what the model hears) on a speaker sink that takes 24 kHz."""
+    """Plays 16 kHz frames (what the model hears) on a sink that takes 24 kHz."""
 
-    def __init__(self, sink: SpeakerSink24k) -> None:
+    def __init__(self, sink: AudioSink) -> None:
         self.sink = sink
         self._resampler = StreamResampler(INPUT_RATE, OUTPUT_RATE)
         self._ended = False
@@ -140,11 +130,11 @@ class SpeakerFeed:
         if data:
             self.sink.write(data)
 
-    def end(self) -> None:
+    def flush(self) -> None:
         if self._ended:
             return
         self._ended = True
         tail = self._resampler.flush()
         if tail:
             self.sink.write(tail)
-        self.sink.end_stream()
+        self.sink.flush()

@@ -409,7 +409,7 @@ class SpeakerSink:
         if data:
             self._cmds.append((_PUSH, np.frombuffer(data, dtype="<i2"), time.monotonic()))
 
-    def end_stream(self) -> None:
+    def flush(self) -> None:
         """The model's turn is over: play the rest at once; running dry is no underrun."""
         tail = self._resampler.flush()
         if tail:
@@ -421,13 +421,6 @@ class SpeakerSink:
         self._resampler = StreamResampler(OUTPUT_RATE, self.rate)
         self._cmds.append((_CLEAR, None, 0.0))
 
-    def on_event(self, event: object, t: float) -> None:
-        """Observer hook: a finished turn ends the playback stream."""
-        from voicecli.live import events as ev
-
-        if isinstance(event, ev.TurnComplete | ev.TurnEnded):
-            self.end_stream()
-
     @property
     def is_playing(self) -> bool:
         """Audio is queued, or the last of it has not left the speaker yet."""
@@ -436,7 +429,7 @@ class SpeakerSink:
     async def drain(self) -> None:
         """End the stream and wait until its last sample has left the speaker (bound it
         with ``asyncio.timeout``; a dead device raises DeviceError)."""
-        self.end_stream()
+        self.flush()
         while True:
             self._check()
             if not self.is_playing:

@@ -111,7 +111,7 @@ async def check_devices(
             1.0, np.minimum(np.arange(beep.size), beep.size - np.arange(beep.size)) / 240
         )
         speaker.write(int16_to_bytes((beep * fade).astype(np.int16)))
-        speaker.end_stream()
+        speaker.flush()
         window = bytearray()
         want = INPUT_RATE * window_ms // 1000 * 2
         t0 = time.monotonic()

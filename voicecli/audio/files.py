@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
-from voicecli.audio.base import INPUT_RATE, OUTPUT_RATE, frame_bytes
+from voicecli.audio.base import INPUT_RATE, OUTPUT_RATE, SAMPLE_WIDTH, frame_bytes
 from voicecli.audio.format import bytes_to_int16, float_to_int16, int16_to_bytes, to_mono
 from voicecli.audio.resample import Reframer, StreamResampler
 from voicecli.errors import AudioInputError
@@ -161,8 +161,8 @@ class _Writer:
 
 
 class WavSink:
-    """An AudioSink that records PCM16 mono to a WAV file. ``clear`` is a no-op: what
-    reached a file has been "played"."""
+    """An AudioSink that records PCM16 mono to a WAV file. ``flush`` and ``clear`` are
+    no-ops: what reached a file has been "played"."""
 
     def __init__(self, path: str | Path, rate: int = OUTPUT_RATE) -> None:
         self.path = Path(path)
@@ -175,8 +175,15 @@ class WavSink:
             self.bytes_written += len(pcm)
             self._writer.put(bytes_to_int16(pcm))
 
+    def flush(self) -> None:
+        pass
+
     def clear(self) -> None:
         pass
+
+    @property
+    def played_s(self) -> float:
+        return self.bytes_written / SAMPLE_WIDTH / self.rate
 
     def close(self) -> None:
         self._writer.close()

@@ -19,7 +19,6 @@ from typing import Any, Literal, Protocol
 
 from voicecli.audio.base import INPUT_RATE, frame_bytes
 from voicecli.errors import UsageError
-from voicecli.live.capabilities import ModelCaps
 
 VALID_FRAME_MS = (10, 20, 30)
 
@@ -115,16 +114,16 @@ class GateParams:
         return math.ceil(ms / self.frame_ms)
 
 
-def gate_params_for(caps: ModelCaps, frame_ms: int = 20, **overrides: Any) -> GateParams:
-    """Gate settings for a model.
+def gate_params_for(honours_stream_end: bool, frame_ms: int = 20, **overrides: Any) -> GateParams:
+    """Gate settings for a model, by whether it honours audioStreamEnd.
 
-    Models that honour audioStreamEnd get a short hangover (150 ms) and the stream end.
+    Models that honour it get a short hangover (150 ms) and the stream end.
     Models that ignore it (gemini-3.8-live) need trailing audio for their own turn detection
     (~200 ms of silence), so they get a 250 ms hangover and no stream end; webrtcvad adds
     its own 60-120 ms overhang, so the server sees >= 250 ms of trailing silence. Pre-roll is
     200 ms, so pre-roll + hangover + detector overhang stays <= 0.6 s per utterance.
     """
-    if caps.honours_stream_end:
+    if honours_stream_end:
         params = GateParams(frame_ms=frame_ms, pre_roll_ms=200, hangover_ms=150, stream_end=True)
     else:
         params = GateParams(frame_ms=frame_ms, pre_roll_ms=200, hangover_ms=250, stream_end=False)

@@ -322,6 +322,7 @@ class Conversation:
             if turn is not None:
                 self._turn_ended(turn, event.t)
         elif isinstance(event, ev.TurnComplete):
+            self._flush_sinks()
             reason = event.reason or ("WAITING_FOR_INPUT" if event.waiting_for_input else None)
             turn = book.turn_complete(event.t, reason)
             if turn is not None:
@@ -360,7 +361,14 @@ class Conversation:
         elif self.book.pending_user_end is not None:
             self.book.pending_user_end = now  # restart the wait for the answer
 
+    def _flush_sinks(self) -> None:
+        """The model's turn is over: the sinks play what they hold (the speaker's stream
+        ends, so running dry is no underrun)."""
+        for sink in self.sinks:
+            sink.flush()
+
     def _turn_ended(self, turn: Any, t: float) -> None:
+        self._flush_sinks()
         self.notify(
             ev.TurnEnded(
                 index=turn.index,

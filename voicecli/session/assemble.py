@@ -63,7 +63,7 @@ def run_session(settings: Settings, spec: SessionSpec) -> Summary:
             record=spec.record,
             transcript=spec.transcript,
             fast=spec.fast,
-            observers=[*ui.observers, *history, *audio.observers, *spec.observers],
+            observers=[*ui.observers, *history, *spec.observers],
             on_start=parts.on_start,
             with_tools=spec.tools,
             approver=spec.approver or make_approver(spec.yes),

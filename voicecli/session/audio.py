@@ -30,10 +30,6 @@ class SessionAudio:
     def sinks(self) -> list[AudioSink]:
         return [self.speaker] if self.speaker is not None else []
 
-    @property
-    def observers(self) -> list[Any]:
-        return [self.speaker] if self.speaker is not None else []  # ends playback per turn
-
     def player(self) -> SpeakerFeed | None:
         return SpeakerFeed(self.file_speaker) if self.file_speaker is not None else None
 

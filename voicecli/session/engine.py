@@ -59,7 +59,7 @@ def make_gate(settings: Settings, caps: capabilities.ModelCaps) -> Gate:
         overrides["pre_roll_ms"] = settings.pre_roll_ms
     if settings.hangover_ms is not None:
         overrides["hangover_ms"] = settings.hangover_ms
-    params = gate_params_for(caps, frame_ms=settings.frame_ms, **overrides)
+    params = gate_params_for(caps.honours_stream_end, frame_ms=settings.frame_ms, **overrides)
     if settings.turn_detection == "manual":
         params = replace(params, stream_end=False)
     return Gate(params)

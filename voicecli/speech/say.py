@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from voicecli.audio.base import AudioSink
+from voicecli.audio.base import AudioSink, PlayingSink
 from voicecli.config import Settings
 from voicecli.errors import ModelError, UsageError
 from voicecli.live.capabilities import TTS_MODELS
@@ -120,15 +120,14 @@ class _Playing:
 
     @classmethod
     def of(cls, sink: AudioSink) -> _Playing | None:
-        needed = ("played_s", "end_stream", "is_playing")
-        return cls(sink) if all(hasattr(sink, n) for n in needed) else None
+        return cls(sink) if isinstance(sink, PlayingSink) else None
 
     def played(self) -> float:
         return float(self.sink.played_s)
 
     async def finish(self, total_s: float) -> None:
         """End the stream and wait until the last sample has been played."""
-        self.sink.end_stream()
+        self.sink.flush()
         polls = int((max(0.0, total_s - self.played()) + 5.0) / 0.05)  # bounded: no hang
         for _ in range(polls):
             if not self.sink.is_playing:
