@@ -20,6 +20,7 @@ from voicecli.config import Settings
 from voicecli.live import capabilities
 from voicecli.live import events as ev
 from voicecli.live.conversation import Conversation, Options
+from voicecli.live.fake import FakeLive
 from voicecli.session.engine import TalkRequest, make_detector_for, make_gate
 from voicecli.session.listen import (
     SWITCH_NOTICE,
@@ -213,33 +214,13 @@ async def test_then_talk_typed_after_the_recording(sim_factory, tmp_path) -> Non
 
 
 # ------------------------------------------------------------------ no reply at all
-class SilentServer:
-    """Our transport protocol with a server that never answers (no SDK involved)."""
-
-    def __init__(self) -> None:
-        self.audio = 0
-
-    async def send_audio(self, pcm16k: bytes) -> None:
-        self.audio += len(pcm16k)
-
-    async def send_audio_stream_end(self) -> None: ...
-    async def send_activity_start(self) -> None: ...
-    async def send_activity_end(self) -> None: ...
-    async def send_text(self, text: str) -> None: ...
-    async def send_tool_results(self, results: list[ev.FunctionResult]) -> None: ...
-
-    async def events(self) -> Any:
-        await asyncio.Event().wait()
-        yield  # pragma: no cover
-
-
 @pytest.mark.parametrize("fast", [True, False])
 async def test_no_reply_within_the_wait_is_a_silent_turn(tmp_path, fast: bool) -> None:
     settings = Settings()
     caps = capabilities.lookup(settings.model, "developer")
     seen = Events()
     conv = Conversation(
-        SilentServer(),
+        FakeLive(),  # a server that never answers (no SDK involved)
         FileSource(wav(tmp_path / "in.wav", [(0.6, 1.2), (0.6, 0.6)]), realtime=not fast),
         make_detector_for(settings),
         make_gate(settings, caps),

@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -21,6 +21,7 @@ from voicecli.audio.format import dbfs
 from voicecli.audio.vad import Act, Gate, SpeechDetector
 from voicecli.errors import ServerError, SessionTimeout, VoicecliError
 from voicecli.live import events as ev
+from voicecli.live import messages as m
 from voicecli.live.turns import TurnBook, TurnOutcome
 from voicecli.pricing import Prices, Tokens
 
@@ -36,15 +37,14 @@ class Observer(Protocol):
 
 
 class Transport(Protocol):
-    """What the conversation needs from a Live connection (``live.transport.LiveTransport``)."""
+    """What the conversation needs from the Live session: ``live.resilient``'s transport
+    (across reconnects), one ``live.messages.Connection``, or ``live.fake.FakeLive``."""
 
-    async def send_audio(self, pcm16k: bytes) -> None: ...
-    async def send_audio_stream_end(self) -> None: ...
-    async def send_activity_start(self) -> None: ...
-    async def send_activity_end(self) -> None: ...
-    async def send_text(self, text: str) -> None: ...
-    async def send_tool_results(self, results: list[ev.FunctionResult]) -> None: ...
-    def events(self) -> Any: ...
+    @property
+    def malformed(self) -> int: ...  # server frames skipped as unparseable
+
+    async def send(self, msg: m.ClientMessage) -> None: ...
+    def events(self) -> AsyncIterator[ev.LiveEvent | ev.Reconnect]: ...
 
 
 class Recorder(Protocol):
@@ -208,7 +208,7 @@ class Conversation:
         s.seconds_sent = self.gate.seconds_sent
         s.utterances = self.gate.utterances
         s.duration_s = self.rel()
-        s.malformed = getattr(self.transport, "malformed", 0)
+        s.malformed = self.transport.malformed
         if self.opt.prices is not None:
             s.cost_usd = round(summary_tokens(s).cost(self.opt.prices), 6)
 
@@ -238,28 +238,28 @@ class Conversation:
         ended = False
         for action in actions:
             if action.kind is Act.SEND:
-                await self.transport.send_audio(action.frame)
+                await self.transport.send(m.AudioIn(action.frame))
             elif action.kind is Act.SPEECH_START:
                 if self.opt.manual_activity:
-                    await self.transport.send_activity_start()
+                    await self.transport.send(m.ActivityStart())
                 self.book.user_started(now)
                 self.notify(ev.UserSpeechStarted(t=self.rel(now)), self.rel(now))
             elif action.kind is Act.SPEECH_END:
                 if self.opt.manual_activity:
-                    await self.transport.send_activity_end()
+                    await self.transport.send(m.ActivityEnd())
                 end = self._last_speech or now
                 self.book.user_ended(end)
                 self.notify(ev.UserSpeechEnded(t=self.rel(end)), self.rel(end))
                 ended = True
             elif action.kind is Act.STREAM_END:
-                await self.transport.send_audio_stream_end()
+                await self.transport.send(m.StreamEnd())
         return ended
 
     async def send_text(self, text: str) -> None:
         """A typed turn into the same session."""
         self.book.user_ended(time.monotonic())
         self.notify(ev.UserText(text, t=self.rel()), self.rel())
-        await self.transport.send_text(text)
+        await self.transport.send(m.TextIn(text))
 
     # ------------------------------------------------------------------------ waiting
     async def _settle(self) -> None:
@@ -300,7 +300,7 @@ class Conversation:
         if self.book.awaiting_reply or not self._input_done:
             raise ServerError("the server closed the session unexpectedly", "try again")
 
-    def _handle(self, event: ev.LiveEvent) -> None:
+    def _handle(self, event: ev.LiveEvent | ev.Reconnect) -> None:
         book = self.book
         if isinstance(event, ev.AudioChunk):
             seconds = len(event.pcm) / SAMPLE_WIDTH / (event.rate or OUTPUT_RATE)
@@ -393,5 +393,5 @@ class Conversation:
                 for c in call.calls
             ]
         if results:
-            await self.transport.send_tool_results(results)
+            await self.transport.send(m.ToolResults(tuple(results)))
             self.notify(ev.ToolResults(tuple(results), t=self.rel()), self.rel())

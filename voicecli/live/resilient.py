@@ -8,7 +8,8 @@ It wraps one ``LiveTransport`` at a time and looks like one to the conversation:
 * on an abnormal close (1011, 1006, network loss) reconnects with backoff and jitter,
   bounded; a rejected key or unknown model while resuming stops with that error;
 * a handle the server no longer knows falls back to a fresh session (said so);
-* everything sent since the last handle (audio, stream ends, activity, text) is journaled,
+* every client message sent since the last handle (audio, stream ends, activity, text) is
+  journaled,
   bounded, and sent again after the resume, so speech said while reconnecting, or not yet
   answered when the connection broke, is not lost.
 """
@@ -22,12 +23,10 @@ from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
-from voicecli.audio.base import INPUT_RATE, SAMPLE_WIDTH
-from voicecli.config import Settings
 from voicecli.errors import NetworkError, VoicecliError
 from voicecli.live import events as ev
+from voicecli.live import messages as m
 from voicecli.live.reconnect import ReconnectPolicy, is_retryable, is_unknown_handle
-from voicecli.live.transport import SETUP_TIMEOUT_S, LiveTransport, open_transport
 
 log = logging.getLogger(__name__)
 
@@ -37,36 +36,36 @@ _TURN_ACTIVITY = (ev.AudioChunk, ev.OutputTranscript, ev.InputTranscript, ev.Too
 
 
 class ResilientTransport:
+    """``connect`` opens one connection for a config (``transport.live_connect`` for the
+    SDK, a fake in tests); ``make_config`` builds that config for a resumption handle."""
+
     def __init__(
         self,
-        settings: Settings,
+        connect: m.Connect,
         make_config: ConfigFactory,
         *,
         policy: ReconnectPolicy | None = None,
         resume: bool = True,
         journal_limit_s: float = 60.0,
-        setup_timeout: float = SETUP_TIMEOUT_S,
         goaway_margin_s: float = 0.5,
         handle_grace_s: float = 0.5,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
-        self.settings = settings
+        self.connect = connect
         self.make_config = make_config
         self.policy = policy or ReconnectPolicy()
         self.resume = resume
         self.journal_limit_s = journal_limit_s
-        self.setup_timeout = setup_timeout
         self.goaway_margin_s = goaway_margin_s
         self.handle_grace_s = handle_grace_s
         self._sleep = sleep
         self.handle: str | None = None
         self.reconnects = 0
-        self.journal_dropped_s = 0.0
-        self._journal: deque[tuple[int, str, Any, float]] = deque()  # (seq, kind, payload, s)
+        self._journal: deque[tuple[int, m.ClientMessage]] = deque()  # (seq, message)
         self._seq = 0
         self._boundary_seq = 0  # last entry sent before the latest turn boundary
         self._journal_s = 0.0
-        self._conn: LiveTransport | None = None
+        self._conn: m.Connection | None = None
         self._stack: contextlib.AsyncExitStack | None = None
         self._closed_malformed = 0
         self._closing = False
@@ -102,9 +101,7 @@ class ResilientTransport:
         stack = contextlib.AsyncExitStack()
         config = self.make_config(handle if self.resume else None)
         try:
-            conn = await stack.enter_async_context(
-                open_transport(self.settings, config, setup_timeout=self.setup_timeout)
-            )
+            conn = await stack.enter_async_context(self.connect(config))
         except BaseException:
             await stack.aclose()
             raise
@@ -123,66 +120,52 @@ class ResilientTransport:
                 log.debug("closing the old connection: %s", e)
 
     # ------------------------------------------------------------------ sending
-    async def send_audio(self, pcm16k: bytes) -> None:
-        await self._send("audio", pcm16k, len(pcm16k) / SAMPLE_WIDTH / INPUT_RATE)
-
-    async def send_audio_stream_end(self) -> None:
-        await self._send("stream_end", None)
-
-    async def send_activity_start(self) -> None:
-        await self._send("activity_start", None)
-
-    async def send_activity_end(self) -> None:
-        await self._send("activity_end", None)
-
-    async def send_text(self, text: str) -> None:
-        await self._send("text", text)
-
-    async def send_tool_results(self, results: list[ev.FunctionResult]) -> None:
-        """Answers go only to the connection that made the calls; after a reconnect the
-        server no longer waits for them (it asks again if it still needs the tool)."""
-        conn = self._conn
-        live = [r for r in results if r.id in self._call_ids]
-        if conn is None or not live:
+    async def send(self, msg: m.ClientMessage) -> None:
+        if isinstance(msg, m.ToolResults):
+            await self._send_tool_results(msg)
             return
-        with contextlib.suppress(Exception):
-            await conn.send_tool_results(live)
-
-    async def _send(self, kind: str, payload: Any, seconds: float = 0.0) -> None:
-        self._journal_add(kind, payload, seconds)
+        self._journal_add(msg)
         conn = self._conn
         if conn is None:
             return  # journaled: sent after the reconnect
         try:
-            await _dispatch(conn, kind, payload)
+            await conn.send(msg)
         except Exception as e:  # the receive side notices the close and reconnects
             log.debug("send failed (%s); will be sent again after reconnecting", e)
 
-    def _journal_add(self, kind: str, payload: Any, seconds: float) -> None:
-        self._seq += 1
-        self._journal.append((self._seq, kind, payload, seconds))
-        self._journal_s += seconds
-        while self._journal_s > self.journal_limit_s and self._journal:
-            self._drop_oldest(count_as_lost=True)
+    async def _send_tool_results(self, msg: m.ToolResults) -> None:
+        """Answers go only to the connection that made the calls; after a reconnect the
+        server no longer waits for them (it asks again if it still needs the tool)."""
+        conn = self._conn
+        live = tuple(r for r in msg.results if r.id in self._call_ids)
+        if conn is None or not live:
+            return
+        with contextlib.suppress(Exception):
+            await conn.send(m.ToolResults(live))
 
-    def _drop_oldest(self, count_as_lost: bool) -> None:
-        _seq, _k, _p, s = self._journal.popleft()
-        self._journal_s -= s
-        if count_as_lost:
-            self.journal_dropped_s += s
+    def _journal_add(self, msg: m.ClientMessage) -> None:
+        self._seq += 1
+        self._journal.append((self._seq, msg))
+        self._journal_s += m.seconds_of(msg)
+        while self._journal_s > self.journal_limit_s and self._journal:
+            self._drop_oldest()
+
+    def _drop_oldest(self) -> None:
+        _seq, msg = self._journal.popleft()
+        self._journal_s -= m.seconds_of(msg)
 
     def _journal_commit(self) -> None:
         """The server holds what was sent before the latest turn boundary: forget it.
         What was sent after it (an utterance in progress) stays, to be sent again."""
         while self._journal and self._journal[0][0] <= self._boundary_seq:
-            self._drop_oldest(count_as_lost=False)
+            self._drop_oldest()
 
     async def _replay(self) -> None:
         conn = self._conn
         if conn is None:
             return
-        for _seq, kind, payload, _s in list(self._journal):
-            await _dispatch(conn, kind, payload)
+        for _seq, msg in list(self._journal):
+            await conn.send(msg)
 
     # ------------------------------------------------------------------ receiving
     def _observe(self, event: ev.LiveEvent) -> bool:
@@ -221,7 +204,7 @@ class ResilientTransport:
             self._timer.cancel()
         self._timer = asyncio.create_task(self._deadline(self._conn, seconds))
 
-    async def _deadline(self, conn: LiveTransport | None, seconds: float) -> None:
+    async def _deadline(self, conn: m.Connection | None, seconds: float) -> None:
         """goAway timer: if no turn boundary (or handle) came in time, switch anyway."""
         await self._sleep(seconds)
         if conn is not None and conn is self._conn and self._switch_pending:
@@ -293,19 +276,6 @@ class ResilientTransport:
         self.reconnects += 1
         await self._replay()
         yield ev.Reconnect("resumed" if resumed else "new_session", reason, attempt)
-
-
-async def _dispatch(conn: LiveTransport, kind: str, payload: Any) -> None:
-    if kind == "audio":
-        await conn.send_audio(payload)
-    elif kind == "stream_end":
-        await conn.send_audio_stream_end()
-    elif kind == "activity_start":
-        await conn.send_activity_start()
-    elif kind == "activity_end":
-        await conn.send_activity_end()
-    elif kind == "text":
-        await conn.send_text(payload)
 
 
 def _reason(error: BaseException | None) -> str:

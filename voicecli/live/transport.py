@@ -12,7 +12,7 @@ import logging
 import ssl
 import time
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any
 
 from google import genai
@@ -31,6 +31,7 @@ from voicecli.errors import (
     VoicecliError,
 )
 from voicecli.live import events as ev
+from voicecli.live import messages as m
 
 log = logging.getLogger(__name__)
 
@@ -113,35 +114,33 @@ class LiveTransport:
         self.malformed = 0  # server frames that could not be parsed (skipped)
         self.session_id: str | None = getattr(session, "session_id", None)
 
-    async def send_audio(self, pcm16k: bytes) -> None:
-        await self._session.send_realtime_input(audio=types.Blob(data=pcm16k, mime_type=INPUT_MIME))
-
-    async def send_audio_stream_end(self) -> None:
-        await self._session.send_realtime_input(audio_stream_end=True)
-
-    async def send_activity_start(self) -> None:
-        await self._session.send_realtime_input(activity_start=types.ActivityStart())
-
-    async def send_activity_end(self) -> None:
-        await self._session.send_realtime_input(activity_end=types.ActivityEnd())
-
-    async def send_text(self, text: str) -> None:
-        await self._session.send_realtime_input(text=text)
-
-    async def send_tool_results(self, results: list[ev.FunctionResult]) -> None:
-        await self._session.send_tool_response(
-            function_responses=[
-                types.FunctionResponse(
-                    id=r.id,
-                    name=r.name,
-                    response=r.response,
-                    scheduling=types.FunctionResponseScheduling(r.scheduling)
-                    if r.scheduling
-                    else None,
-                )
-                for r in results
-            ]
-        )
+    async def send(self, msg: m.ClientMessage) -> None:
+        """One client message, in the SDK's terms."""
+        session = self._session
+        if isinstance(msg, m.AudioIn):
+            await session.send_realtime_input(audio=types.Blob(data=msg.pcm, mime_type=INPUT_MIME))
+        elif isinstance(msg, m.StreamEnd):
+            await session.send_realtime_input(audio_stream_end=True)
+        elif isinstance(msg, m.ActivityStart):
+            await session.send_realtime_input(activity_start=types.ActivityStart())
+        elif isinstance(msg, m.ActivityEnd):
+            await session.send_realtime_input(activity_end=types.ActivityEnd())
+        elif isinstance(msg, m.TextIn):
+            await session.send_realtime_input(text=msg.text)
+        else:
+            await session.send_tool_response(
+                function_responses=[
+                    types.FunctionResponse(
+                        id=r.id,
+                        name=r.name,
+                        response=r.response,
+                        scheduling=types.FunctionResponseScheduling(r.scheduling)
+                        if r.scheduling
+                        else None,
+                    )
+                    for r in msg.results
+                ]
+            )
 
     async def close(self) -> None:
         """Close the websocket (``events`` then ends)."""
@@ -309,3 +308,12 @@ async def open_transport(
             await cm.__aexit__(None, None, None)
         except Exception as e:  # closing a dead socket must not mask the real error
             log.debug("close failed: %s", e)
+
+
+def live_connect(settings: Settings, *, setup_timeout: float = SETUP_TIMEOUT_S) -> m.Connect:
+    """The real ``Connect``: the google-genai SDK to the settings' endpoint."""
+
+    def connect(config: Any) -> AbstractAsyncContextManager[m.Connection]:
+        return open_transport(settings, config, setup_timeout=setup_timeout)
+
+    return connect

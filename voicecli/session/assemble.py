@@ -68,6 +68,7 @@ def run_session(settings: Settings, spec: SessionSpec) -> Summary:
             with_tools=spec.tools,
             approver=spec.approver or make_approver(spec.yes),
             caps=caps,
+            connect=spec.connect,
         )
         if spec.kind == "listen":
             summary = asyncio.run(co.run_listen(settings, spec.topics, req))

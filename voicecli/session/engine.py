@@ -19,9 +19,11 @@ from voicecli.config import Settings
 from voicecli.live import capabilities
 from voicecli.live import events as ev
 from voicecli.live.conversation import Conversation, Observer, Options, Summary, ToolHandler
+from voicecli.live.messages import Connect
 from voicecli.live.reconnect import ReconnectPolicy
 from voicecli.live.resilient import ResilientTransport
 from voicecli.live.setup import build_config
+from voicecli.live.transport import live_connect
 from voicecli.pricing import prices_for
 from voicecli.tools import ToolSet, make_approver, open_tools
 from voicecli.tools.confirm import Approver
@@ -51,6 +53,7 @@ class TalkRequest:
     with_tools: bool = False
     approver: Approver | None = None  # for confirm = true tools; None: ask on the terminal
     caps: capabilities.ModelCaps | None = None  # the model's entry, when already looked up
+    connect: Connect | None = None  # how to open a connection; None: the SDK (live_connect)
 
 
 def make_gate(settings: Settings, caps: capabilities.ModelCaps) -> Gate:
@@ -143,12 +146,12 @@ async def _run(
         prices=prices_for(settings.model, settings.tables),
     )
     with _outputs(req) as (sinks, recorder, observers):
+        connect = req.connect or live_connect(settings, setup_timeout=settings.setup_timeout)
         transport_cm = ResilientTransport(
-            settings,
+            connect,
             make_config,
             policy=ReconnectPolicy(max_attempts=settings.reconnect_attempts),
             resume=settings.resume,
-            setup_timeout=settings.setup_timeout,
         )
         async with transport_cm as transport:
             conv = Conversation(

@@ -16,6 +16,7 @@ from typing import Literal
 from voicecli.audio.base import AudioSink, AudioSource
 from voicecli.errors import UsageError
 from voicecli.live.conversation import Observer
+from voicecli.live.messages import Connect
 from voicecli.tools.confirm import Approver
 
 
@@ -44,6 +45,7 @@ class SessionSpec:
     source: AudioSource | None = None  # replaces input and microphone (tests, embedding)
     sinks: Sequence[AudioSink] = ()  # more places for the model's audio
     observers: Sequence[Observer] = field(default_factory=list)  # more event observers
+    connect: Connect | None = None  # opens a Live connection; None: the SDK (tests: a fake)
 
     def check(self) -> None:
         """Flag combinations that cannot work, refused before anything opens."""
