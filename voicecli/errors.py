@@ -23,6 +23,7 @@ class ExitCode(IntEnum):
     DEVICE = 9  # PortAudio missing, no device, device busy or gone
     TOOL = 10  # tool configuration error
     HISTORY = 11  # history database locked or corrupt (only for `voicecli history`)
+    OUTPUT = 12  # an output file cannot be written (permission, disk full, read-only)
 
 
 class VoicecliError(Exception):
@@ -84,3 +85,7 @@ class ToolConfigError(VoicecliError):
 
 class HistoryError(VoicecliError):
     exit_code = ExitCode.HISTORY
+
+
+class OutputError(VoicecliError):
+    exit_code = ExitCode.OUTPUT

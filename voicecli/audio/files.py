@@ -8,8 +8,6 @@ happens on a writer thread behind a bounded queue, never on the event loop.
 from __future__ import annotations
 
 import asyncio
-import queue
-import threading
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -20,7 +18,10 @@ import soundfile as sf
 from voicecli.audio.base import INPUT_RATE, OUTPUT_RATE, SAMPLE_WIDTH, frame_bytes
 from voicecli.audio.format import bytes_to_int16, float_to_int16, int16_to_bytes, to_mono
 from voicecli.audio.resample import Reframer, StreamResampler
+from voicecli.audio.writer import AudioWriter, WavSink
 from voicecli.errors import AudioInputError
+
+__all__ = ["ConversationRecorder", "FileSource", "WavSink"]
 
 _HINT = "use a WAV, FLAC or OGG file (any rate, 16/24/32-bit or float)"
 _KNOWN_SUFFIXES = {"." + ext.lower() for ext in sf.available_formats()} | {".oga", ".opus"}
@@ -105,90 +106,6 @@ def _open_for_reading(path: Path) -> sf.SoundFile:
     return f
 
 
-class _Writer:
-    """A soundfile writer on its own thread behind a bounded queue (drop oldest when full)."""
-
-    def __init__(self, path: str | Path, rate: int, channels: int, maxsize: int = 256) -> None:
-        self.path = Path(path)
-        try:
-            self._file = sf.SoundFile(
-                str(self.path),
-                "w",
-                samplerate=rate,
-                channels=channels,
-                subtype="PCM_16",
-                format="WAV",
-            )
-        except (sf.SoundFileError, RuntimeError, OSError) as exc:
-            raise AudioInputError(f"cannot write {self.path}: {exc}", "check the path") from exc
-        self._q: queue.Queue[np.ndarray | None] = queue.Queue(maxsize)
-        self.dropped = 0
-        self.error: BaseException | None = None
-        self._closed = False
-        self._thread = threading.Thread(target=self._run, name="voicecli-wav", daemon=True)
-        self._thread.start()
-
-    def put(self, block: np.ndarray) -> None:
-        if self._closed:
-            return
-        while True:
-            try:
-                self._q.put_nowait(block)
-                return
-            except queue.Full:
-                try:
-                    self._q.get_nowait()
-                    self.dropped += 1
-                except queue.Empty:
-                    pass
-
-    def _run(self) -> None:
-        while (block := self._q.get()) is not None:
-            try:
-                self._file.write(block)
-            except Exception as exc:  # reported at close
-                self.error = exc
-        self._file.close()
-
-    def close(self) -> None:
-        if self._closed:
-            return
-        self._closed = True
-        self._q.put(None)
-        self._thread.join()
-        if self.error is not None:
-            raise AudioInputError(f"writing {self.path} failed: {self.error}", "check disk space")
-
-
-class WavSink:
-    """An AudioSink that records PCM16 mono to a WAV file. ``flush`` and ``clear`` are
-    no-ops: what reached a file has been "played"."""
-
-    def __init__(self, path: str | Path, rate: int = OUTPUT_RATE) -> None:
-        self.path = Path(path)
-        self.rate = rate
-        self.bytes_written = 0
-        self._writer = _Writer(self.path, rate, 1)
-
-    def write(self, pcm: bytes) -> None:
-        if pcm:
-            self.bytes_written += len(pcm)
-            self._writer.put(bytes_to_int16(pcm))
-
-    def flush(self) -> None:
-        pass
-
-    def clear(self) -> None:
-        pass
-
-    @property
-    def played_s(self) -> float:
-        return self.bytes_written / SAMPLE_WIDTH / self.rate
-
-    def close(self) -> None:
-        self._writer.close()
-
-
 class _Track:
     """One channel of the recorder: where its audio goes on the shared timeline."""
 
@@ -255,7 +172,11 @@ class ConversationRecorder:
         self._base = 0  # timeline sample of _buf[0]; everything before it is on disk
         self._hi = 0  # end of the written timeline
         self._closed = False
-        self._writer = _Writer(self.path, rate, 2)
+        self._writer = AudioWriter(self.path, rate, 2)
+
+    @property
+    def has_content(self) -> bool:
+        return self._hi > 0
 
     def add_user(self, pcm16k: bytes, t: float) -> None:
         self._add(self._user, 0, pcm16k, t)
@@ -312,7 +233,7 @@ class ConversationRecorder:
             self._base += step
         self._hi = max(self._hi, self._base)
 
-    def close(self) -> None:
+    def close(self, keep: bool = True) -> None:
         if self._closed:
             return
         self._closed = True
@@ -321,4 +242,4 @@ class ConversationRecorder:
         for pos, a in self._model.flush():
             self._put(pos, a, 1)
         self._flush_to(self._hi)
-        self._writer.close()
+        self._writer.close(keep=keep)

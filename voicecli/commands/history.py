@@ -11,8 +11,8 @@ from typing import Annotated, Any
 import typer
 
 from voicecli.commands.options import Command, Group, in_range
-from voicecli.errors import UsageError
-from voicecli.paths import check_writable
+from voicecli.errors import OutputError, UsageError
+from voicecli.paths import check_paths, write_text_atomic
 
 app = typer.Typer(
     cls=Group, help="Past conversations: recent sessions (no command), show, search, export."
@@ -83,8 +83,14 @@ def history_export(
     if output is None:
         sys.stdout.write(text)
     else:
-        check_writable(output)
-        output.write_text(text, encoding="utf-8")
+        check_paths({}, {"--output": output})
+        try:
+            write_text_atomic(output, text)
+        except OSError as e:
+            raise OutputError(
+                f"cannot write {output}: {(e.strerror or str(e)).lower()}",
+                "check the folder's permissions and free space",
+            ) from None
         print(f"wrote {output}", file=sys.stderr)
 
 

@@ -123,7 +123,9 @@ TurnOpt = Annotated[
 # ------------------------------------------------------------------------------ output
 OutputOpt = Annotated[
     Path | None,
-    _opt("--output", "-o", panel=OUTPUT, metavar="FILE", help="Write the model's audio (WAV)."),
+    _opt(
+        "--output", "-o", panel=OUTPUT, metavar="FILE", help="Model audio (.wav/.flac/.ogg/.mp3)."
+    ),
 ]
 TranscriptOpt = Annotated[
     Path | None,

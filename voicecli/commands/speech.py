@@ -13,7 +13,7 @@ from voicecli import config as cfg
 from voicecli.audio.base import AudioSink
 from voicecli.commands.options import BaseUrlOpt, ConfigOpt, LangOpt, SimOpt, StyleOpt, TimeoutOpt
 from voicecli.errors import UsageError
-from voicecli.paths import check_writable
+from voicecli.paths import check_paths
 from voicecli.session.simulator import simulator
 
 SpeakerOpt = Annotated[
@@ -25,7 +25,8 @@ TtsModelOpt = Annotated[
     str | None, typer.Option("--model", "-m", help="TTS model (default gemini-3.8-flash-tts).")
 ]
 OutOpt = Annotated[
-    Path | None, typer.Option("--out", "-o", help="Write a 24 kHz WAV instead of playing.")
+    Path | None,
+    typer.Option("--out", "-o", help="Write a file (.wav/.flac/.ogg/.mp3) instead of playing."),
 ]
 NoStreamOpt = Annotated[
     bool, typer.Option("--no-stream", help="Wait for each part whole (no streaming).")
@@ -35,10 +36,11 @@ MaxCharsOpt = Annotated[
 ]
 
 
-def _speech_sink(out: Path | None) -> AudioSink:
-    """A WAV file with --out, else the speaker (when this build has one)."""
+def _speech_sink(out: Path | None, source: Path | None = None, name: str = "--file") -> AudioSink:
+    """An audio file with --out (format by extension), else the speaker (when this build
+    has one). ``source`` is the text file read, which --out must not overwrite."""
     if out is not None:
-        check_writable(out)
+        check_paths({name: source}, {"--out": out}, audio_outputs=("--out",))
         from voicecli.audio.files import WavSink
 
         return WavSink(out)
@@ -101,6 +103,8 @@ def say(
     settings = cfg.load(
         config, {"tts_model": model, "tts_voice": voice, "timeout": timeout, "base_url": base_url}
     )
+    if out is not None:  # before the text file is read
+        check_paths({"--file": file}, {"--out": out}, audio_outputs=("--out",))
     job = SayJob(
         text=read_text(text, file),
         model=settings.tts_model,
@@ -114,7 +118,7 @@ def say(
     with simulator(settings, None, sim) as settings:
         who = " and ".join(f"{s.name} ({s.voice})" for s in plan[0].speakers) or plan[0].voice
         print(f"voicecli: {who}, {job.model}, {len(plan)} part(s)", file=sys.stderr)
-        _speak(settings, plan, _speech_sink(out), out, job.stream)
+        _speak(settings, plan, _speech_sink(out, file), out, job.stream)
 
 
 def overview(
@@ -166,7 +170,9 @@ def overview(
         stream=not no_stream,
     )
     text = read_text(None, notes)
-    sink = None if script_only else _speech_sink(out)  # fail early: before the text model
+    sink = (
+        None if script_only else _speech_sink(out, notes, "NOTES")
+    )  # fail early: before the text model
     try:
         with simulator(settings, None, sim) as settings:
             print(f"voicecli: writing the script with {settings.text_model}", file=sys.stderr)

@@ -20,7 +20,7 @@ from voicecli.errors import VoicecliError
 from voicecli.history import HistoryRecorder, session_meta
 from voicecli.live import capabilities
 from voicecli.live.conversation import Summary
-from voicecli.paths import check_writable
+from voicecli.paths import check_paths
 from voicecli.session import listen as co
 from voicecli.session.audio import SessionAudio, open_listen_audio, open_talk_audio
 from voicecli.session.engine import TalkRequest, run_talk
@@ -37,7 +37,11 @@ def run_session(settings: Settings, spec: SessionSpec) -> Summary:
     settings = settings.with_overrides(history=spec.history, echo=spec.echo)
     check_config(settings)
     spec.check()
-    check_writable(spec.output, spec.record, spec.transcript)
+    check_paths(  # before anything opens: no output may be an input or another output
+        {"--input": spec.input, "--scenario": spec.scenario},
+        {"--output": spec.output, "--record": spec.record, "--transcript": spec.transcript},
+        audio_outputs=("--output", "--record"),
+    )
     audio = _open_audio(settings, spec)
     where = endpoint_name(settings, spec.sim)
     scenario = spec.scenario

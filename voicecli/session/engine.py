@@ -24,6 +24,7 @@ from voicecli.live.reconnect import ReconnectPolicy
 from voicecli.live.resilient import ResilientTransport
 from voicecli.live.setup import build_config
 from voicecli.live.transport import live_connect
+from voicecli.paths import check_paths
 from voicecli.pricing import prices_for
 from voicecli.tools import ToolSet, make_approver, open_tools
 from voicecli.tools.confirm import Approver
@@ -78,30 +79,39 @@ def make_detector_for(settings: Settings) -> SpeechDetector | None:
 def _outputs(
     req: TalkRequest,
 ) -> Iterator[tuple[list[AudioSink], ConversationRecorder | None, list[Observer]]]:
-    """Open the output files; all are finalized on the way out, whatever happened."""
+    """Open the output files; all are finalized on the way out, whatever happened.
+
+    Each is written as a partial file and renamed when closed; a run that failed before
+    writing anything to a file leaves that file's target as it was."""
     sinks: list[AudioSink] = list(req.sinks)
     observers: list[Observer] = list(req.observers)
     recorder: ConversationRecorder | None = None
-    closers = []
+    outputs: list[WavSink | ConversationRecorder | TranscriptWriter] = []
+    failed = True
     try:
         if req.output is not None:
             wav = WavSink(req.output)
             sinks.append(wav)
-            closers.append(wav.close)
+            outputs.append(wav)
         if req.record is not None:
             recorder = ConversationRecorder(req.record)
-            closers.append(recorder.close)
+            outputs.append(recorder)
         if req.transcript is not None:
             writer = TranscriptWriter(req.transcript)
             observers.insert(0, writer)
-            closers.append(writer.close)
+            outputs.append(writer)
         yield sinks, recorder, observers
+        failed = False
     finally:
-        for close in reversed(closers):
+        first_error: BaseException | None = None
+        for out in reversed(outputs):
             try:
-                close()
-            except Exception:
-                log.exception("closing an output failed")
+                out.close(keep=not failed or out.has_content)
+            except Exception as exc:
+                log.debug("closing %s failed", out, exc_info=True)
+                first_error = first_error or exc
+        if first_error is not None and not failed:
+            raise first_error
 
 
 async def run_talk(settings: Settings, req: TalkRequest) -> Summary:
@@ -131,6 +141,11 @@ async def _run(
         )
 
     make_config(None)  # impossible combinations are refused before anything is opened
+    check_paths(
+        {"--input": req.input},
+        {"--output": req.output, "--record": req.record, "--transcript": req.transcript},
+        audio_outputs=("--output", "--record"),
+    )
     source = req.source
     if source is None:
         if req.input is None:

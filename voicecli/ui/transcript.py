@@ -5,19 +5,30 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from voicecli.errors import UsageError
+from voicecli.errors import OutputError
+from voicecli.paths import PartialFile
 from voicecli.ui.serialize import TRANSCRIPT_KINDS, dumps, kind, to_record
 
 
 class TranscriptWriter:
-    """Observer writing transcript records as they happen (line-buffered, crash-safe)."""
+    """Observer writing transcript records as they happen (line-buffered, so a killed run
+    leaves every finished line in the partial file), renamed to ``path`` when closed."""
 
     def __init__(self, path: Path) -> None:
+        self.path = path
+        self.lines = 0
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            self._f = path.open("w", encoding="utf-8", buffering=1)
+            self._part = PartialFile(path)
+            self._f = self._part.path.open("w", encoding="utf-8", buffering=1)
         except OSError as e:
-            raise UsageError(f"cannot write transcript {path}: {e.strerror}") from None
+            raise OutputError(
+                f"cannot write transcript {path}: {(e.strerror or str(e)).lower()}",
+                "check the folder's permissions and free space",
+            ) from None
+
+    @property
+    def has_content(self) -> bool:
+        return self.lines > 0
 
     def on_event(self, event: object, t: float) -> None:
         if kind(event) in TRANSCRIPT_KINDS:
@@ -26,9 +37,21 @@ class TranscriptWriter:
     def write(self, record: dict[str, Any]) -> None:
         if not self._f.closed:
             self._f.write(dumps(record) + "\n")
+            self.lines += 1
 
     on_session_end = write  # the closing summary record
 
-    def close(self) -> None:
-        if not self._f.closed:
+    def close(self, keep: bool = True) -> None:
+        if self._f.closed:
+            return
+        try:
             self._f.close()
+            if keep:
+                self._part.commit()
+        except OSError as e:
+            raise OutputError(
+                f"writing transcript {self.path} failed: {(e.strerror or str(e)).lower()}",
+                "check the folder's permissions and free space",
+            ) from None
+        finally:
+            self._part.discard()  # no-op after a commit
