@@ -38,6 +38,15 @@ def make_scenario(text: str, tmp_path: Path) -> Scenario:
     return load_scenario(path)
 
 
+def read_live(path: Path) -> str:
+    """The text of an output being written: while the run lasts it is a partial file next
+    to its target (``NAME.XXXXXX.partial.EXT``), renamed to ``path`` at the end."""
+    for candidate in [path, *sorted(path.parent.glob(f"{path.stem}.*.partial{path.suffix}"))]:
+        with contextlib.suppress(FileNotFoundError):
+            return candidate.read_text()
+    return ""
+
+
 @pytest.fixture
 def sim_factory() -> Iterator:
     """Start simulators for a test (in a thread); all are stopped at the end."""

@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 import pytest
 import soundfile as sf
+from conftest import read_live
 
 from voicecli.audio.echo import aec_available
 from voicecli.sim.testing import silence, speechlike
@@ -82,10 +83,9 @@ class Talk:
 
     def events(self) -> list[dict[str, Any]]:
         out = []
-        if self.transcript.exists():
-            for line in self.transcript.read_text().splitlines():
-                with contextlib.suppress(json.JSONDecodeError):  # a line being written
-                    out.append(json.loads(line))
+        for line in read_live(self.transcript).splitlines():
+            with contextlib.suppress(json.JSONDecodeError):  # a line being written
+                out.append(json.loads(line))
         return out
 
     def turns(self) -> list[dict[str, Any]]:

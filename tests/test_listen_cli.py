@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile as sf
+from conftest import read_live
 
 from voicecli.audio import synth
 from voicecli.errors import ExitCode
@@ -140,7 +141,7 @@ def test_the_recording_is_played_while_streamed(vaudio, files, tmp_path: Path) -
 
 
 def turns(transcript: Path) -> int:
-    return transcript.read_text().count('"type": "turn"') if transcript.exists() else 0
+    return read_live(transcript).count('"type": "turn"')
 
 
 @pytest.mark.devices
