@@ -173,7 +173,8 @@ async def test_setup_never_answered_times_out(sim_factory, tmp_path, three) -> N
     sim = sim_factory(make_scenario(BASE + 'fault = "no_setup_reply"\n', tmp_path))
     with pytest.raises(SessionTimeout, match="setup"):
         await run(sim, three, tmp_path, setup_timeout=1.0)
-    assert (tmp_path / "r.wav").exists() and (tmp_path / "t.jsonl").exists()
+    # nothing was written: the targets are left as they were (absent), no partial file stays
+    assert not [p for p in tmp_path.iterdir() if p.suffix in (".wav", ".jsonl") and p != three]
 
 
 async def test_repeated_failures_give_up_with_files_finalized(sim_factory, tmp_path, three) -> None:
