@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
-from voicecli.audio.base import INPUT_RATE, OUTPUT_RATE, SAMPLE_WIDTH, frame_bytes
+from voicecli.audio.base import INPUT_RATE, OUTPUT_RATE, frame_bytes
 from voicecli.audio.format import bytes_to_int16, float_to_int16, int16_to_bytes, to_mono
 from voicecli.audio.resample import Reframer, StreamResampler
 from voicecli.audio.writer import AudioWriter, WavSink
