@@ -89,3 +89,16 @@ def test_stream_clock_smooths_jitter_and_follows_jumps() -> None:
     assert times == pytest.approx([9.997 + i * 0.01 for i in range(5)])  # anchored at first
     t, jumped = clock.place(10.2, 160)  # a dropout: 150 ms of audio never came
     assert jumped and t == pytest.approx(10.2) and clock.jumps == 1
+
+
+def tone(seconds: float, hz: float, amp: float = 8000.0) -> np.ndarray:
+    return amp * np.sin(2 * np.pi * hz * np.arange(round(seconds * 16000)) / 16000)
+
+
+def test_a_tone_through_an_echo_path_keeps_the_path() -> None:
+    # tones have no sharp correlation peak: they once switched the canceller off for good
+    far = tone(4.0, 660)
+    echo = np.concatenate([np.zeros(640), far[:-640]])  # 40 ms, 0 dB
+    path = EchoPath()
+    feed(path, far, echo + np.random.default_rng(3).normal(0, 20, len(far)))
+    assert path.coupled and path.narrow_windows >= 3 and path.windows == 0

@@ -17,6 +17,8 @@
 from __future__ import annotations
 
 import importlib
+import math
+import statistics
 import time
 from collections import deque
 from collections.abc import AsyncIterator
@@ -27,6 +29,7 @@ import numpy as np
 
 from voicecli.audio.base import INPUT_RATE, AudioSource
 from voicecli.audio.echo_path import EchoPath, StreamClock
+from voicecli.audio.echo_tone import ToneResidue
 from voicecli.audio.format import Int16Array, int16_to_bytes
 from voicecli.audio.resample import Reframer, StreamResampler
 from voicecli.errors import UsageError
@@ -180,6 +183,7 @@ class EchoCanceller:
         self.frame_ms = source.frame_ms
         self.canceller = canceller or WebRtcCanceller()
         self.path = EchoPath()
+        self.tones = ToneResidue()
         self.shift = 0.0  # the far piece played at capture time + shift goes with a near one
         self._far_rs = StreamResampler(speaker.rate, INPUT_RATE)
         self._far_cut = Reframer(_PIECE_BYTES)
@@ -199,6 +203,9 @@ class EchoCanceller:
         self.warmup_muted = 0
         self.idle_pieces = 0
         self._hint = -1
+        # echo reduction of each reply (a run of loud far end): microphone vs. output energy
+        self.reductions_db: deque[float] = deque(maxlen=200)
+        self._reply_in = self._reply_out = 0.0
 
     def _collect_far(self) -> None:
         for t_play, block in self.speaker.played_blocks():
@@ -259,6 +266,10 @@ class EchoCanceller:
                 self._hint = hint
             near = bytearray(raw)
             self.canceller.process(near)  # always, so it stays converged
+            self.tones.push_far(piece)
+            if self.tones.freqs:  # a tone: AEC3 does not learn it (see echo_tone.py)
+                near = bytearray(raw)
+                self.tones.clean(near)
             self.near_pieces += 1
             was_coupled = self.path.coupled
             self.path.push(piece, raw)
@@ -268,8 +279,15 @@ class EchoCanceller:
             if loud:
                 self._far_active += 1
                 self._far_quiet = 0
+                self._reply_in += _energy(raw)
+                self._reply_out += _energy(near)
             else:
                 self._far_quiet += 1
+                if self._far_quiet == self.TAIL_PIECES and self._reply_in > 0:
+                    self.reductions_db.append(
+                        round(10 * math.log10(self._reply_in / max(self._reply_out, 1.0)), 1)
+                    )
+                    self._reply_in = self._reply_out = 0.0
             if not self.path.coupled:
                 out += raw
             elif self._far_active < self.WARMUP_PIECES and self._far_quiet < self.TAIL_PIECES:
@@ -281,6 +299,7 @@ class EchoCanceller:
 
     def stats(self) -> dict[str, float | int]:
         delay = self.path.delay
+        red = list(self.reductions_db)
         return {
             "aec_echo_path": int(self.path.coupled),
             "aec_echo_delay_ms": -1 if delay is None else round(delay * 1000 / INPUT_RATE),
@@ -288,6 +307,9 @@ class EchoCanceller:
             "aec_far_realigned": self.far_dropped,
             "aec_far_missing": self.far_missing,
             "aec_warmup_muted_s": round(self.warmup_muted * _PIECE / INPUT_RATE, 2),
+            "aec_replies": len(red),
+            "aec_reduction_min_db": min(red, default=0.0),
+            "aec_reduction_median_db": statistics.median(red) if red else 0.0,
         }
 
     async def frames(self) -> AsyncIterator[bytes]:
@@ -296,6 +318,11 @@ class EchoCanceller:
 
     async def aclose(self) -> None:
         await self.source.aclose()
+
+
+def _energy(piece: bytes | bytearray) -> float:
+    x = np.frombuffer(bytes(piece), "<i2").astype(np.float64)
+    return float(np.dot(x, x))
 
 
 def _loud(piece: bytes, floor: float = 32768 * 10 ** (-50 / 20)) -> bool:

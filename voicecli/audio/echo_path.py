@@ -13,6 +13,16 @@ import numpy as np
 RATE = 16000
 PIECE = RATE // 100  # 10 ms, the unit of the echo canceller
 STEADY_SAMPLES = 32  # an echo path's delay moves less than 2 ms between windows
+NARROW_SHARE = 0.8  # this much of the far end's energy in...
+NARROW_BINS = 0.005  # ...this fraction of the spectrum: a tone, no delay can be read from it
+
+
+def narrowband(x: np.ndarray) -> bool:
+    """A tone or a few (a sine's correlation repeats every period: no delay to find)."""
+    power = np.abs(np.fft.rfft(x * np.hanning(len(x)))) ** 2
+    top = max(1, round(NARROW_BINS * len(power)))
+    total = float(power.sum()) + 1e-12
+    return float(np.sort(power)[-top:].sum()) / total >= NARROW_SHARE
 
 
 class StreamClock:
@@ -70,7 +80,8 @@ class EchoPath:
     with the far end (``phat_peak``): an echo path gives a sharp peak (ratio 50..500 on the
     test loopback, also with the user talking over it; ~30 for an echo 30 dB down) at the
     same delay window after window. Unrelated audio gives ratios of ~6..12 at a different
-    delay each time. The microphone window is taken ``max_lead_s`` in the past, so echoes
+    delay each time. A narrowband far end (a tone) is no evidence either way: its
+    correlation has no single peak, whatever the path. The microphone window is taken ``max_lead_s`` in the past, so echoes
     that come up to that much *before* their far end are found too.
     """
 
@@ -100,6 +111,7 @@ class EchoPath:
         self.delay: int | None = None  # samples, once the same peak was seen twice
         self.last_ratio: float | None = None
         self.windows = 0
+        self.narrow_windows = 0  # far windows too narrowband to judge
 
     def reset_delay(self) -> None:
         """The far end was re-aligned: forget the delay and the history."""
@@ -121,6 +133,11 @@ class EchoPath:
         facing = far[self.before * PIECE : self.before * PIECE + len(near)]
         if np.sqrt(np.mean(facing * facing)) < self._far_floor:
             return  # the speaker was quiet: no evidence either way
+        if narrowband(facing):
+            # a tone gives no sharp peak even through a perfect echo path: taking its low
+            # ratio for "no echo" once turned the canceller off for every later reply
+            self.narrow_windows += 1
+            return
         self.windows += 1
         if np.sqrt(np.mean(near * near)) < self._near_floor:
             ratio, delay = 0.0, None  # the speaker played and the microphone heard nothing

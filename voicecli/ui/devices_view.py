@@ -92,11 +92,17 @@ def format_audio_stats(stats: dict[str, float | int]) -> str:
     if "mic_muted_s" in stats:
         parts.append(f"mic muted {stats['mic_muted_s']:.1f} s while the model spoke")
     if "aec_echo_path" in stats:
-        parts.append(
-            f"echo path {stats['aec_echo_delay_ms']} ms, cancelled"
-            if stats["aec_echo_path"]
-            else "no echo path (headphones?): mic passed as is"
-        )
+        if not stats["aec_echo_path"]:
+            parts.append("no echo path (headphones?): mic passed as is")
+        else:
+            delay = stats["aec_echo_delay_ms"]
+            text = "echo path " + (f"{delay} ms" if delay >= 0 else "found") + ", cancelled"
+            if stats.get("aec_replies"):
+                text += (
+                    f" by {stats['aec_reduction_median_db']:.0f} dB (least"
+                    f" {stats['aec_reduction_min_db']:.0f} dB) over {stats['aec_replies']} replies"
+                )
+            parts.append(text)
     parts.append(f"mic overflows {stats.get('mic_overflows', 0)}")
     xruns = int(stats.get("mic_xruns", 0)) + int(stats.get("speaker_xruns", 0))
     if xruns:
