@@ -150,3 +150,25 @@ def test_params_are_checked() -> None:
         JitterParams(rate=0)
     with pytest.raises(ValueError):
         JitterParams(prebuffer_ms=100, max_prebuffer_ms=50)
+
+
+def test_the_start_margin_grows_with_the_jitter_measured() -> None:
+    """Chunks larger than the start-up buffer: only the margin protects against jitter."""
+    b = jb(prebuffer_ms=20, min_wait_ms=10, close_ms=5, grow=1.5)
+    b.push(tone(80))
+    assert not b.pull(10).any()  # the margin: 10 ms
+    b.pull(85)  # the next chunk is 5 ms late: the stream ran dry
+    b.push(tone(80))
+    assert b.underruns == 1 and b.stats()["start_margin_ms"] == 15
+
+
+def test_a_near_miss_widens_the_margin_of_the_next_stream() -> None:
+    b = jb(prebuffer_ms=20, min_wait_ms=10, close_ms=5)
+    b.push(tone(80))
+    b.pull(10)
+    b.pull(78)
+    b.push(tone(40))  # arrived with 2 ms queued: 3 ms short of close_ms
+    b.end()
+    b.pull(200)
+    b.push(tone(80))
+    assert b.underruns == 0 and b.stats()["start_margin_ms"] == 13

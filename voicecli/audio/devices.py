@@ -314,7 +314,8 @@ class SpeakerSink:
     """Plays model audio (24 kHz mono PCM16) on an output device through a jitter buffer.
 
     The stream starts at construction and plays silence while idle, so the first reply
-    starts within one block. With ``keep_played`` the callback also keeps every block it
+    starts within one block. It asks PortAudio for its lowest latency (``latency="low"``,
+    10 ms blocks); ``output_latency_s`` is the latency PortAudio states for the stream. With ``keep_played`` the callback also keeps every block it
     played with its DAC time (``played_blocks``) for the echo canceller.
     """
 
@@ -325,7 +326,7 @@ class SpeakerSink:
         jitter: JitterParams | None = None,
         keep_played: bool = False,
         rate: int | None = None,
-        latency: str | float = "high",
+        latency: str | float = "low",
     ) -> None:
         self.info = find_device(device, "output")
         self.rate, self.channels = choose_format(self.info, "output", OUTPUT_RATE, rate)
@@ -458,7 +459,11 @@ class SpeakerSink:
         return out
 
     def stats(self) -> dict[str, float | int]:
-        return {**self._jb.stats(), "speaker_xruns": self.xruns}
+        return {
+            **self._jb.stats(),
+            "speaker_xruns": self.xruns,
+            "speaker_latency_ms": round(self.output_latency_s * 1000, 1),
+        }
 
     def close(self) -> None:
         if self._closed:

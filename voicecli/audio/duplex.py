@@ -33,7 +33,8 @@ class LiveAudio:
         m, s = self.mic, self.speaker
         return (
             f"mic {m.info.name!r} at {m.rate // 1000} kHz, speaker {s.info.name!r} at "
-            f"{s.rate / 1000:g} kHz; {self.echo_status}"
+            f"{s.rate / 1000:g} kHz ({s.output_latency_s * 1000:.0f} ms output latency); "
+            f"{self.echo_status}"
         )
 
     def stats(self) -> dict[str, float | int]:

@@ -5,8 +5,11 @@ pulls fixed blocks at a steady rate. ``JitterBuffer`` sits between the two:
 
 * a new stream waits for ``prebuffer_ms`` of audio (or for that long, whichever comes first)
   before it starts, so small delays between chunks do not become audible gaps. It also
-  waits at least ``min_wait_ms``: a sender pacing exactly at real time (one chunk per chunk
-  length) leaves no margin at all when the first chunk alone fills the start-up buffer;
+  waits at least a margin (``min_wait_ms`` to start with): a sender pacing exactly at real
+  time (one chunk per chunk length) leaves no margin at all when the first chunk alone fills
+  the start-up buffer. The margin is sized from the jitter measured: each underrun grows it
+  and the start-up buffer; a stream whose chunks arrived with less than ``close_ms`` still
+  queued grows the margin by what was missing; clean streams relax both to their defaults;
 * when the audio runs out mid-stream it plays silence. If more audio then arrives within
   ``gap_ms``, the silence was an underrun: it is counted, and the start-up buffer grows
   (``grow``, up to ``max_prebuffer_ms``) so a slow stream stops stuttering. A longer dry spell,
@@ -34,13 +37,14 @@ from voicecli.audio.format import Int16Array
 @dataclass(frozen=True)
 class JitterParams:
     rate: int = 24000
-    prebuffer_ms: float = 60.0  # start-up buffer of a new stream
-    min_wait_ms: float = 20.0  # a stream never starts sooner than this after its first audio
+    prebuffer_ms: float = 20.0  # start-up buffer of a new stream
+    min_wait_ms: float = 10.0  # a stream never starts sooner than this after its first audio
     max_prebuffer_ms: float = 600.0  # how far underruns may grow it
     grow: float = 1.5  # start-up buffer x this after each underrun
     gap_ms: float = 1000.0  # a dry spell longer than this ends the stream
     capacity_s: float = 60.0  # queued audio beyond this: the oldest is dropped
     fade_ms: float = 5.0  # clear() fades out over this much of the queued audio
+    close_ms: float = 5.0  # a playing stream's queue below this: a near miss
 
     def __post_init__(self) -> None:
         if self.rate <= 0:
@@ -73,7 +77,10 @@ class JitterBuffer:
         self._base = self.target
         self._max_target = p.samples(p.max_prebuffer_ms)
         self._gap = p.samples(p.gap_ms)
-        self._min_wait = p.samples(p.min_wait_ms)
+        self._min_wait = p.samples(p.min_wait_ms)  # the start-up margin, grows with jitter
+        self._base_wait = self._min_wait
+        self._close = p.samples(p.close_ms)
+        self._low = -1  # least queued when a chunk arrived mid-stream (samples; -1: none)
         self._fade = p.samples(p.fade_ms)
         self._capacity = max(1, round(p.capacity_s * p.rate))
         self._chunks: deque[Int16Array] = deque()
@@ -110,7 +117,10 @@ class JitterBuffer:
             self._stream_underruns += 1
             self.underrun_samples += self._dry
             self.target = min(self._max_target, max(1, round(self.target * self.params.grow)))
+            self._min_wait = min(self.target, round(self._min_wait * self.params.grow))
             self._rebuffer()
+        elif self.state is PlayState.PLAYING and (self._low < 0 or self.queued < self._low):
+            self._low = self.queued  # the margin this chunk arrived with
         self._chunks.append(samples)
         self.queued += n
         over = self.queued - self._capacity
@@ -155,8 +165,13 @@ class JitterBuffer:
         return dropped
 
     def _new_stream(self) -> None:
-        if self.streams and not self._stream_underruns:  # a clean stream: relax a little
-            self.target = max(self._base, round(self.target * 0.9))
+        if self.streams and not self._stream_underruns:
+            if 0 <= self._low < self._close:  # nearly ran dry: more margin next time
+                self._min_wait = min(self.target, self._min_wait + self._close - self._low)
+            else:  # a clean stream: relax a little
+                self.target = max(self._base, round(self.target * 0.9))
+                self._min_wait = max(self._base_wait, round(self._min_wait * 0.9))
+        self._low = -1
         self.streams += 1
         self.stream_played = 0
         self._stream_underruns = 0
@@ -235,5 +250,6 @@ class JitterBuffer:
             "overflow_s": round(self.overflow / rate, 3),
             "cleared_s": round(self.cleared / rate, 3),
             "prebuffer_ms": round(self.target * 1000 / rate, 1),
+            "start_margin_ms": round(self._min_wait * 1000 / rate, 1),
             "streams": self.streams,
         }

@@ -104,7 +104,7 @@ def format_audio_stats(stats: dict[str, float | int]) -> str:
                 )
             parts.append(text)
     parts.append(f"mic overflows {stats.get('mic_overflows', 0)}")
-    xruns = int(stats.get("mic_xruns", 0)) + int(stats.get("speaker_xruns", 0))
-    if xruns:
-        parts.append(f"{xruns} device xruns")
+    mic_x, spk_x = int(stats.get("mic_xruns", 0)), int(stats.get("speaker_xruns", 0))
+    if mic_x or spk_x:
+        parts.append(f"device xruns: mic {mic_x}, speaker {spk_x}")
     return "; ".join(parts)
