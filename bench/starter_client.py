@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import os
 import signal
 
@@ -85,9 +84,8 @@ async def main(base_url: str, model: str) -> None:
         for t in done:
             if not t.cancelled() and t.exception() is not None:
                 raise t.exception()  # type: ignore[misc]
-    with contextlib.suppress(Exception):
-        mic.abort()
-        spk.abort()
+    # the worker threads may sit in a blocking read: leave without waiting for them
+    os._exit(0)
 
 
 if __name__ == "__main__":
@@ -96,4 +94,3 @@ if __name__ == "__main__":
     ap.add_argument("--model", default="gemini-3.8-live")
     a = ap.parse_args()
     asyncio.run(main(a.base_url, a.model))
-    os._exit(0)  # worker threads may still sit in a blocking read

@@ -192,3 +192,17 @@ def test_with_echo_control_wraps_for_the_mode(monkeypatch: pytest.MonkeyPatch) -
     assert isinstance(wrapped, HalfDuplex) and "half" in text
     wrapped, text = with_echo_control(src, spk, "off")  # type: ignore[arg-type]
     assert wrapped is src
+
+
+def test_echo_off_and_half_never_import_livekit() -> None:
+    """livekit costs ~30 MB of memory: only the modes that may cancel import it."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; from voicecli.audio.echo import resolve_mode; "
+        "assert resolve_mode('off') == 'off' and resolve_mode('half') == 'half'; "
+        "print(any(m.startswith('livekit') for m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"

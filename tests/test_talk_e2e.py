@@ -67,7 +67,7 @@ def three_utterances(tmp_path: Path) -> tuple[Path, list]:
 
 async def test_multi_turn_conversation_from_file(sim_factory, tmp_path, three_utterances) -> None:
     sim = sim_factory(make_scenario(TONE_SCENARIO, tmp_path))
-    wav, _spans = three_utterances
+    wav, spans = three_utterances
     req = TalkRequest(
         input=wav,
         output=tmp_path / "reply.wav",
@@ -110,6 +110,12 @@ async def test_multi_turn_conversation_from_file(sim_factory, tmp_path, three_ut
     assert abs(loud_right - 2.6) < 0.05  # all three replies, nothing lost or doubled
     loud_left = sum(b - a for a, b in segments(rec[:, 0], 0.01)) / rrate
     assert loud_left > 3.0  # the user's speech (3.6 s, quiet syllable dips not counted)
+    # fast mode records on the input's own time: each reply right after its utterance
+    # (on the clock the input ran ahead and the recorder's memory grew without bound)
+    replies = segments(rec[:, 1])
+    assert len(replies) == 3
+    for (start, _), (_, said_end) in zip(replies, spans, strict=True):
+        assert said_end <= start / rrate < said_end + 1.5
 
     # what the server got: proactive audio and transcription on, 16 kHz PCM, gated audio
     record = sim.last_session

@@ -337,6 +337,7 @@ class SpeakerSink:
         self._cmds: deque[tuple[int, Int16Array | None, float]] = deque(maxlen=8192)
         self._resampler = StreamResampler(OUTPUT_RATE, self.rate)
         self._mono = np.zeros(self.block, dtype=np.int16)
+        self._zeros = np.zeros(self.block, dtype=np.int16)  # never written: idle blocks
         self._played: deque[tuple[float, Int16Array]] | None = (
             deque(maxlen=max(8, 3000 // block_ms)) if keep_played else None
         )
@@ -363,6 +364,14 @@ class SpeakerSink:
     def _callback(self, outdata: Any, frames: int, tinfo: Any, status: Any) -> None:
         now = self._last_callback = time.monotonic()
         jb, cmds = self._jb, self._cmds
+        if not cmds and not jb.active:  # idle (most of the time): silence, little work
+            outdata.fill(0)
+            if self._played is not None:
+                dac = tinfo.outputBufferDacTime
+                start = now + (dac - tinfo.currentTime) if dac else now + self.output_latency_s
+                silent = self._zeros if frames == self.block else np.zeros(frames, np.int16)
+                self._played.append((start, silent))
+            return
         while cmds:
             kind, samples, t = cmds.popleft()
             if kind == _PUSH and samples is not None:

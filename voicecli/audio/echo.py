@@ -10,7 +10,8 @@
   timestamps and corrected by the echo delay it measures (``echo_path``). The echo is taken
   out and the user's voice gets through, so barge-in keeps working. While AEC3 converges
   (the first 1.5 s of model audio) the microphone is muted like ``half``; when no echo path
-  is found (headphones) the microphone passes untouched.
+  is found (headphones) the microphone passes untouched. A tone from the model (the
+  simulator's voice) is taken out by ``echo_tone`` instead: AEC3 does not learn tones.
 * ``auto``: ``aec`` when livekit is installed, else ``half``.
 """
 
@@ -82,6 +83,8 @@ def resolve_mode(mode: str, have_aec: bool | None = None) -> str:
     livekit is a UsageError naming the extra to install."""
     if mode not in ECHO_MODES:
         raise UsageError(f"unknown echo mode {mode!r}", "use --echo auto, aec, half or off")
+    if mode in ("half", "off"):
+        return mode  # livekit (~30 MB) is not even imported
     have = aec_available() if have_aec is None else have_aec
     if mode == "auto":
         return "aec" if have else "half"
@@ -202,6 +205,7 @@ class EchoCanceller:
         self.shifts = 0
         self.warmup_muted = 0
         self.idle_pieces = 0
+        self.tone_pieces = 0  # pieces cleaned of a tone instead of going through AEC3
         self._hint = -1
         # echo reduction of each reply (a run of loud far end): microphone vs. output energy
         self.reductions_db: deque[float] = deque(maxlen=200)
@@ -257,19 +261,23 @@ class EchoCanceller:
                 self.idle_pieces += 1
                 out += raw
                 continue
-            self.canceller.reverse(bytearray(piece))
-            # the delay hint: the measured echo delay once known (AEC3 finds it itself;
-            # every FFI call costs CPU, so it is sent only when it changes)
-            hint = 0 if self.path.delay is None else max(0, self.path.delay * 1000 // INPUT_RATE)
-            if hint != self._hint:
-                self.canceller.set_delay_ms(hint)
-                self._hint = hint
             near = bytearray(raw)
-            self.canceller.process(near)  # always, so it stays converged
             self.tones.push_far(piece)
-            if self.tones.freqs:  # a tone: AEC3 does not learn it (see echo_tone.py)
-                near = bytearray(raw)
+            if self.tones.freqs:
+                # a tone: AEC3 does not learn it (see echo_tone.py), so it is not run (its
+                # two calls are the biggest cost here; it sees both streams skip together)
                 self.tones.clean(near)
+                self.tone_pieces += 1
+            else:
+                self.canceller.reverse(bytearray(piece))
+                # the delay hint: the measured echo delay once known (AEC3 finds it itself;
+                # every FFI call costs CPU, so it is sent only when it changes)
+                hint = self.path.delay
+                hint = 0 if hint is None else max(0, hint * 1000 // INPUT_RATE)
+                if hint != self._hint:
+                    self.canceller.set_delay_ms(hint)
+                    self._hint = hint
+                self.canceller.process(near)
             self.near_pieces += 1
             was_coupled = self.path.coupled
             self.path.push(piece, raw)

@@ -4,15 +4,17 @@ WebRTC's AEC3 keeps its adaptive filter from learning narrowband far-end audio (
 would make it diverge), so the echo of a steady tone at a frequency it has not heard before
 passes almost untouched for a few hundred ms (measured on the loopback: 0-2 dB of reduction
 at the start of each new tone, 50 dB for speech). ``ToneResidue`` watches the far end; while
-its strongest spectral lobe holds most of its energy it finds its one or two frequencies and subtracts
-the best-fitting sinusoids at those frequencies from each 10 ms of canceller output. The
-user's voice loses only those frequencies, so barge-in still works. Broadband far ends
-(speech) are left to AEC3.
+one or two spectral lobes hold nearly all its energy it finds those frequencies, and the
+echo canceller sends the microphone with the best-fitting sinusoids at them subtracted
+(fitted per 5 ms with a linear envelope, so fades and onsets go too) instead of AEC3's
+output. The user's voice loses only those frequencies, so barge-in still works. Broadband
+far ends (speech) are left to AEC3.
 """
 
 from __future__ import annotations
 
 from collections import deque
+from functools import cache
 
 import numpy as np
 
@@ -20,21 +22,28 @@ from voicecli.audio.echo_path import PIECE, RATE
 
 WINDOW_PIECES = 30  # the far end looked at: at most the last 300 ms of it...
 HOLD_PIECES = 15  # ...and its tones kept this long after it went quiet (the echo lags)
-EVERY = 2  # pieces between looks while the level stays the same
+EVERY = 5  # pieces between looks while the level stays the same...
+ONSET_PIECES = 10  # ...every other piece this long after the far end started or jumped
 RECENT_PIECES = 4
 MATCH_HZ = 10.0
-NFFT = 8192
+NFFT, NFFT_RECENT = 8192, 2048
+HALF = PIECE // 2
 LOBE_BINS = 2.5  # a Hann window's main lobe: +-2 bins of its own length
 TONE_SHARE = 0.97  # one or two lobes hold this much of the energy: tones (a sine: 99.9 %)
 SECOND_SHARE = 0.1  # each of them at least this much
 QUIET = 32768 * 10 ** (-50 / 20)
 
 
-def _tones(x: np.ndarray) -> list[float]:
+@cache
+def _hann(n: int) -> np.ndarray:
+    return np.hanning(n)
+
+
+def _tones(x: np.ndarray, nfft: int = NFFT) -> list[float]:
     """One or two frequencies holding most of ``x``'s energy, or none (broadband)."""
-    spec = np.abs(np.fft.rfft(x * np.hanning(len(x)), NFFT)) ** 2
+    spec = np.abs(np.fft.rfft(x * _hann(len(x)), nfft)) ** 2
     total = float(spec.sum()) + 1e-12
-    lobe = max(1, round(LOBE_BINS * NFFT / len(x)))
+    lobe = max(1, round(LOBE_BINS * nfft / len(x)))
     freqs: list[float] = []
     share = 0.0
     for _ in range(2):
@@ -45,7 +54,7 @@ def _tones(x: np.ndarray) -> list[float]:
             break
         a, b, c = np.log(spec[k - 1 : k + 2] + 1e-12)  # parabolic peak interpolation
         shift = 0.5 * (a - c) / (a - 2 * b + c) if a - 2 * b + c else 0.0
-        freqs.append((k + shift) * RATE / NFFT)
+        freqs.append((k + shift) * RATE / nfft)
         share += part
         spec[lo:hi] = 0
     return freqs if share >= TONE_SHARE else []
@@ -54,11 +63,10 @@ def _tones(x: np.ndarray) -> list[float]:
 class ToneResidue:
     def __init__(self) -> None:
         self._far: deque[np.ndarray] = deque(maxlen=WINDOW_PIECES)
-        self._n = 0
-        self._energy = 0.0
+        self._n = 0  # loud far pieces since the far end started
         self._quiet = HOLD_PIECES
         self.freqs: list[float] = []  # removed now (Hz)
-        self._t = 0  # samples since the start (phase of the fitted sinusoids)
+        self._fit: tuple[np.ndarray, np.ndarray] | None = None  # basis and its pseudo-inverse
         self.pieces = 0  # pieces cleaned
 
     def push_far(self, far: bytes) -> None:
@@ -68,44 +76,52 @@ class ToneResidue:
             self._far.clear()
             self._quiet += 1
             if self._quiet >= HOLD_PIECES:
-                self.freqs = []
+                self._set([])
             return
-        # look now when the far end starts or changes a lot (a new tone), else every EVERY
-        jump = self._quiet > 0 or not self._energy * 0.25 <= energy <= self._energy * 4
+        # look every other piece just after the far end started, else every EVERY pieces
+        started = self._quiet > 0
         self._quiet = 0
-        self._energy = energy
         self._far.append(x)
-        self._n += 1
-        if jump or self._n % EVERY == 0:
+        self._n = 0 if started else self._n + 1
+        if self._n % (2 if self._n < ONSET_PIECES else EVERY) == 0:
             self._look()
 
     def _look(self) -> None:
         """The tones of the last 300 ms (precise) and of the last 40 ms (a tone that just
         began: its echo is still on the way); both are removed."""
         whole = list(self._far)
-        recent = _tones(np.concatenate(whole[-RECENT_PIECES:]))
         freqs = _tones(np.concatenate(whole)) if len(whole) > RECENT_PIECES else []
+        if not (freqs or self.freqs or self._n < ONSET_PIECES):
+            self._set([])  # broadband for a while: speech, AEC3's
+            return
+        recent = _tones(np.concatenate(whole[-RECENT_PIECES:]), NFFT_RECENT)
         for f in recent:
             if all(abs(f - g) > MATCH_HZ for g in freqs):
                 freqs.append(f)
+        self._set(freqs)
+
+    def _set(self, freqs: list[float]) -> None:
         self.freqs = freqs
+        if not freqs:
+            self._fit = None
+            return
+        # sinusoids of free phase, each also with a linear envelope, over 5 ms: the same
+        # basis fits every half piece, so its pseudo-inverse is computed once per look
+        n = np.arange(HALF)
+        ramp = np.linspace(-1.0, 1.0, HALF)
+        waves = []
+        for f in freqs:
+            s, c = np.sin(2 * np.pi * f * n / RATE), np.cos(2 * np.pi * f * n / RATE)
+            waves += [s, c, s * ramp, c * ramp]
+        basis = np.array(waves).T  # HALF x 4k
+        self._fit = (basis, np.linalg.pinv(basis))
 
     def clean(self, near: bytearray) -> None:
         """Subtract the far end's tones from one 10 ms piece, in place."""
-        t0, self._t = self._t, self._t + PIECE
-        if not self.freqs:
+        if self._fit is None:
             return
-        y = np.frombuffer(bytes(near), "<i2").astype(np.float64)
-        half = PIECE // 2
-        ramp = np.linspace(-1.0, 1.0, half)
-        for h in (0, half):  # 5 ms fits, each with a linear envelope (fades, onsets)
-            t = (t0 + h + np.arange(half)) / RATE
-            waves = []
-            for f in self.freqs:
-                s, c = np.sin(2 * np.pi * f * t), np.cos(2 * np.pi * f * t)
-                waves += [s, c, s * ramp, c * ramp]
-            basis = np.array(waves).T
-            coef, *_ = np.linalg.lstsq(basis, y[h : h + half], rcond=None)
-            y[h : h + half] -= basis @ coef
-        near[:] = np.clip(np.round(y), -32768, 32767).astype("<i2").tobytes()
+        basis, pinv = self._fit
+        y = np.frombuffer(bytes(near), "<i2").astype(np.float64).reshape(2, HALF)
+        y -= (y @ pinv.T) @ basis.T  # each 5 ms half minus its best fit
+        near[:] = np.clip(np.round(y.ravel()), -32768, 32767).astype("<i2").tobytes()
         self.pieces += 1

@@ -16,7 +16,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from voicecli.audio.base import OUTPUT_RATE, SAMPLE_WIDTH, AudioSink, AudioSource
+from voicecli.audio.base import INPUT_RATE, OUTPUT_RATE, SAMPLE_WIDTH, AudioSink, AudioSource
 from voicecli.audio.format import dbfs
 from voicecli.audio.vad import Act, Gate, SpeechDetector
 from voicecli.errors import ServerError, SessionTimeout, VoicecliError
@@ -27,6 +27,8 @@ from voicecli.pricing import Prices, Tokens
 
 log = logging.getLogger(__name__)
 
+SEND_MS = 60  # audio goes out in messages of this much while the user speaks
+SEND_BYTES = INPUT_RATE * SAMPLE_WIDTH * SEND_MS // 1000
 ToolHandler = Callable[[ev.ToolCall], Awaitable[list[ev.FunctionResult]]]
 
 
@@ -138,11 +140,20 @@ class Conversation:
         self.muted = False  # /mute: the uplink sends nothing
         self._input_done = False
         self._last_speech: float | None = None
+        self._rec_in_s = 0.0  # input seconds given to the recorder
+        self._unsent = bytearray()  # gated audio not sent yet (at most SEND_MS)
         self._tool_tasks: set[asyncio.Task[None]] = set()
 
     # ------------------------------------------------------------------------ helpers
     def rel(self, t: float | None = None) -> float:
         return (time.monotonic() if t is None else t) - self._t0
+
+    def _rec_time(self, t: float) -> float:
+        """Where the two-sided recording places audio at monotonic ``t``: the session time,
+        or in fast mode the input's own time (the input runs ahead of the clock there, and
+        a recording on the clock had to hold everything in between: memory grew without
+        bound, issue 18 item 10); replies then start where the input paused for them."""
+        return self._rec_in_s if self.opt.fast else self.rel(t)
 
     def notify(self, event: ev.AnyEvent, t: float | None = None) -> None:
         """Tell every observer; live events carry monotonic times, made relative here."""
@@ -219,7 +230,8 @@ class Conversation:
             if self.book.no_reply_due(now, self.opt.reply_wait_s) and not self._tool_tasks:
                 self._no_reply(now)
             if self.recorder is not None:
-                self.recorder.add_user(frame, self.rel(now))
+                self.recorder.add_user(frame, self._rec_time(now))
+                self._rec_in_s += len(frame) / SAMPLE_WIDTH / INPUT_RATE
             if self.muted:  # nothing goes out; an utterance in progress is closed
                 if self.gate.is_open:
                     await self._apply(self.gate.finish(), now)
@@ -238,8 +250,14 @@ class Conversation:
         ended = False
         for action in actions:
             if action.kind is Act.SEND:
-                await self.transport.send(m.AudioIn(action.frame))
-            elif action.kind is Act.SPEECH_START:
+                # sent in messages of SEND_MS (per-message work in the SDK and the websocket
+                # was the biggest cost on the loop); anything else flushes first
+                self._unsent += action.frame
+                if len(self._unsent) >= SEND_BYTES:
+                    await self._flush_audio()
+                continue
+            await self._flush_audio()
+            if action.kind is Act.SPEECH_START:
                 if self.opt.manual_activity:
                     await self.transport.send(m.ActivityStart())
                 self.book.user_started(now)
@@ -253,12 +271,20 @@ class Conversation:
                 ended = True
             elif action.kind is Act.STREAM_END:
                 await self.transport.send(m.StreamEnd())
+        if not self.gate.is_open:
+            await self._flush_audio()  # the utterance is over: nothing may wait
         return ended
+
+    async def _flush_audio(self) -> None:
+        if self._unsent:
+            data, self._unsent = bytes(self._unsent), bytearray()
+            await self.transport.send(m.AudioIn(data))
 
     async def send_text(self, text: str) -> None:
         """A typed turn into the same session."""
         self.book.user_ended(time.monotonic())
         self.notify(ev.UserText(text, t=self.rel()), self.rel())
+        await self._flush_audio()
         await self.transport.send(m.TextIn(text))
 
     # ------------------------------------------------------------------------ waiting
@@ -308,7 +334,7 @@ class Conversation:
             for sink in self.sinks:
                 sink.write(event.pcm)
             if self.recorder is not None:
-                self.recorder.add_model(event.pcm, self.rel(event.t))
+                self.recorder.add_model(event.pcm, self._rec_time(event.t))
         elif isinstance(event, ev.InputTranscript):
             book.user_text(event.text)
         elif isinstance(event, ev.OutputTranscript):
@@ -317,7 +343,7 @@ class Conversation:
             for sink in self.sinks:
                 sink.clear()
             if self.recorder is not None:
-                self.recorder.model_cut(self.rel(event.t))
+                self.recorder.model_cut(self._rec_time(event.t))
             turn = book.interrupted(event.t)
             if turn is not None:
                 self._turn_ended(turn, event.t)
