@@ -307,10 +307,15 @@ def analyse_reply(
     heard_at = t0 + (a + first * 24) / 24000
     heard_s = (last - first + 1) / 1000
     echo_db = None
-    if run.echo:
-        t_a, t_b = heard_at + 0.3, heard_at + heard_s - 0.1  # echo after the onset
-        got = [pcm for t, pcm in log.heard.get(run.session, []) if t_a <= t <= t_b]
-        spk_rms = float(np.sqrt(np.mean(y**2)) + 1e-9)
+    if run.echo:  # what the server received while the speaker was audible (40 ms later)
+        seg_t0 = t0 + a / 24000
+        got = []
+        for t, pcm in log.heard.get(run.session, []):
+            k = int((t - 0.04 - seg_t0) * 1000)
+            if 0 <= k < len(on) and on[k]:
+                got.append(pcm)
+        spk_y = seg[: len(on) * 24].reshape(-1, 24)[on].astype(np.float64)
+        spk_rms = float(np.sqrt(np.mean(spk_y**2)) + 1e-9)
         if got:
             x = np.frombuffer(b"".join(got), "<i2").astype(np.float64)
             echo_db = 20 * np.log10((np.sqrt(np.mean(x**2)) + 1e-9) / spk_rms)
