@@ -14,10 +14,10 @@ from google.genai import types
 
 from voicecli.live import events as ev
 from voicecli.live.capabilities import lookup
+from voicecli.live.declare import declare
 from voicecli.tools.base import FunctionTool, ToolFailure, ToolSpec
 from voicecli.tools.builtin import builtin_tools
 from voicecli.tools.confirm import AskApprover, TerminalApprover, approve_all
-from voicecli.tools.declare import declare
 from voicecli.tools.runner import ToolRunner
 
 

@@ -41,14 +41,12 @@ class ChainedSource:
         self.gap_ms = gap_ms
         self.realtime = realtime
         self.on_next = on_next
-        self.part = 0  # index of the source being read
 
     async def frames(self) -> AsyncIterator[bytes]:
         for i, source in enumerate(self.sources):
             if i:
                 async for frame in self._gap():
                     yield frame
-                self.part = i
                 if self.on_next is not None:
                     self.on_next(i)
             async for frame in source.frames():

@@ -15,7 +15,7 @@ import numpy as np
 from voicecli.audio.base import INPUT_RATE, OUTPUT_RATE, AudioSource
 from voicecli.audio.device_choice import DeviceInfo
 from voicecli.audio.devices import MicSource, SpeakerSink
-from voicecli.audio.echo import resolve_mode, with_echo_control
+from voicecli.audio.echo import EchoCanceller, HalfDuplex, resolve_mode, with_echo_control
 from voicecli.audio.format import dbfs, int16_to_bytes
 from voicecli.audio.synth import tone
 
@@ -38,13 +38,10 @@ class LiveAudio:
         )
 
     def stats(self) -> dict[str, float | int]:
+        """Microphone, speaker and echo control counters (``--stats``, the summary)."""
         out: dict[str, float | int] = {**self.mic.stats(), **self.speaker.stats()}
-        echo_stats = getattr(self.source, "stats", None)
-        if echo_stats is not None:
-            out.update(echo_stats())
-        muted = getattr(self.source, "muted_frames", None)
-        if muted is not None:
-            out["mic_muted_s"] = round(muted * self.mic.frame_ms / 1000, 2)
+        if isinstance(self.source, HalfDuplex | EchoCanceller):
+            out.update(self.source.stats())
         return out
 
     def close(self) -> None:

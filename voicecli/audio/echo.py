@@ -123,6 +123,9 @@ class HalfDuplex:
             else:
                 yield frame
 
+    def stats(self) -> dict[str, float | int]:
+        return {"mic_muted_s": round(self.muted_frames * self.frame_ms / 1000, 2)}
+
     async def aclose(self) -> None:
         await self.source.aclose()
 

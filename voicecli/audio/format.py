@@ -102,3 +102,12 @@ def dbfs(samples: npt.ArrayLike | bytes) -> float:
 def duration_s(pcm: bytes, rate: int, channels: int = 1) -> float:
     """Length in seconds of PCM16 bytes."""
     return len(pcm) / (2 * channels * rate)
+
+
+def mime_rate(mime: str | None) -> int | None:
+    """The ``rate=`` parameter of an audio mime type (``audio/pcm;rate=24000``), or None."""
+    for piece in (mime or "").split(";")[1:]:
+        name, _, value = piece.partition("=")
+        if name.strip() == "rate" and value.strip().isdigit():
+            return int(value.strip())
+    return None

@@ -1,12 +1,14 @@
-"""Generated test audio: speech-like signals, tones, silence and WAV files.
+"""Generated audio: speech-like signals, tones, silence, espeak-ng speech and WAV files.
 
-Used by the tests, the demo and the benchmarks, so assertions can be exact (where the
-speech is, which frequency, how long). ``speech_like`` is not speech, but webrtcvad at
-aggressiveness 2-3 classifies it as speech (the tests check this).
+The one set of signal helpers: the tests, the demo, the benchmarks and the simulator's voice
+all use these, so assertions can be exact (where the speech is, which frequency, how long).
+``speech_like`` is not speech, but webrtcvad at aggressiveness 2-3 classifies it as speech
+(the tests check this).
 """
 
 from __future__ import annotations
 
+import io
 import shutil
 import subprocess
 from collections.abc import Sequence
@@ -14,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 import soundfile as sf
+import soxr
 
 from voicecli.audio.format import Int16Array, float_to_int16
 
@@ -47,10 +50,18 @@ def speech_like(
     return float_to_int16(x / (peak or 1.0) * amp)
 
 
-def tone(freq: float, seconds: float, rate: int = 16000, amp: float = 0.5) -> Int16Array:
-    """A sine at ``freq`` Hz, ``amp`` of full scale."""
-    t = np.arange(int(round(seconds * rate))) / rate
-    return float_to_int16(amp * np.sin(2 * np.pi * freq * t))
+def tone(
+    freq: float, seconds: float, rate: int = 16000, amp: float = 0.5, fade_s: float = 0.0
+) -> Int16Array:
+    """A sine at ``freq`` Hz, ``amp`` of full scale; ``fade_s`` raised-cosine fades."""
+    n = int(round(seconds * rate))
+    wave = amp * np.sin(2 * np.pi * freq * np.arange(n) / rate)
+    fade = min(round(fade_s * rate), n // 2)
+    if fade:
+        ramp = 0.5 - 0.5 * np.cos(np.linspace(0, np.pi, fade))
+        wave[:fade] *= ramp
+        wave[n - fade :] *= ramp[::-1]
+    return float_to_int16(wave)
 
 
 def silence(seconds: float, rate: int = 16000) -> Int16Array:
@@ -109,13 +120,36 @@ def make_utterances_wav(
     return spans
 
 
-def espeak_wav(text: str, path: str | Path) -> bool:
-    """Speak ``text`` into a WAV with espeak-ng; False if espeak-ng is not installed."""
-    exe = shutil.which("espeak-ng") or shutil.which("espeak")
-    if exe is None:
-        return False
+def espeak_available() -> bool:
+    return shutil.which("espeak-ng") is not None
+
+
+def espeak_pcm(text: str, rate: int = 16000, voice: str = "en-us") -> bytes | None:
+    """``text`` spoken by espeak-ng as PCM16 mono at ``rate``; None without espeak-ng or
+    when it fails (blocking: the simulator runs it in a thread)."""
+    exe = shutil.which("espeak-ng")
+    if exe is None or not text.strip():
+        return None
     try:
-        subprocess.run([exe, "-w", str(path), text], check=True, capture_output=True, timeout=60)
+        proc = subprocess.run(
+            [exe, "--stdout", "-v", voice, text], check=True, capture_output=True, timeout=60
+        )
     except (OSError, subprocess.SubprocessError):
+        return None
+    if not proc.stdout:
+        return None
+    data, src_rate = sf.read(io.BytesIO(proc.stdout), dtype="float32")
+    if data.ndim > 1:
+        data = data.mean(axis=1)
+    if src_rate != rate:
+        data = soxr.resample(data, src_rate, rate)
+    return float_to_int16(np.clip(data, -1.0, 1.0)).tobytes()
+
+
+def espeak_wav(text: str, path: str | Path, rate: int = 16000) -> bool:
+    """Speak ``text`` into a WAV at ``rate``; False if espeak-ng is not installed."""
+    pcm = espeak_pcm(text, rate)
+    if pcm is None:
         return False
-    return Path(path).exists()
+    write_wav(path, np.frombuffer(pcm, dtype=np.int16), rate)
+    return True

@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -29,7 +29,14 @@ log = logging.getLogger(__name__)
 
 SEND_MS = 60  # audio goes out in messages of this much while the user speaks
 SEND_BYTES = INPUT_RATE * SAMPLE_WIDTH * SEND_MS // 1000
-ToolHandler = Callable[[ev.ToolCall], Awaitable[list[ev.FunctionResult]]]
+
+
+class ToolHandler(Protocol):
+    """Answers the server's tool calls (``tools.runner.ToolRunner``); ``cancel`` stops the
+    calls the server cancelled."""
+
+    async def __call__(self, call: ev.ToolCall) -> list[ev.FunctionResult]: ...
+    def cancel(self, ids: Sequence[str]) -> None: ...
 
 
 class Observer(Protocol):
@@ -101,12 +108,17 @@ def summary_tokens(s: Summary) -> Tokens:
     )
 
 
-async def no_tools(call: ev.ToolCall) -> list[ev.FunctionResult]:
+class NoTools:
     """Default tool handler: answer every call (so the model is never left waiting)."""
-    return [
-        ev.FunctionResult(c.id, c.name, {"error": f"tool {c.name!r} is not available"})
-        for c in call.calls
-    ]
+
+    async def __call__(self, call: ev.ToolCall) -> list[ev.FunctionResult]:
+        return [
+            ev.FunctionResult(c.id, c.name, {"error": f"tool {c.name!r} is not available"})
+            for c in call.calls
+        ]
+
+    def cancel(self, ids: Sequence[str]) -> None:
+        pass
 
 
 class Conversation:
@@ -130,7 +142,7 @@ class Conversation:
         self.sinks = list(sinks)
         self.recorder = recorder
         self.observers = list(observers)
-        self.tool_handler = tool_handler or no_tools
+        self.tool_handler = tool_handler or NoTools()
         self.opt = options or Options()
         self.book = TurnBook()
         self.summary = Summary()
@@ -358,9 +370,7 @@ class Conversation:
             self._tool_tasks.add(task)
             task.add_done_callback(self._tool_tasks.discard)
         elif isinstance(event, ev.ToolCallCancellation):
-            cancel = getattr(self.tool_handler, "cancel", None)  # handlers that can stop calls
-            if cancel is not None:
-                cancel(event.ids)
+            self.tool_handler.cancel(event.ids)
         elif isinstance(event, ev.Usage):
             self.summary.prompt_tokens += event.prompt_tokens
             self.summary.response_tokens += event.response_tokens

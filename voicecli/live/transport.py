@@ -19,7 +19,8 @@ from google import genai
 from google.genai import errors as genai_errors
 from google.genai import types
 
-from voicecli.audio.base import INPUT_MIME
+from voicecli.audio.base import INPUT_MIME, OUTPUT_RATE
+from voicecli.audio.format import mime_rate
 from voicecli.config import Settings, redact
 from voicecli.errors import (
     AuthError,
@@ -252,11 +253,7 @@ def _by_modality(details: Any) -> dict[str, int]:
 
 
 def _rate(mime: str | None) -> int:
-    for piece in (mime or "").split(";"):
-        name, _, value = piece.strip().partition("=")
-        if name == "rate" and value.isdigit():
-            return int(value)
-    return 24000
+    return mime_rate(mime) or OUTPUT_RATE
 
 
 def _seconds(value: Any) -> float | None:

@@ -11,9 +11,10 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-import re
 from collections.abc import Mapping, Sequence
 from typing import Any
+
+from voicecli.audio.format import mime_rate as mime_rate  # one parser, shared with live/
 
 INPUT_RATE = 16000
 OUTPUT_MIME = "audio/pcm;rate=24000"
@@ -58,12 +59,6 @@ def b64decode(data: str) -> bytes:
 
 def b64encode(data: bytes) -> str:
     return base64.b64encode(data).decode("ascii")
-
-
-def mime_rate(mime: str | None) -> int | None:
-    """The ``rate=`` parameter of an audio mime type, or None."""
-    m = re.search(r"rate\s*=\s*(\d+)", mime or "")
-    return int(m.group(1)) if m else None
 
 
 def close_reason(text: str, limit: int = 123) -> str:

@@ -1,8 +1,8 @@
 """Helpers for tests that drive the simulator through the real google-genai SDK.
 
-Test audio is made here, not recorded: ``speechlike`` is harmonics of ~150 Hz with a 4 Hz
-syllable-rate amplitude envelope, which the simulator's detector (and webrtcvad) hears as
-speech; ``silence`` is digital zeros.
+Test audio is made, not recorded (``audio.synth``, here as PCM16 bytes): ``speechlike`` is
+voiced harmonics of ~150 Hz with a 4 Hz syllable-rate envelope, which the simulator's detector
+(and webrtcvad) hears as speech; ``silence`` is digital zeros.
 """
 
 from __future__ import annotations
@@ -11,20 +11,18 @@ from typing import Any
 
 import numpy as np
 
+from voicecli.audio import synth
+
 RATE = 16000
 
 
 def speechlike(seconds: float, rate: int = RATE, f0: float = 150.0, level: float = 0.25) -> bytes:
-    """PCM16 mono speech-like signal: 11 harmonics of ``f0``, 4 Hz amplitude modulation."""
-    t = np.arange(round(seconds * rate)) / rate
-    sig = sum((1 / k) * np.sin(2 * np.pi * f0 * k * t) for k in range(1, 12))
-    env = 0.55 + 0.45 * np.sin(2 * np.pi * 4 * t)
-    x = level * sig * env / np.max(np.abs(sig))
-    return (x * 32767).astype("<i2").tobytes()
+    """``audio.synth.speech_like`` as PCM16 bytes."""
+    return synth.speech_like(seconds, rate, f0=f0, amp=level).tobytes()
 
 
 def silence(seconds: float, rate: int = RATE) -> bytes:
-    return bytes(2 * round(seconds * rate))
+    return synth.silence(seconds, rate).tobytes()
 
 
 def chunks(pcm: bytes, ms: int = 20, rate: int = RATE) -> list[bytes]:
@@ -48,21 +46,18 @@ def dominant_frequency(pcm: bytes | np.ndarray, rate: int = 24000) -> float:
     return float(k * rate / x.size)
 
 
-def sdk_client(base_url: str, ca_path: Any, api_key: str = "test-key", **http: Any) -> Any:
-    """A google-genai Client that trusts only the simulator's CA (async and sync paths)."""
-    import ssl
+def sdk_client(
+    base_url: str, ca_path: Any, api_key: str = "test-key", api_version: str | None = None
+) -> Any:
+    """A google-genai Client that trusts only the simulator's CA (async and sync paths): the
+    same client voicecli makes (``live.transport.make_client``)."""
+    from voicecli.config import Settings
+    from voicecli.live.transport import make_client
 
-    from google import genai
-    from google.genai import types
-
-    ctx = ssl.create_default_context(cafile=str(ca_path))
-    opts = types.HttpOptions(
-        base_url=base_url,
-        async_client_args={"ssl": ctx},
-        client_args={"verify": ctx},
-        **http,
+    settings = Settings(
+        base_url=base_url, ca_file=str(ca_path), api_key=api_key, api_version=api_version
     )
-    return genai.Client(api_key=api_key, http_options=opts)
+    return make_client(settings)
 
 
 class TurnResult:

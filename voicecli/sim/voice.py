@@ -9,14 +9,12 @@ All output is PCM16 little-endian mono at 24 kHz, like Gemini's.
 from __future__ import annotations
 
 import asyncio
-import io
-import shutil
 
-import numpy as np
-import soundfile as sf
-import soxr
-
+from voicecli.audio import synth
+from voicecli.audio.synth import espeak_available
 from voicecli.speech.voice_table import PREBUILT_VOICES
+
+__all__ = ["PREBUILT_VOICES", "espeak_available"]
 
 OUTPUT_RATE = 24000
 TONE_FREQS_HZ = (440, 550, 660, 770, 880, 990, 1100, 1320)
@@ -42,19 +40,8 @@ def text_duration(text: str) -> float:
 
 
 def tone(freq_hz: float, duration_s: float, rate: int = OUTPUT_RATE) -> bytes:
-    n = round(duration_s * rate)
-    t = np.arange(n) / rate
-    wave = TONE_AMPLITUDE * np.sin(2 * np.pi * freq_hz * t)
-    fade = min(round(FADE_S * rate), n // 2)
-    if fade:
-        ramp = 0.5 - 0.5 * np.cos(np.linspace(0, np.pi, fade))
-        wave[:fade] *= ramp
-        wave[n - fade :] *= ramp[::-1]
-    return (wave * 32767).astype("<i2").tobytes()
-
-
-def espeak_available() -> bool:
-    return shutil.which("espeak-ng") is not None
+    """A reply tone: ``TONE_AMPLITUDE``, ``FADE_S`` raised-cosine fades, PCM16 bytes."""
+    return synth.tone(freq_hz, duration_s, rate, TONE_AMPLITUDE, fade_s=FADE_S).tobytes()
 
 
 def use_espeak(voice: str) -> bool:
@@ -63,27 +50,7 @@ def use_espeak(voice: str) -> bool:
 
 async def espeak(text: str, rate: int = OUTPUT_RATE) -> bytes | None:
     """Speak ``text`` with espeak-ng, resampled to ``rate``; None if it fails."""
-    exe = shutil.which("espeak-ng")
-    if exe is None or not text.strip():
-        return None
-    proc = await asyncio.create_subprocess_exec(
-        exe,
-        "--stdout",
-        "-v",
-        "en-us",
-        text,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.DEVNULL,
-    )
-    wav, _ = await proc.communicate()
-    if proc.returncode != 0 or not wav:
-        return None
-    data, src_rate = sf.read(io.BytesIO(wav), dtype="float32")
-    if data.ndim > 1:
-        data = data.mean(axis=1)
-    if src_rate != rate:
-        data = soxr.resample(data, src_rate, rate)
-    return (np.clip(data, -1.0, 1.0) * 32767).astype("<i2").tobytes()
+    return await asyncio.to_thread(synth.espeak_pcm, text, rate)
 
 
 async def synthesize(

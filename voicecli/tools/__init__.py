@@ -3,8 +3,8 @@
 ``base`` (what a tool is), ``builtin`` and ``calc`` (clock, calculator, folder, machine),
 ``command`` and ``process`` (``[[tools]]`` programs, run without a shell), ``mcp``
 (``[[mcp_servers]]``), ``confirm`` (asking the user), ``runner`` (answering calls:
-cancellation, duplicates, errors), ``declare`` (google-genai declarations) and ``registry``
-(putting it together for one conversation).
+cancellation, duplicates, errors) and ``registry`` (putting it together for one conversation;
+the google-genai declarations are made in ``live.declare``).
 """
 
 from voicecli.tools.confirm import make_approver

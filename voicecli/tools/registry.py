@@ -16,11 +16,11 @@ from typing import Any
 from voicecli.config import Settings
 from voicecli.errors import ToolConfigError
 from voicecli.live.capabilities import ModelCaps
+from voicecli.live.declare import declare
 from voicecli.tools.base import Tool
 from voicecli.tools.builtin import builtin_tools
 from voicecli.tools.command import CommandConfig, CommandTool, parse_command_tools
 from voicecli.tools.confirm import Approver, refuse_all
-from voicecli.tools.declare import declare
 from voicecli.tools.mcp import McpServerConfig, parse_mcp_servers, start_server
 from voicecli.tools.runner import ToolRunner
 

@@ -83,9 +83,6 @@ class MeteredSource:
     async def aclose(self) -> None:
         await self.source.aclose()
 
-    def __getattr__(self, name: str) -> Any:  # stats, stop ... of the wrapped source
-        return getattr(self.source, name)
-
 
 def _isatty(stream: Any) -> bool:
     try:

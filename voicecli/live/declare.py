@@ -1,4 +1,5 @@
-"""Our tool specs as google-genai types: the one place in ``tools/`` that imports the SDK.
+"""Tool specs as google-genai types, kept in ``live/`` with the other SDK code (``tools/``
+describes its tools in its own terms: ``tools.base.ToolSpec``, whatever has these fields).
 
 Function declarations carry their JSON Schema as ``parameters_json_schema``. Where the model
 takes it, each declaration says whether the model waits for the result (``BLOCKING``) or
@@ -8,10 +9,22 @@ keeps talking (``NON_BLOCKING``); Google Search grounding is one more ``Tool``.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any, Protocol
 
 from google.genai import types
 
-from voicecli.tools.base import ToolSpec
+
+class ToolSpec(Protocol):
+    """What a declaration needs from a tool (``tools.base.ToolSpec`` has it)."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def description(self) -> str: ...
+    @property
+    def parameters(self) -> dict[str, Any] | None: ...
+    @property
+    def non_blocking(self) -> bool: ...
 
 
 def declaration(spec: ToolSpec, *, behavior: bool) -> types.FunctionDeclaration:
