@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from voicecli.live import events as ev
+from voicecli.live.stats import SessionStats
 from voicecli.ui.commands import Cmd, help_lines, parse, style_instruction
 from voicecli.ui.prompt import LineEditor, Prompt, StdinLines
 from voicecli.ui.status import MUTED_NOTICE, UNMUTED_NOTICE
@@ -75,16 +76,27 @@ class FakeConv:
     """What the prompt needs from a Conversation."""
 
     def __init__(self) -> None:
-        self.muted = False
+        self.stats = SessionStats()
         self.observers: list[Any] = []
         self.sent: list[str] = []
         self.events: list[Any] = []
         self.stopped = False
 
+    @property
+    def muted(self) -> bool:
+        return self.stats.muted
+
+    def set_muted(self, muted: bool) -> None:
+        self.notify(ev.MuteChanged(muted))
+
+    def uplink_seconds(self) -> tuple[float, float]:
+        return 0.0, 0.0
+
     def rel(self, t: float | None = None) -> float:
         return 12.0
 
     def notify(self, event: Any, t: float | None = None) -> None:
+        self.stats.on_event(event, 12.0 if t is None else t)
         self.events.append(event)
         for obs in self.observers:
             obs.on_event(event, 12.0 if t is None else t)
@@ -98,7 +110,7 @@ class FakeConv:
 
 
 def notices(conv: FakeConv) -> list[str]:
-    return [e.text for e in conv.events if isinstance(e, ev.Notice)]
+    return [e.text for e in conv.events if isinstance(e, ev.Notice | ev.MuteChanged)]
 
 
 async def test_prompt_actions() -> None:

@@ -8,7 +8,6 @@ from rich.console import Console
 
 from voicecli.live import events as ev
 from voicecli.ui.live_view import LiveView
-from voicecli.ui.status import MUTED_NOTICE, UNMUTED_NOTICE
 
 
 def make_view(**kw: object) -> tuple[LiveView, Console]:
@@ -131,10 +130,10 @@ def test_status_line_fields() -> None:
     assert "1,234 tokens" in line
     view.on_event(ev.GoAway(20.0), 90.0)
     assert "00:20 left" in region(view, console, 90.0)
-    view.on_event(ev.Notice(MUTED_NOTICE), 91.0)
+    view.on_event(ev.MuteChanged(True), 91.0)  # prints MUTED_NOTICE
     line = region(view, console, 91.0).splitlines()[-1]
     assert line.startswith("● muted") and "mic off" in line
-    view.on_event(ev.Notice(UNMUTED_NOTICE), 92.0)
+    view.on_event(ev.MuteChanged(False), 92.0)  # prints UNMUTED_NOTICE
     assert region(view, console, 92.0).splitlines()[-1].startswith("● listening")
 
 
@@ -153,7 +152,7 @@ def test_states_follow_the_conversation() -> None:
     assert state(2.3) == "● speaking"
     view.on_event(ev.TurnEnded(1, "spoken", "", "ok", 0.02, 0.3), 3.0)
     assert state(3) == "● listening"
-    view.on_event(ev.Notice("reconnecting (attempt 1)", "warning"), 4.0)
+    view.on_event(ev.Reconnect("reconnecting", "connection lost", 1), 4.0)
     assert state(4) == "● reconnecting"
     view.on_event(ev.SetupDone(), 5.0)
     assert state(5) == "● listening"

@@ -22,6 +22,7 @@ from voicecli.audio.vad import Act, Gate, SpeechDetector
 from voicecli.errors import ServerError, SessionTimeout, VoicecliError
 from voicecli.live import events as ev
 from voicecli.live import messages as m
+from voicecli.live.stats import SessionStats
 from voicecli.live.turns import TurnBook, TurnOutcome
 from voicecli.pricing import Prices, Tokens
 
@@ -149,7 +150,7 @@ class Conversation:
         self._t0 = time.monotonic()
         self._changed = asyncio.Event()  # set whenever the turn state changes
         self._stop = asyncio.Event()
-        self.muted = False  # /mute: the uplink sends nothing
+        self.stats = SessionStats()  # the session's counts (views and /stats read them)
         self._input_done = False
         self._last_speech: float | None = None
         self._rec_in_s = 0.0  # input seconds given to the recorder
@@ -167,10 +168,24 @@ class Conversation:
         bound, issue 18 item 10); replies then start where the input paused for them."""
         return self._rec_in_s if self.opt.fast else self.rel(t)
 
+    @property
+    def muted(self) -> bool:
+        """``/mute``: the uplink sends nothing."""
+        return self.stats.muted
+
+    def uplink_seconds(self) -> tuple[float, float]:
+        """Microphone audio heard and sent so far, seconds."""
+        return self.gate.seconds_in, self.gate.seconds_sent
+
+    def set_muted(self, muted: bool) -> None:
+        self.notify(ev.MuteChanged(muted, t=self.rel()), self.rel())
+
     def notify(self, event: ev.AnyEvent, t: float | None = None) -> None:
-        """Tell every observer; live events carry monotonic times, made relative here."""
+        """Count the event, then tell every observer; live events carry monotonic times, made
+        relative here."""
         if t is None:
             t = self.rel(getattr(event, "t", None) or None)
+        self.stats.on_event(event, t)
         for obs in self.observers:
             try:
                 obs.on_event(event, t)
@@ -232,6 +247,11 @@ class Conversation:
         s.utterances = self.gate.utterances
         s.duration_s = self.rel()
         s.malformed = self.transport.malformed
+        s.reconnects = self.stats.reconnects
+        tok = self.stats.tokens
+        s.prompt_tokens, s.response_tokens, s.total_tokens = tok.prompt, tok.response, tok.total
+        s.prompt_audio_tokens, s.prompt_text_tokens = tok.prompt_audio, tok.prompt_text
+        s.response_audio_tokens, s.response_text_tokens = tok.response_audio, tok.response_text
         if self.opt.prices is not None:
             s.cost_usd = round(summary_tokens(s).cost(self.opt.prices), 6)
 
@@ -371,14 +391,6 @@ class Conversation:
             task.add_done_callback(self._tool_tasks.discard)
         elif isinstance(event, ev.ToolCallCancellation):
             self.tool_handler.cancel(event.ids)
-        elif isinstance(event, ev.Usage):
-            self.summary.prompt_tokens += event.prompt_tokens
-            self.summary.response_tokens += event.response_tokens
-            self.summary.total_tokens += event.total_tokens
-            self.summary.prompt_audio_tokens += event.prompt_audio
-            self.summary.prompt_text_tokens += event.prompt_text
-            self.summary.response_audio_tokens += event.response_audio
-            self.summary.response_text_tokens += event.response_text
         elif isinstance(event, ev.Reconnect):
             self._on_reconnect(event)
 
@@ -386,8 +398,7 @@ class Conversation:
         """A lost connection cuts the model's turn; what it had not answered is sent again
         after the reconnect (the transport's journal), so an answer is expected."""
         if event.phase != "reconnecting":
-            self.summary.reconnects += 1
-            return
+            return  # counted by the stats
         now = time.monotonic()
         cut = self.book.interrupted(now)
         if cut is not None:

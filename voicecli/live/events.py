@@ -206,6 +206,18 @@ class Notice:
 
 
 @dataclass(frozen=True)
+class MuteChanged:
+    """``/mute`` or ``/unmute``: while muted the uplink sends nothing."""
+
+    muted: bool
+    t: float = 0.0
+
+    @property
+    def text(self) -> str:
+        return "microphone muted" if self.muted else "microphone on"
+
+
+@dataclass(frozen=True)
 class ContextChange:
     """The session's instructions or tools were changed mid-session (``/system``, ``/style``,
     ``/tools``, ``/tool``): a notice for the view, a row in history, never a user turn."""
@@ -247,6 +259,7 @@ LocalEvent = (
     | TurnEnded
     | ToolResults
     | Notice
+    | MuteChanged
     | Reconnect
     | ContextChange
     | Continued

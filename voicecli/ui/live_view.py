@@ -195,6 +195,8 @@ class LiveView:
                     self._pending.append(tool_panel(cancelled, t))
         elif isinstance(event, ev.ContextChange | ev.Continued):
             self._pending.append(Text.assemble(_stamp(t), (f"· {event.text}", "cyan")))
+        elif isinstance(event, ev.MuteChanged):
+            self._pending.append(Text.assemble(_stamp(t), (f"· {event.text}", "dim")))
         elif isinstance(event, ev.Notice):
             style = {"warning": "yellow", "error": "bold red"}.get(event.level, "dim")
             self._pending.append(Text.assemble(_stamp(t), (f"· {event.text}", style)))

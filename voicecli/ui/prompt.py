@@ -22,8 +22,9 @@ from collections.abc import Callable
 from typing import Any, Protocol
 
 from voicecli.live import events as ev
+from voicecli.live.stats import SessionStats
 from voicecli.ui.commands import Cmd, help_lines, parse, style_instruction
-from voicecli.ui.status import MUTED_NOTICE, UNMUTED_NOTICE, SessionStatus
+from voicecli.ui.status import SessionStatus
 
 log = logging.getLogger(__name__)
 
@@ -208,8 +209,14 @@ def _stdin_fd() -> int | None:
 class Session(Protocol):
     """What the prompt needs from a ``live.conversation.Conversation``."""
 
-    muted: bool
     observers: list[Any]
+    stats: SessionStats
+
+    @property
+    def muted(self) -> bool: ...
+
+    def set_muted(self, muted: bool) -> None: ...
+    def uplink_seconds(self) -> tuple[float, float]: ...
 
     def rel(self, t: float | None = None) -> float: ...
     def notify(self, event: ev.AnyEvent, t: float | None = None) -> None: ...
@@ -235,6 +242,7 @@ class Prompt:
         self.conv = conv
         if self.status is None:
             self.status = SessionStatus()
+        self.status.attach(conv.stats)  # the conversation counts; the status shows
         if not any(obs is self.status for obs in conv.observers):
             conv.observers.append(self.status)
         loop = asyncio.get_running_loop()
@@ -281,11 +289,9 @@ class Prompt:
         elif cmd.kind is Cmd.STYLE:
             await conv.send_text(style_instruction(cmd.arg))
         elif cmd.kind is Cmd.MUTE:
-            conv.muted = True
-            self._say(MUTED_NOTICE)
+            conv.set_muted(True)
         elif cmd.kind is Cmd.UNMUTE:
-            conv.muted = False
-            self._say(UNMUTED_NOTICE)
+            conv.set_muted(False)
         elif cmd.kind is Cmd.STATS:
             self._say(self.stats_line())
         elif cmd.kind is Cmd.HELP:
@@ -301,13 +307,12 @@ class Prompt:
     def stats_line(self) -> str:
         assert self.conv is not None and self.status is not None
         line = self.status.stats_line(self.conv.rel())
-        gate = getattr(self.conv, "gate", None)
-        if gate is not None:
-            line += f"; mic {gate.seconds_in:.1f} s heard, {gate.seconds_sent:.1f} s sent"
-        reconnects = getattr(getattr(self.conv, "summary", None), "reconnects", 0)
+        heard, sent = self.conv.uplink_seconds()
+        line += f"; mic {heard:.1f} s heard, {sent:.1f} s sent"
+        reconnects = self.conv.stats.reconnects
         if reconnects:
             line += f"; {reconnects} reconnect{'s' if reconnects != 1 else ''}"
-        if getattr(self.conv, "muted", False):
+        if self.conv.muted:
             line += " (muted)"
         return line
 

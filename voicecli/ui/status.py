@@ -13,11 +13,12 @@ import statistics
 from dataclasses import dataclass, field
 
 from voicecli.live import events as ev
-from voicecli.pricing import Prices, Tokens, money
+from voicecli.live.stats import SessionStats
+from voicecli.pricing import Prices, money
 
-# Notices the prompt sends when the microphone is muted or unmuted (views key on them).
-MUTED_NOTICE = "microphone muted"
-UNMUTED_NOTICE = "microphone on"
+# What the views print when the microphone is muted or unmuted (``events.MuteChanged``).
+MUTED_NOTICE = ev.MuteChanged(True).text
+UNMUTED_NOTICE = ev.MuteChanged(False).text
 
 LISTENING = "listening"
 HEARING = "hearing you"
@@ -31,48 +32,52 @@ SILENCE_DBFS = -90.0
 
 @dataclass(eq=False)
 class SessionStatus:
-    """Live facts about one session: state, latency, tokens, time left, counters."""
+    """What the status line shows: the state, the meter, time left, and the session's counts
+    (``stats``: its own, fed here, until ``attach`` hands it the conversation's)."""
 
     connection_limit_s: float | None = None  # the server's connection lifetime, if known
     state: str = LISTENING
-    muted: bool = False
     level_dbfs: float = SILENCE_DBFS
     level_known: bool = False  # set_level was called (a mic is metering)
-    last_latency_s: float | None = None
-    latencies_s: list[float] = field(default_factory=list)
-    prompt_tokens: int = 0
-    response_tokens: int = 0
-    total_tokens: int = 0
-    turns: int = 0
-    spoken: int = 0
-    silent: int = 0
-    interrupted: int = 0
-    tokens: Tokens = field(default_factory=Tokens)  # by modality, summed over reports
-    last_usage: Tokens | None = None  # the latest report (the last turn's)
+    stats: SessionStats = field(default_factory=SessionStats)
     prices: Prices | None = None  # for the estimated cost in /stats
-    tool_calls: int = 0
-    audio_chunks: int = 0
-    audio_bytes: int = 0
     last_t: float = 0.0
-    connected_at: float | None = 0.0  # session start, until a SetupDone says otherwise
+    connected_at: float | None = 0.0  # when the current connection started
     go_away_at: float | None = None  # session time at which the server said it will close
-    _user_end: float | None = None  # end of the user's turn; cleared at the first reply audio
+    _fed_elsewhere: bool = False  # the stats are the conversation's, counted there
+
+    def attach(self, stats: SessionStats) -> None:
+        """Show the conversation's counts (which it keeps) instead of counting here."""
+        self.stats, self._fed_elsewhere = stats, True
+
+    @property
+    def muted(self) -> bool:
+        return self.stats.muted
+
+    @property
+    def last_latency_s(self) -> float | None:
+        return self.stats.last_latency_s
+
+    @property
+    def total_tokens(self) -> int:
+        return self.stats.total_tokens
+
+    @property
+    def audio_chunks(self) -> int:
+        return self.stats.audio_chunks
 
     # ------------------------------------------------------------------------ feeding
     def on_event(self, event: object, t: float) -> float | None:
         """Update from one event; returns a latency (seconds) when first audio was measured."""
         if t > self.last_t:
             self.last_t = t
+        if self._fed_elsewhere:
+            latency = self.stats.last_latency_s if self.stats.latency_t == t else None
+        else:
+            latency = self.stats.on_event(event, t)
         if isinstance(event, ev.AudioChunk):  # the hot path: ~50 per second while speaking
-            self.audio_chunks += 1
-            self.audio_bytes += len(event.pcm)
             self.state = SPEAKING
-            if self._user_end is not None:
-                latency = max(0.0, t - self._user_end)
-                self._user_end = None
-                self.last_latency_s = latency
-                return latency
-            return None
+            return latency
         if isinstance(event, ev.OutputTranscript):
             self.state = SPEAKING
         elif isinstance(event, ev.ModelText):
@@ -85,19 +90,9 @@ class SessionStatus:
         elif isinstance(event, ev.VoiceActivity) and event.kind == "start":
             self.state = HEARING
         elif isinstance(event, ev.UserSpeechEnded | ev.UserText):
-            self._user_end = t
             self.state = THINKING
         elif isinstance(event, ev.TurnEnded):
-            self._turn_ended(event)
-        elif isinstance(event, ev.Usage):
-            self.prompt_tokens += event.prompt_tokens
-            self.response_tokens += event.response_tokens
-            self.total_tokens += event.total_tokens
-            self.tokens.add(event)
-            self.last_usage = Tokens()
-            self.last_usage.add(event)
-        elif isinstance(event, ev.ToolCall):
-            self.tool_calls += len(event.calls)
+            self.state = HEARING if event.outcome == "interrupted" else LISTENING
         elif isinstance(event, ev.SetupDone):
             self.connected_at = t
             self.go_away_at = None
@@ -112,34 +107,7 @@ class SessionStatus:
             else:  # resumed, or a new session: a new connection with its own lifetime
                 self.state = LISTENING
                 self.connected_at, self.go_away_at = t, None
-        elif isinstance(event, ev.Notice):
-            self._notice(event.text)
         return None
-
-    def _turn_ended(self, event: ev.TurnEnded) -> None:
-        self.turns += 1
-        if event.outcome == "silent":
-            self.silent += 1
-        elif event.outcome == "interrupted":
-            self.interrupted += 1
-        else:
-            self.spoken += 1
-        if event.latency_s is not None:
-            self.last_latency_s = event.latency_s
-            self.latencies_s.append(event.latency_s)
-        self._user_end = None
-        self.state = HEARING if event.outcome == "interrupted" else LISTENING
-
-    def _notice(self, text: str) -> None:
-        low = text.lower()
-        if text == MUTED_NOTICE:
-            self.muted = True
-        elif text == UNMUTED_NOTICE:
-            self.muted = False
-        elif low.startswith("reconnecting"):
-            self.state = RECONNECTING
-        elif low.startswith(("connected", "reconnected")):
-            self.state = LISTENING
 
     def set_level(self, dbfs: float) -> None:
         self.level_dbfs = dbfs if math.isfinite(dbfs) else SILENCE_DBFS
@@ -172,28 +140,25 @@ class SessionStatus:
         end = self.deadline()
         return None if end is None else max(0.0, end - now)
 
-    @property
-    def audio_s(self) -> float:
-        return self.audio_bytes / 2 / 24000
-
     def stats_line(self, now: float | None = None) -> str:
         """One line for ``/stats``."""
         now = self.last_t if now is None else now
+        st = self.stats
         parts = [
-            f"{plural(self.turns, 'turn')} ({self.spoken} spoken, {self.silent} silent, "
-            f"{self.interrupted} interrupted)"
+            f"{plural(st.turns, 'turn')} ({st.spoken} spoken, {st.silent} silent, "
+            f"{st.interrupted} interrupted)"
         ]
-        if self.latencies_s:
-            med = statistics.median(self.latencies_s)
-            parts.append(f"latency last {ms(self.last_latency_s)}, median {ms(med)}")
-        parts.append(self.tokens.line())
-        if self.last_usage is not None:
-            parts.append(f"last turn {self.last_usage.line()}")
+        if st.latencies_s:
+            med = statistics.median(st.latencies_s)
+            parts.append(f"latency last {ms(st.last_latency_s)}, median {ms(med)}")
+        parts.append(st.tokens.line())
+        if st.last_usage is not None:
+            parts.append(f"last turn {st.last_usage.line()}")
         if self.prices is not None:
-            parts.append(f"about {money(self.tokens.cost(self.prices))}")
-        parts.append(f"{self.audio_s:.1f} s of reply audio")
-        if self.tool_calls:
-            parts.append(plural(self.tool_calls, "tool call"))
+            parts.append(f"about {money(st.tokens.cost(self.prices))}")
+        parts.append(f"{st.reply_audio_s:.1f} s of reply audio")
+        if st.tool_calls:
+            parts.append(plural(st.tool_calls, "tool call"))
         parts.append(f"{clock(now)} elapsed")
         left = self.time_left(now)
         if left is not None:

@@ -54,6 +54,10 @@ class TalkUI:
         def start(conv: Any) -> None:
             if then is not None:
                 then(conv)
+            if isinstance(self.view, LiveView):
+                self.view.session.attach(conv.stats)  # one set of counts: the conversation's
+            elif isinstance(self.view, JsonLinesView):
+                self.view.tracker.attach(conv.stats)
             if self.prompt is not None:
                 self.prompt.start(conv)
 

@@ -1,0 +1,85 @@
+"""The session's counts, kept by one set of rules: turns and their outcomes, latency, tokens,
+tool calls, reply audio, reconnects and whether the microphone is muted.
+
+``SessionStats`` is a pure observer of the conversation's events (no I/O, no clock). The
+conversation owns one and feeds it every event it sends to its observers; the summary, the
+status line, ``/stats`` and JSON lines read it (a view fed events without a conversation, as
+in its unit tests, keeps its own, with the same rules).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from voicecli.audio.base import OUTPUT_RATE, SAMPLE_WIDTH
+from voicecli.live import events as ev
+from voicecli.pricing import Tokens
+
+
+@dataclass(eq=False)
+class SessionStats:
+    turns: int = 0
+    spoken: int = 0
+    silent: int = 0
+    interrupted: int = 0
+    latencies_s: list[float] = field(default_factory=list)  # per finished turn (TurnEnded)
+    last_latency_s: float | None = None  # the latest: first reply audio, then the turn's
+    latency_t: float | None = None  # when the latest first-audio latency was measured
+    tokens: Tokens = field(default_factory=Tokens)  # by modality, summed over reports
+    last_usage: Tokens | None = None  # the latest report (the last turn's)
+    tool_calls: int = 0
+    audio_chunks: int = 0
+    audio_bytes: int = 0
+    reconnects: int = 0
+    muted: bool = False
+    _user_end: float | None = None  # end of the user's turn; cleared at the first reply audio
+
+    @property
+    def total_tokens(self) -> int:
+        return self.tokens.total
+
+    @property
+    def reply_audio_s(self) -> float:
+        return self.audio_bytes / SAMPLE_WIDTH / OUTPUT_RATE
+
+    def on_event(self, event: object, t: float) -> float | None:
+        """Count one event; returns a latency (seconds) when first reply audio was measured:
+        from the end of the user's turn to the first audio chunk after it."""
+        if isinstance(event, ev.AudioChunk):  # the hot path: ~50 per second while speaking
+            self.audio_chunks += 1
+            self.audio_bytes += len(event.pcm)
+            if self._user_end is None:
+                return None
+            latency = max(0.0, t - self._user_end)
+            self._user_end = None
+            self.last_latency_s, self.latency_t = latency, t
+            return latency
+        if isinstance(event, ev.UserSpeechEnded | ev.UserText):
+            self._user_end = t
+        elif isinstance(event, ev.TurnEnded):
+            self._turn_ended(event)
+        elif isinstance(event, ev.Usage):
+            self.tokens.add(event)
+            self.last_usage = Tokens()
+            self.last_usage.add(event)
+        elif isinstance(event, ev.ToolCall):
+            self.tool_calls += len(event.calls)
+        elif isinstance(event, ev.Reconnect):
+            if event.phase != "reconnecting":
+                self.reconnects += 1
+        elif isinstance(event, ev.MuteChanged):
+            self.muted = event.muted
+        return None
+
+    def _turn_ended(self, event: ev.TurnEnded) -> None:
+        self.turns += 1
+        if event.outcome == "silent":
+            self.silent += 1
+        elif event.outcome == "interrupted":
+            self.interrupted += 1
+        else:
+            self.spoken += 1
+        if event.latency_s is not None:
+            self.last_latency_s = event.latency_s
+            self.latencies_s.append(event.latency_s)
+        self._user_end = None
