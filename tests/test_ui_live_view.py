@@ -76,7 +76,7 @@ def test_interrupted_and_silent_marks() -> None:
 def test_typed_line_notice_and_go_away() -> None:
     view, console = make_view()
     view.on_event(ev.UserText("what time is it?"), 2.0)
-    view.on_event(ev.Notice("reconnecting", "warning"), 3.0)
+    view.on_event(ev.Reconnect("reconnecting", "connection lost", 1), 3.0)
     view.on_event(ev.GoAway(30.0), 5.0)
     out = printed(view, console, 5.0)
     assert "00:02 you (typed): what time is it?" in out
