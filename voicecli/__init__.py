@@ -23,7 +23,7 @@ _EXPORTS = {
     "run_session": "voicecli.session.assemble",
     "TalkRequest": "voicecli.session.engine",
     "run_talk": "voicecli.session.engine",
-    "Summary": "voicecli.live.conversation",
+    "Summary": "voicecli.live.stats",
     "events": "voicecli.live.events:",
     "VoicecliError": "voicecli.errors",
     "ExitCode": "voicecli.errors",
@@ -49,7 +49,7 @@ if TYPE_CHECKING:
     from voicecli.config import load as load_settings
     from voicecli.errors import ExitCode, VoicecliError
     from voicecli.live import events
-    from voicecli.live.conversation import Summary
+    from voicecli.live.stats import Summary
     from voicecli.session.assemble import run_session
     from voicecli.session.engine import TalkRequest, run_talk
     from voicecli.session.spec import SessionSpec

@@ -50,6 +50,19 @@ def speech_like(
     return float_to_int16(x / (peak or 1.0) * amp)
 
 
+def steady_speech(
+    seconds: float, rate: int = 16000, f0: float = 150.0, amp: float = 0.25
+) -> Int16Array:
+    """A plainer speech-like signal whose energy is there from the first sample: 11
+    harmonics of ``f0`` under a 4 Hz envelope that starts at its mean. Timing tests use it
+    (an onset lands where the signal starts, within one detector frame)."""
+    t = np.arange(round(seconds * rate)) / rate
+    sig = sum((1 / k) * np.sin(2 * np.pi * f0 * k * t) for k in range(1, 12))
+    env = 0.55 + 0.45 * np.sin(2 * np.pi * 4 * t)
+    peak = float(np.max(np.abs(sig))) if t.size else 1.0
+    return float_to_int16(amp * sig * env / (peak or 1.0))
+
+
 def tone(
     freq: float, seconds: float, rate: int = 16000, amp: float = 0.5, fade_s: float = 0.0
 ) -> Int16Array:

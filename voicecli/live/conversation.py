@@ -13,7 +13,7 @@ import asyncio
 import logging
 import time
 from collections.abc import AsyncIterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 from voicecli.audio.base import INPUT_RATE, OUTPUT_RATE, SAMPLE_WIDTH, AudioSink, AudioSource
@@ -22,9 +22,9 @@ from voicecli.audio.vad import Act, Gate, SpeechDetector
 from voicecli.errors import ServerError, SessionTimeout, VoicecliError
 from voicecli.live import events as ev
 from voicecli.live import messages as m
-from voicecli.live.stats import SessionStats
+from voicecli.live.stats import SessionStats, Summary, summary_tokens
 from voicecli.live.turns import TurnBook, TurnOutcome
-from voicecli.pricing import Prices, Tokens
+from voicecli.pricing import Prices
 
 log = logging.getLogger(__name__)
 
@@ -71,42 +71,6 @@ class Options:
     manual_activity: bool = False  # send activityStart/End (automatic detection disabled)
     silent_dbfs: float = -50.0  # model audio chunks quieter than this are silence, not speech
     prices: Prices | None = None  # for the summary's estimated cost
-
-
-@dataclass
-class Summary:
-    turns: int = 0
-    spoken: int = 0
-    silent: int = 0
-    interrupted: int = 0
-    unanswered: int = 0  # utterances with no reply within reply_wait_s (also counted silent)
-    latencies_s: list[float] = field(default_factory=list)
-    seconds_in: float = 0.0
-    seconds_sent: float = 0.0
-    utterances: int = 0
-    prompt_tokens: int = 0
-    response_tokens: int = 0
-    total_tokens: int = 0
-    prompt_audio_tokens: int = 0
-    prompt_text_tokens: int = 0
-    response_audio_tokens: int = 0
-    response_text_tokens: int = 0
-    cost_usd: float | None = None  # estimated from the price table (``voicecli.pricing``)
-    duration_s: float = 0.0
-    malformed: int = 0
-    reconnects: int = 0
-
-
-def summary_tokens(s: Summary) -> Tokens:
-    return Tokens(
-        prompt=s.prompt_tokens,
-        response=s.response_tokens,
-        total=s.total_tokens,
-        prompt_audio=s.prompt_audio_tokens,
-        prompt_text=s.prompt_text_tokens,
-        response_audio=s.response_audio_tokens,
-        response_text=s.response_text_tokens,
-    )
 
 
 class NoTools:

@@ -83,3 +83,41 @@ class SessionStats:
             self.last_latency_s = event.latency_s
             self.latencies_s.append(event.latency_s)
         self._user_end = None
+
+
+@dataclass
+class Summary:
+    """The session's end: what ``run_talk`` returns and ``session_end`` records carry."""
+
+    turns: int = 0
+    spoken: int = 0
+    silent: int = 0
+    interrupted: int = 0
+    unanswered: int = 0  # utterances with no reply within reply_wait_s (also counted silent)
+    latencies_s: list[float] = field(default_factory=list)
+    seconds_in: float = 0.0
+    seconds_sent: float = 0.0
+    utterances: int = 0
+    prompt_tokens: int = 0
+    response_tokens: int = 0
+    total_tokens: int = 0
+    prompt_audio_tokens: int = 0
+    prompt_text_tokens: int = 0
+    response_audio_tokens: int = 0
+    response_text_tokens: int = 0
+    cost_usd: float | None = None  # estimated from the price table (``voicecli.pricing``)
+    duration_s: float = 0.0
+    malformed: int = 0
+    reconnects: int = 0
+
+
+def summary_tokens(s: Summary) -> Tokens:
+    return Tokens(
+        prompt=s.prompt_tokens,
+        response=s.response_tokens,
+        total=s.total_tokens,
+        prompt_audio=s.prompt_audio_tokens,
+        prompt_text=s.prompt_text_tokens,
+        response_audio=s.response_audio_tokens,
+        response_text=s.response_text_tokens,
+    )

@@ -17,8 +17,8 @@ RATE = 16000
 
 
 def speechlike(seconds: float, rate: int = RATE, f0: float = 150.0, level: float = 0.25) -> bytes:
-    """``audio.synth.speech_like`` as PCM16 bytes."""
-    return synth.speech_like(seconds, rate, f0=f0, amp=level).tobytes()
+    """``audio.synth.steady_speech`` as PCM16 bytes."""
+    return synth.steady_speech(seconds, rate, f0=f0, amp=level).tobytes()
 
 
 def silence(seconds: float, rate: int = RATE) -> bytes:

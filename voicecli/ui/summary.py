@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import statistics
 
-from voicecli.live.conversation import Summary, summary_tokens
+from voicecli.live.stats import Summary, summary_tokens
 from voicecli.pricing import money
 
 
