@@ -149,8 +149,10 @@ def test_disabled_passes_everything() -> None:
     g = Gate(dataclasses.replace(P, enabled=False))
     pattern = "..S...SSSS......" * 3
     acts = run(g, pattern)
-    assert sent(acts) == list(range(len(pattern)))
-    assert kinds(acts) == [] and g.utterances == 0
+    assert sent(acts) == list(range(len(pattern)))  # every frame, once, in order
+    # the speech events still come (to wait for answers), never a stream end
+    assert Act.STREAM_END not in kinds(acts) and g.utterances == 3
+    assert kinds(acts).count(Act.SPEECH_START) == kinds(acts).count(Act.SPEECH_END) == 3
     assert g.seconds_sent == g.seconds_in == pytest.approx(len(pattern) * 0.02)
 
 
@@ -178,17 +180,79 @@ def test_seconds_sent_for_a_pattern() -> None:
     assert g.stats()["seconds_in"] == pytest.approx(10.0)
 
 
-def test_gate_params_per_model() -> None:
-    p38 = gate_params_for(lookup("gemini-3.8-live").honours_stream_end)
-    assert not p38.stream_end and p38.hangover_ms >= 250
+def test_gate_params_per_turn_mode() -> None:
+    """Client turns: no stream end, no trailing, pre-roll + hangover <= 0.6 s. Server
+    turns: trailing until the server ends the turn; stream end where the model honours it."""
+    h38 = lookup("gemini-3.8-live").honours_stream_end
+    h25 = lookup("gemini-2.5-flash-native-audio-preview-12-2025").honours_stream_end
+    p38 = gate_params_for(h38)
+    assert not p38.stream_end and not p38.trail_until_server
     assert p38.pre_roll_ms + p38.hangover_ms <= 600
-    p25 = gate_params_for(
-        lookup("gemini-2.5-flash-native-audio-preview-12-2025").honours_stream_end
+    s38 = gate_params_for(h38, turns="server")
+    assert s38.trail_until_server and not s38.stream_end
+    s25 = gate_params_for(h25, turns="server")
+    assert s25.trail_until_server and s25.stream_end
+    assert gate_params_for(h38, frame_ms=10, enabled=False) == (
+        dataclasses.replace(p38, frame_ms=10, enabled=False)
     )
-    assert p25.stream_end and p25.hangover_ms < p38.hangover_ms
-    assert gate_params_for(
-        lookup("gemini-3.8-live").honours_stream_end, frame_ms=10, enabled=False
-    ) == (dataclasses.replace(p38, frame_ms=10, enabled=False))
+
+
+def _kinds(actions: list[Action]) -> list[Act]:
+    return [a.kind for a in actions]
+
+
+def test_server_turns_keep_sending_until_the_server_ends_the_turn() -> None:
+    """The issue's failure: a gate that stops after its hangover leaves a server that needs
+    800 ms of trailing audio without a turn end. TRAILING sends on until told."""
+    g = Gate(GateParams(onset_ms=20, pre_roll_ms=0, hangover_ms=100, trail_until_server=True))
+    acts: list[Act] = []
+    for _ in range(10):
+        acts += _kinds(g.push(b"s", True))
+    for _ in range(5):  # the hangover: 100 ms
+        acts += _kinds(g.push(b"q", False))
+    assert acts.count(Act.SPEECH_END) == 1 and g.state is GateState.TRAILING
+    sent_before = g.frames_sent
+    for _ in range(40):  # 800 ms more of silence: still sent
+        assert _kinds(g.push(b"q", False)) == [Act.SEND]
+    assert g.frames_sent == sent_before + 40
+    g.server_turn_ended()
+    assert _kinds(g.push(b"q", False)) == []  # stopped: nothing sent, no stream end (3.8)
+    assert g.state is GateState.QUIET
+
+
+def test_trailing_gives_up_and_new_speech_starts_an_utterance() -> None:
+    p = GateParams(
+        onset_ms=40,
+        pre_roll_ms=0,
+        hangover_ms=20,
+        trail_until_server=True,
+        trail_max_ms=100,
+        stream_end=True,
+    )
+    g = Gate(p)
+    for _ in range(3):
+        g.push(b"s", True)
+    g.push(b"q", False)
+    assert g.state is GateState.TRAILING
+    assert _kinds(g.push(b"s", True)) == [Act.SEND]  # one speech frame: not yet an onset
+    assert _kinds(g.push(b"s", True)) == [Act.SPEECH_START, Act.SEND]
+    assert g.utterances == 2 and g.state is GateState.SPEAKING
+    g.push(b"q", False)
+    for _ in range(5):  # trail_max_ms: 5 frames
+        assert _kinds(g.push(b"q", False)) == [Act.SEND]
+    assert _kinds(g.push(b"q", False)) == [Act.STREAM_END]
+    assert g.state is GateState.QUIET
+
+
+def test_server_ending_the_turn_during_the_hangover_skips_trailing() -> None:
+    g = Gate(GateParams(onset_ms=20, pre_roll_ms=0, hangover_ms=60, trail_until_server=True))
+    g.push(b"s", True)
+    g.push(b"q", False)
+    g.server_turn_ended()  # e.g. the reply started during a long (listen) hangover
+    g.push(b"q", False)
+    assert _kinds(g.push(b"q", False)) == [Act.SEND, Act.SPEECH_END]
+    assert g.state is GateState.QUIET
+    assert g.finish(stop_trailing=True) == []
 
 
 def test_gate_with_webrtc_on_synthetic_utterances() -> None:

@@ -28,7 +28,7 @@ def fast(*turns: Turn, **kw: object) -> Scenario:
 
 
 async def talk(session: object, seconds: float = 0.4) -> None:
-    for c in chunks(speechlike(seconds) + silence(0.3)):
+    for c in chunks(speechlike(seconds) + silence(0.9)):  # >= 800 ms trailing (fidelity rule 3)
         await session.send_realtime_input(audio=types.Blob(data=c, mime_type=MIME))  # type: ignore[attr-defined]
 
 
@@ -60,7 +60,7 @@ async def test_unknown_model_closes_1008() -> None:
         tts = await connect_error(sim, model="gemini-3.8-flash-tts")
     assert err.code == 1008
     assert err.details == (
-        "models/gemini-9.9-imaginary is not found for API version v1, "
+        "models/gemini-9.9-imaginary is not found for API version v1beta, "
         "or is not supported for bidiGenerateContent"
     )
     assert tts.code == 1008

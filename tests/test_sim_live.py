@@ -19,6 +19,9 @@ from voicecli.sim.testing import (
 from voicecli.sim.voice import TONE_FREQS_HZ
 
 MIME = "audio/pcm;rate=16000"
+# trailing silence after an utterance: server turn detection needs >= 800 ms of it
+# (fidelity rule 3, voicecli/sim/fidelity.py)
+TRAIL = 0.9
 NATIVE_25 = "gemini-2.5-flash-native-audio-preview-12-2025"
 TRANSCRIBE = types.LiveConnectConfig(
     response_modalities=[types.Modality.AUDIO],
@@ -51,7 +54,7 @@ async def test_multi_turn_audio_conversation() -> None:
             results = []
             for _ in range(2):
                 # fed far faster than real time: detection runs on the audio, not the clock
-                await send_audio(s, speechlike(0.8) + silence(0.4))
+                await send_audio(s, speechlike(0.8) + silence(TRAIL))
                 results.append(await collect_turn(s))
         rec = sim.last_session
     first, second = results
@@ -61,20 +64,20 @@ async def test_multi_turn_audio_conversation() -> None:
     assert dominant_frequency(first.audio) == pytest.approx(TONE_FREQS_HZ[0], abs=1)
     assert first.generation_complete and first.turn_complete and not first.interrupted
     assert first.usage.response_token_count == 15  # 0.6 s * 25 tokens/s
-    assert first.usage.prompt_token_count == 25  # 1.0 s of turn audio * 25 tokens/s
+    assert first.usage.prompt_token_count == 40  # 1.6 s of turn audio * 25 tokens/s
     assert second.output_text == "very well thanks"
     assert len(second.audio) == round(0.4 * 24000) * 2
     assert dominant_frequency(second.audio) == pytest.approx(TONE_FREQS_HZ[1], abs=1)
     assert rec.setup is not None and rec.setup["model"] == "models/gemini-3.8-live"
-    assert rec.audio_in_s == pytest.approx(2.4)
+    assert rec.audio_in_s == pytest.approx(2 * (0.8 + TRAIL))
     assert [t.ended_by for t in rec.turns] == ["silence", "silence"]
     assert all(t.replied for t in rec.turns)
     t0 = rec.turns[0]
     assert t0.start_s == pytest.approx(0.0, abs=0.03)
     assert t0.speech_s == pytest.approx(0.8, abs=0.05)
-    assert t0.end_s == pytest.approx(1.0, abs=0.05)  # 0.8 s speech + 200 ms end silence
-    assert rec.turns[1].start_s == pytest.approx(1.2, abs=0.03)
-    assert rec.messages["realtime_input.audio"] == 2 * 60
+    assert t0.end_s == pytest.approx(1.6, abs=0.05)  # 0.8 s speech + 800 ms end silence
+    assert rec.turns[1].start_s == pytest.approx(0.8 + TRAIL, abs=0.03)
+    assert rec.messages["realtime_input.audio"] == 2 * 85
     assert rec.warnings == []
 
 
@@ -83,7 +86,7 @@ async def test_reply_paced_in_real_time() -> None:
     async with SimServer(scen) as sim:
         client = sdk_client(sim.base_url, sim.ca_path)
         async with client.aio.live.connect(model="gemini-3.8-live") as s:
-            await send_audio(s, speechlike(0.5) + silence(0.3))
+            await send_audio(s, speechlike(0.5) + silence(TRAIL))
             loop = asyncio.get_running_loop()
             times: list[float] = []
 
@@ -102,7 +105,7 @@ async def test_transcriptions_only_when_requested() -> None:
     async with SimServer(fast(Turn(heard="x", reply="y", duration_s=0.2))) as sim:
         client = sdk_client(sim.base_url, sim.ca_path)
         async with client.aio.live.connect(model="gemini-3.8-live") as s:
-            await send_audio(s, speechlike(0.5) + silence(0.3))
+            await send_audio(s, speechlike(0.5) + silence(TRAIL))
             r = await collect_turn(s)
     assert r.audio and r.input_text == "" and r.output_text == ""
 
@@ -129,7 +132,10 @@ async def test_audio_stream_end_ignored_by_38_live() -> None:
             await sim.wait_for(lambda: sim.last_session.audio_stream_end == 1)
             await asyncio.sleep(0.3)
             assert sim.last_session.turns == []  # still waiting for trailing audio
-            await send_audio(s, silence(0.25))
+            await send_audio(s, silence(0.5))
+            await asyncio.sleep(0.2)
+            assert sim.last_session.turns == []  # 500 ms of trailing audio: not enough
+            await send_audio(s, silence(0.3))
             r = await collect_turn(s)
         rec = sim.last_session
     assert r.turn_complete
@@ -193,12 +199,14 @@ async def test_barge_in_interrupts_reply() -> None:
     async with SimServer(scen) as sim:
         client = sdk_client(sim.base_url, sim.ca_path)
         async with client.aio.live.connect(model="gemini-3.8-live") as s:
-            await send_audio(s, speechlike(0.5) + silence(0.3))
+            await send_audio(s, speechlike(0.5) + silence(TRAIL))
             sent: list[asyncio.Task[None]] = []
 
             def on_message(m: types.LiveServerMessage) -> None:
                 if m.data and not sent:  # the reply is playing: talk over it
-                    sent.append(asyncio.create_task(send_audio(s, speechlike(0.5) + silence(0.3))))
+                    sent.append(
+                        asyncio.create_task(send_audio(s, speechlike(0.5) + silence(TRAIL)))
+                    )
 
             r = await collect_turn(s, on_message)
             await sent[0]
@@ -226,12 +234,14 @@ async def test_no_interruption_activity_handling() -> None:
     async with SimServer(scen) as sim:
         client = sdk_client(sim.base_url, sim.ca_path)
         async with client.aio.live.connect(model="gemini-3.8-live", config=cfg) as s:
-            await send_audio(s, speechlike(0.5) + silence(0.3))
+            await send_audio(s, speechlike(0.5) + silence(TRAIL))
             sent: list[asyncio.Task[None]] = []
 
             def on_message(m: types.LiveServerMessage) -> None:
                 if m.data and not sent:
-                    sent.append(asyncio.create_task(send_audio(s, speechlike(0.5) + silence(0.3))))
+                    sent.append(
+                        asyncio.create_task(send_audio(s, speechlike(0.5) + silence(TRAIL)))
+                    )
 
             r1 = await collect_turn(s, on_message)
             r2 = await collect_turn(s)
@@ -244,9 +254,9 @@ async def test_silent_turn_waits_for_input() -> None:
     async with SimServer(scen) as sim:
         client = sdk_client(sim.base_url, sim.ca_path)
         async with client.aio.live.connect(model="gemini-3.8-live", config=TRANSCRIBE) as s:
-            await send_audio(s, speechlike(0.4) + silence(0.3))
+            await send_audio(s, speechlike(0.4) + silence(TRAIL))
             r1 = await collect_turn(s)
-            await send_audio(s, speechlike(0.4) + silence(0.3))
+            await send_audio(s, speechlike(0.4) + silence(TRAIL))
             r2 = await collect_turn(s)
         rec = sim.last_session
     assert r1.input_text == "mm-hm" and r1.audio == b"" and r1.turn_complete
@@ -260,7 +270,7 @@ async def test_wrong_rate_and_legacy_media_chunks_are_recorded() -> None:
     async with SimServer(fast(Turn(reply="ok", duration_s=0.2))) as sim:
         client = sdk_client(sim.base_url, sim.ca_path)
         async with client.aio.live.connect(model="gemini-3.8-live") as s:
-            pcm = speechlike(0.5, rate=24000) + silence(0.3, rate=24000)
+            pcm = speechlike(0.5, rate=24000) + silence(TRAIL, rate=24000)
             for c in chunks(pcm, rate=24000):
                 await s.send_realtime_input(
                     audio=types.Blob(data=c, mime_type="audio/pcm;rate=24000")
@@ -271,7 +281,7 @@ async def test_wrong_rate_and_legacy_media_chunks_are_recorded() -> None:
         rec = sim.last_session
     assert r.turn_complete
     assert rec.turns[0].speech_s == pytest.approx(0.5, abs=0.05)
-    assert rec.audio_in_s == pytest.approx(0.9)
+    assert rec.audio_in_s == pytest.approx(0.5 + TRAIL + 0.1)
     assert any("24000 Hz" in w for w in rec.warnings)
     assert any("no rate" in w for w in rec.warnings)
     assert any("mediaChunks" in w for w in rec.warnings)

@@ -63,17 +63,22 @@ async def test_tts_single_voice() -> None:
     assert mime == "audio/L16;codec=pcm;rate=24000"
     assert len(pcm) == round(text_duration("Say hello to everyone") * 24000) * 2
     assert dominant_frequency(pcm) == pytest.approx(voice_frequency("Puck"), abs=1)
-    assert rec.path == f"/v1/models/{TTS}:generateContent"
+    assert rec.path == f"/v1beta/models/{TTS}:generateContent"
     assert rec.api_key == "test-key" and rec.status == 200
 
 
+def turn(speaker: str, text: str) -> types.Part:
+    return types.Part(text=text, speech_metadata=types.SpeechMetadata(speaker=speaker))
+
+
 async def test_tts_two_speakers() -> None:
-    script = "Ana: Welcome to the show.\nBen: Thanks for having me here today."
+    """3.8 TTS: one part per turn, the speaker in speech_metadata."""
+    parts = [turn("Ana", "Welcome to the show."), turn("Ben", "Thanks for having me here today.")]
     sc = speech(speakers={"Ana": "Kore", "Ben": "Charon"})
     async with SimServer(Scenario(voice="tone")) as sim:
         client = sdk_client(sim.base_url, sim.ca_path)
         resp = await client.aio.models.generate_content(
-            model=TTS, contents=script, config=audio_config(sc)
+            model=TTS, contents=types.Content(role="user", parts=parts), config=audio_config(sc)
         )
     _, pcm = pcm_of(resp)
     n1 = round(text_duration("Welcome to the show.") * 24000) * 2
@@ -81,6 +86,45 @@ async def test_tts_two_speakers() -> None:
     assert len(pcm) == n1 + n2
     assert dominant_frequency(pcm[:n1]) == pytest.approx(voice_frequency("Kore"), abs=1)
     assert dominant_frequency(pcm[n1:]) == pytest.approx(voice_frequency("Charon"), abs=1)
+
+
+async def test_38_tts_speaks_direction_words_sent_as_text() -> None:
+    """Fidelity rule 5: a direction written into the text is read aloud with it (longer
+    audio, in what was spoken); the same direction in speech_metadata.style is not."""
+    words = "The quick brown fox."
+    prompt = f"Say this aloud (style: whisper softly):\n{words}"
+    async with SimServer(Scenario(voice="tone")) as sim:
+        client = sdk_client(sim.base_url, sim.ca_path)
+        as_text = await client.aio.models.generate_content(
+            model=TTS, contents=prompt, config=audio_config(speech("Kore"))
+        )
+        styled = types.Part(text=words, speech_metadata=types.SpeechMetadata(style="whisper"))
+        as_style = await client.aio.models.generate_content(
+            model=TTS,
+            contents=types.Content(role="user", parts=[styled]),
+            config=audio_config(speech("Kore")),
+        )
+        spoken = [r.spoken for r in sim.rest_requests]
+    assert spoken == [[("Kore", prompt)], [("Kore", words)]]
+    assert len(pcm_of(as_text)[1]) == round(text_duration(prompt) * 24000) * 2
+    assert len(pcm_of(as_style)[1]) == round(text_duration(words) * 24000) * 2
+
+
+async def test_38_tts_refuses_sampling_parameters_and_unknown_speakers() -> None:
+    async with SimServer(Scenario(voice="tone")) as sim:
+        client = sdk_client(sim.base_url, sim.ca_path)
+        cfg = types.GenerateContentConfig(
+            response_modalities=["AUDIO"], speech_config=speech("Kore"), temperature=0.5
+        )
+        with pytest.raises(errors.ClientError, match="temperature"):
+            await client.aio.models.generate_content(model=TTS, contents="hi", config=cfg)
+        sc = speech(speakers={"Ana": "Kore", "Ben": "Charon"})
+        with pytest.raises(errors.ClientError, match="Zed"):
+            await client.aio.models.generate_content(
+                model=TTS,
+                contents=types.Content(role="user", parts=[turn("Zed", "hi")]),
+                config=audio_config(sc),
+            )
 
 
 @pytest.mark.parametrize(

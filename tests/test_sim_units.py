@@ -38,7 +38,7 @@ def test_detector_ignores_quiet_noise_and_split_frames() -> None:
     rng = __import__("numpy").random.default_rng(1)
     noise = (rng.normal(0, 0.002, 16000) * 32767).astype("<i2").tobytes()  # about -54 dBFS
     assert det.feed(noise) == []
-    pcm = speechlike(0.6) + silence(0.3)
+    pcm = speechlike(0.6) + silence(0.85)  # the default needs 800 ms of trailing silence
     events = [e for i in range(0, len(pcm), 333) for e in det.feed(pcm[i : i + 333])]
     assert [type(e) for e in events] == [Onset, End]
 

@@ -107,11 +107,25 @@ async def test_style_direction_is_carried_in_the_request(
     await say_to_wav(settings, job, tmp_path / "s.wav")
     (rec,) = sim.rest_requests
     assert rec.action == "generateContent"
-    assert prompt_of(rec.body) == (
-        "Say this aloud (style: whisper, excited; pace: slow; language: en-GB; "
-        'pronounce "GIF" as "jif"):\nThe GIF loaded.'
+    # 3.8 TTS reads the text verbatim: the words alone, the directions in speech_metadata
+    (part,) = rec.body["contents"][0]["parts"]
+    assert part["text"] == "The GIF loaded."
+    assert get_path(part, "speech_metadata", "style") == (
+        'whisper, excited; pace: slow; language: en-GB; pronounce "GIF" as "jif"'
     )
+    assert rec.spoken == [("Leda", "The GIF loaded.")]  # no direction word is spoken
     assert get_path(rec.body, "generation_config", "response_modalities") == ["AUDIO"]
+
+
+async def test_older_tts_models_take_the_prompt_form(
+    settings: Settings, sim: SimServer, tmp_path: Path
+) -> None:
+    d = make_directions("whisper")
+    job = SayJob("Hello.", model="gemini-2.5-flash-preview-tts", directions=d, stream=False)
+    await say_to_wav(settings, job, tmp_path / "s.wav")
+    (rec,) = sim.rest_requests
+    assert prompt_of(rec.body) == "Say this aloud (style: whisper):\nHello."
+    assert "speech_metadata" not in str(rec.body) and "speechMetadata" not in str(rec.body)
 
 
 async def test_streamed_and_whole_answers_give_the_same_audio(
@@ -137,7 +151,15 @@ async def test_two_speakers(settings: Settings, sim: SimServer, tmp_path: Path) 
         for c in configs
     }
     assert voices == {"Alex": "Puck", "Sam": "Kore"}
-    assert prompt_of(rec.body).splitlines()[1:] == script.strip().splitlines()
+    parts = rec.body["contents"][0]["parts"]  # one part per turn, the speaker in metadata
+    assert [(get_path(p, "speech_metadata", "speaker"), p["text"]) for p in parts] == [
+        ("Alex", "Welcome to the show, everyone."),
+        ("Sam", "Thanks, great to be here today!"),
+    ]
+    assert rec.spoken == [
+        ("Puck", "Welcome to the show, everyone."),
+        ("Kore", "Thanks, great to be here today!"),
+    ]
     data, _ = read(tmp_path / "d.wav")
     tail = data[-int(0.5 * 24000) : -int(0.05 * 24000)].tobytes()  # Sam's line: Kore's tone
     assert dominant_frequency(tail) == pytest.approx(voice_frequency("Kore"), abs=3)
@@ -190,7 +212,9 @@ async def test_long_dialogue_keeps_speakers_in_every_chunk(
             speech_of(rec.body), "multi_speaker_voice_config", "speaker_voice_configs"
         )
         assert [c["speaker"] for c in configs] == ["Alex", "Sam"]
-        assert prompt_of(rec.body).startswith("Read aloud this conversation between Alex and Sam")
+        parts = rec.body["contents"][0]["parts"]
+        assert {get_path(p, "speech_metadata", "speaker") for p in parts} <= {"Alex", "Sam"}
+        assert all(p["text"].startswith("Point ") for p in parts)  # no "Name:" is spoken
 
 
 # ---------------------------------------------------------------------------- overview
@@ -357,7 +381,9 @@ def test_cli_say_to_file(
     err = capsys.readouterr().err
     assert code == 0, err
     assert f"wrote {out}" in err and sf.info(str(out)).samplerate == 24000
-    assert prompt_of(env.rest_requests[-1].body).startswith("Say this aloud (style: cheerful):")
+    body = env.rest_requests[-1].body  # 3.8 TTS: the words verbatim, the style in metadata
+    assert prompt_of(body) == "Hi there."
+    assert get_path(body["contents"][0]["parts"][0], "speech_metadata", "style") == "cheerful"
 
 
 def test_cli_dialogue_from_a_file_and_errors(

@@ -156,19 +156,37 @@ def test_direction_errors() -> None:
 
 
 def test_plans_repeat_voice_and_directions_in_every_chunk() -> None:
+    """Prompt form (2.5 TTS): the direction line in front of every chunk."""
     d = make_directions(style="calm")
     text = " ".join(f"This is sentence {i}." for i in range(50))
-    plan = plan_single(text, "Kore", d, "gemini-3.8-flash-tts", max_chars=120)
+    plan = plan_single(text, "Kore", d, "gemini-2.5-flash-preview-tts", max_chars=120)
     assert len(plan) > 3
     assert all(
         r.voice == "Kore" and r.prompt.startswith("Say this aloud (style: calm):") for r in plan
     )
     turns = [Turn("Alex" if i % 2 else "Sam", f"Line {i} of the talk.") for i in range(30)]
     speakers = tuple(HOSTS)
-    plan = plan_dialogue(turns, speakers, d, "gemini-3.8-flash-tts", max_chars=100)
+    plan = plan_dialogue(turns, speakers, d, "gemini-2.5-flash-preview-tts", max_chars=100)
     assert len(plan) > 3
     for r in plan:
-        assert r.speakers == speakers and r.voice is None
+        assert r.speakers == speakers and r.voice is None and not r.parts
         assert r.prompt.startswith("Read aloud this conversation between Alex and Sam")
+
+
+def test_verbatim_plans_keep_directions_out_of_the_words() -> None:
+    """3.8 TTS: the words verbatim, directions in speech_metadata, a part per turn."""
+    d = make_directions(style="calm", pace="slow")
+    text = " ".join(f"This is sentence {i}." for i in range(50))
+    plan = plan_single(text, "Kore", d, "gemini-3.8-flash-tts", max_chars=120)
+    assert len(plan) > 3
+    for r in plan:
+        (part,) = r.parts
+        assert part.text.startswith("This is sentence") and "calm" not in part.text
+        assert (part.style, part.speaker) == ("calm; pace: slow", None)
+    turns = [Turn("Alex" if i % 2 else "Sam", f"Line {i} of the talk.") for i in range(30)]
+    plan = plan_dialogue(turns, tuple(HOSTS), d, "gemini-3.8-flash-lite-tts", max_chars=100)
+    said = [(p.speaker, p.text) for r in plan for p in r.parts]
+    assert said == [(t.speaker, t.text) for t in turns]
+    assert all(p.style == "calm; pace: slow" for r in plan for p in r.parts)
     with pytest.raises(UsageError, match="no text"):
         plan_single("  \n", "Kore", d, "gemini-3.8-flash-tts")

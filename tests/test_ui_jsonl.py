@@ -14,6 +14,7 @@ SAMPLES: list[object] = [
     ev.SetupDone("s-1"),
     ev.AudioChunk(bytes(960)),
     ev.InputTranscript("Hello,\ncan you", final=False),
+    ev.InterimInputTranscript("Hello"),
     ev.OutputTranscript('Hi "there"'),
     ev.ModelText("thinking about it", thought=True),
     ev.Interrupted(),

@@ -74,7 +74,10 @@ class Settings:
     listen_hangover_ms: int = field(
         default=1000, metadata=_doc("`voicecli listen`: trailing audio after speech")
     )
-    turn_detection: str = field(default="auto", metadata=_doc("auto | manual"))
+    turn_detection: str = field(
+        default="client",
+        metadata=_doc("client (activityStart/End from the gate) | server (server VAD)"),
+    )
     timeout: float = field(default=120.0, metadata=_doc("scripted run limit, seconds"))
     resume: bool = field(default=True, metadata=_doc("session resumption and reconnects"))
     context_compression: bool = field(default=True, metadata=_doc("sliding window"))
@@ -172,12 +175,19 @@ def _coerce(name: str, value: Any, source: str) -> Any:
 
 _CHOICES = {
     "vad": ("webrtc", "silero", "off"),
-    "turn_detection": ("auto", "manual"),
+    "turn_detection": ("client", "server"),
     "echo": ("auto", "aec", "half", "off"),
 }
 
 
+# The values before client-driven turns became the default; kept as aliases so existing
+# config files keep their meaning: auto was server-side detection, manual was client-driven.
+TURN_DETECTION_ALIASES = {"auto": "server", "manual": "client"}
+
+
 def _validate(s: Settings) -> Settings:
+    if s.turn_detection in TURN_DETECTION_ALIASES:
+        s = replace(s, turn_detection=TURN_DETECTION_ALIASES[s.turn_detection])
     for name, allowed in _CHOICES.items():
         if getattr(s, name) not in allowed:
             raise ConfigError(

@@ -18,7 +18,7 @@ class ExitCode(IntEnum):
     AUDIO = 4  # unreadable, corrupt, empty or unsupported audio input
     MODEL = 5  # unknown model, unsupported feature for the model (close 1008)
     SERVER = 6  # server closed the session (1007 content, 1011), protocol trouble
-    NETWORK = 7  # cannot connect, TLS failure, connection lost (1006)
+    NETWORK = 7  # cannot connect, DNS, refused, TLS failure, no Live API there (HTTP 404), 1006
     TIMEOUT = 8  # --timeout reached, setup never answered
     DEVICE = 9  # PortAudio missing, no device, device busy or gone
     TOOL = 10  # tool configuration error
@@ -68,6 +68,12 @@ class ServerError(VoicecliError):
 
 
 class NetworkError(VoicecliError):
+    exit_code = ExitCode.NETWORK
+
+
+class EndpointError(VoicecliError):
+    """The endpoint answered, but has no Live API there (HTTP 404): not retried."""
+
     exit_code = ExitCode.NETWORK
 
 

@@ -102,11 +102,15 @@ class GateParams:
     hangover_ms: int = 250  # trailing audio sent after the last speech frame
     stream_end: bool = False  # emit audioStreamEnd after the hangover
     enabled: bool = True  # False (--vad off): every frame is sent
+    # server-side turn detection: after the hangover, keep sending (TRAILING) until the
+    # server has ended the turn (``server_turn_ended``), at most ``trail_max_ms``
+    trail_until_server: bool = False
+    trail_max_ms: int = 3000
 
     def __post_init__(self) -> None:
         if self.frame_ms <= 0:
             raise ValueError(f"frame_ms must be positive, got {self.frame_ms}")
-        for name in ("pre_roll_ms", "onset_ms", "hangover_ms"):
+        for name in ("pre_roll_ms", "onset_ms", "hangover_ms", "trail_max_ms"):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} must be >= 0")
 
@@ -114,19 +118,31 @@ class GateParams:
         return math.ceil(ms / self.frame_ms)
 
 
-def gate_params_for(honours_stream_end: bool, frame_ms: int = 20, **overrides: Any) -> GateParams:
-    """Gate settings for a model, by whether it honours audioStreamEnd.
+def gate_params_for(
+    honours_stream_end: bool, frame_ms: int = 20, *, turns: str = "client", **overrides: Any
+) -> GateParams:
+    """Gate settings for a turn mode and a model (whether it honours audioStreamEnd).
 
-    Models that honour it get a short hangover (150 ms) and the stream end.
-    Models that ignore it (gemini-3.8-live) need trailing audio for their own turn detection
-    (~200 ms of silence), so they get a 250 ms hangover and no stream end; webrtcvad adds
-    its own 60-120 ms overhang, so the server sees >= 250 ms of trailing silence. Pre-roll is
-    200 ms, so pre-roll + hangover + detector overhang stays <= 0.6 s per utterance.
+    ``turns="client"`` (the default): the gate's own decisions bound each turn
+    (activityStart at onset, activityEnd when the 250 ms hangover runs out), so nothing
+    depends on the server's turn detection; pre-roll 200 ms + hangover 250 ms keeps the
+    audio sent per utterance within speech + 0.6 s (plus webrtcvad's own overhang).
+
+    ``turns="server"``: the server's detection ends the turn, and its trailing-silence
+    length is unknown (and ``silenceDurationMs`` reported as not honoured), so after the
+    hangover the gate keeps sending until the server has ended the turn (TRAILING). Models
+    that honour audioStreamEnd then also get the stream end.
     """
-    if honours_stream_end:
-        params = GateParams(frame_ms=frame_ms, pre_roll_ms=200, hangover_ms=150, stream_end=True)
+    if turns == "server":
+        params = GateParams(
+            frame_ms=frame_ms,
+            pre_roll_ms=200,
+            hangover_ms=250,
+            stream_end=honours_stream_end,
+            trail_until_server=True,
+        )
     else:
-        params = GateParams(frame_ms=frame_ms, pre_roll_ms=200, hangover_ms=250, stream_end=False)
+        params = GateParams(frame_ms=frame_ms, pre_roll_ms=200, hangover_ms=250)
     return replace(params, **overrides)
 
 
@@ -135,6 +151,7 @@ class GateState(Enum):
     STARTING = "starting"
     SPEAKING = "speaking"
     HANGOVER = "hangover"
+    TRAILING = "trailing"  # server detection: still sending until the server ends the turn
 
 
 class Act(Enum):
@@ -171,13 +188,20 @@ class Gate:
       SPEECH_START, the pre-roll and held frames are sent, and the gate is SPEAKING.
       A silent frame first sends the gate back to QUIET (held frames join the pre-roll).
     * SPEAKING: every frame is sent.
-    * HANGOVER: silent frames are still sent, up to ``hangover_ms``, so the server's own
-      turn detection sees trailing silence; speech returns the gate to SPEAKING (the
-      hangover restarts at the next silence, so short pauses do not split an utterance).
-      When it runs out: SPEECH_END, then STREAM_END if ``stream_end``; back to QUIET.
+    * HANGOVER: silent frames are still sent, up to ``hangover_ms``; speech returns the
+      gate to SPEAKING (the hangover restarts at the next silence, so short pauses do not
+      split an utterance). When it runs out: SPEECH_END, then STREAM_END if ``stream_end``;
+      back to QUIET.
+    * TRAILING (only with ``trail_until_server``): after SPEECH_END every frame is still
+      sent, so the server's own detection gets the trailing audio it needs, until
+      ``server_turn_ended()`` was called (the server answered or ended the turn) or
+      ``trail_max_ms`` passed; then STREAM_END if ``stream_end``, back to QUIET. Speech
+      for ``onset_ms`` starts a new utterance (SPEECH_START, SPEAKING).
 
-    With ``enabled=False`` every frame is sent and no speech events are produced.
-    Audio sent per utterance is at most pre-roll + speech + hangover.
+    With ``enabled=False`` every frame is sent; the speech events (and TRAILING) still
+    come, so the caller knows where utterances end, but never STREAM_END.
+    Audio sent per utterance is at most pre-roll + speech + hangover (+ the trailing audio
+    with server detection).
     """
 
     def __init__(self, params: GateParams | None = None) -> None:
@@ -186,6 +210,10 @@ class Gate:
         self._pre_roll_n = p.frames(p.pre_roll_ms)
         self._onset_n = max(1, p.frames(p.onset_ms))
         self._hang_n = p.frames(p.hangover_ms)
+        self._trail_n = p.frames(p.trail_max_ms)
+        self._trail = 0  # frames sent while TRAILING
+        self._run = 0  # consecutive speech frames while TRAILING
+        self._server_done = False  # the server ended the turn since the last speech frame
         self._pre: deque[bytes] = deque(maxlen=self._pre_roll_n or None)
         self._held: list[bytes] = []
         self._silent = 0
@@ -206,6 +234,18 @@ class Gate:
     def is_open(self) -> bool:
         return self.state in (GateState.SPEAKING, GateState.HANGOVER)
 
+    @property
+    def trailing(self) -> bool:
+        return self.state is GateState.TRAILING
+
+    @property
+    def quiet(self) -> bool:
+        return self.state is GateState.QUIET
+
+    def server_turn_ended(self) -> None:
+        """The server ended (or answered) the user's turn: trailing audio may stop."""
+        self._server_done = True
+
     def stats(self) -> dict[str, float | int]:
         return {
             "frames_in": self.frames_in,
@@ -224,16 +264,55 @@ class Gate:
             self._pre.append(frame)
 
     def _close(self) -> list[Action]:
-        self.state = GateState.QUIET
         self._silent = 0
         self._pre.clear()
+        if self.params.trail_until_server and not self._server_done:
+            self.state = GateState.TRAILING
+            self._trail = self._run = 0
+            return [_END]
+        self.state = GateState.QUIET
         return [_END, _STREAM_END] if self.params.stream_end else [_END]
 
-    def push(self, frame: bytes, is_speech: bool) -> list[Action]:
-        self.frames_in += 1
-        if not self.params.enabled:
-            return [self._send(frame)]
+    def _stop_trailing(self) -> list[Action]:
+        self.state = GateState.QUIET
+        self._trail = self._run = 0
+        return [_STREAM_END] if self.params.stream_end else []
+
+    def _push_trailing(self, frame: bytes, is_speech: bool) -> list[Action]:
+        if self._server_done or self._trail >= self._trail_n:
+            return self._stop_trailing() + self._step(frame, is_speech)
+        self._trail += 1
+        self._run = self._run + 1 if is_speech else 0
+        out: list[Action] = []
+        if self._run >= self._onset_n:  # new speech while trailing: a new utterance
+            self.state = GateState.SPEAKING
+            self.utterances += 1
+            self._server_done = False
+            self._trail = self._run = 0
+            out.append(_START)
+        out.append(self._send(frame))
+        return out
+
+    def push(self, frame: bytes, is_speech: bool, *, counted: bool = False) -> list[Action]:
+        """One frame in (``counted``: a frame that is not input, e.g. trailing silence made
+        up after the input ended); the actions to carry out, in order."""
+        if not counted:
+            self.frames_in += 1
+        if self.params.enabled:
+            return self._step(frame, is_speech)
+        # --vad off: every frame is sent; the machine still runs for the speech events (and
+        # the trailing state), but sends nothing itself and never ends the stream
+        sent = self.frames_sent
+        acts = self._step(frame, is_speech)
+        self.frames_sent = sent
+        start = [a for a in acts if a.kind is Act.SPEECH_START]
+        rest = [a for a in acts if a.kind is Act.SPEECH_END]
+        return [*start, self._send(frame), *rest]
+
+    def _step(self, frame: bytes, is_speech: bool) -> list[Action]:
         st = self.state
+        if st is GateState.TRAILING:
+            return self._push_trailing(frame, is_speech)
         if st is GateState.QUIET:
             if not is_speech:
                 self._remember(frame)
@@ -253,6 +332,7 @@ class Gate:
                 return []
             self.state = GateState.SPEAKING
             self.utterances += 1
+            self._server_done = False
             out = [_START]
             out += [self._send(f) for f in self._pre]
             out += [self._send(f) for f in self._held]
@@ -262,6 +342,7 @@ class Gate:
         if is_speech:
             self.state = GateState.SPEAKING
             self._silent = 0
+            self._server_done = False
             return [self._send(frame)]
         # a silent frame while SPEAKING or in HANGOVER
         if self._silent >= self._hang_n:  # only with hangover 0
@@ -275,10 +356,18 @@ class Gate:
             out += self._close()
         return out
 
-    def finish(self) -> list[Action]:
-        """End of input: close an open utterance (SPEECH_END, STREAM_END if configured)."""
+    def finish(self, *, stop_trailing: bool = False) -> list[Action]:
+        """End of input: close an open utterance (SPEECH_END, STREAM_END if configured).
+
+        With server detection the gate stays TRAILING (the caller keeps feeding silence
+        until the server has ended the turn) unless ``stop_trailing`` (muted)."""
         self._held = []
-        if self.params.enabled and self.is_open:
-            return self._close()
+        out: list[Action] = []
+        if self.is_open:
+            out = self._close()
+        if self.state is GateState.TRAILING:
+            if stop_trailing:
+                out += self._stop_trailing()
+            return out
         self.state = GateState.QUIET
-        return []
+        return out

@@ -116,7 +116,7 @@ TurnOpt = Annotated[
         "--turn-detection",
         panel=AUDIO,
         metavar="MODE",
-        help="auto (server VAD) | manual (activityStart/End) (default: auto).",
+        help="client (voicecli sends activityStart/End) | server (server VAD) (default: client).",
     ),
 ]
 

@@ -19,6 +19,8 @@ from voicecli.commands.options import (
     Flags,
     with_options,
 )
+from voicecli.errors import SessionTimeout
+from voicecli.live.conversation import Summary
 from voicecli.session import SessionSpec, run_session
 
 
@@ -59,7 +61,19 @@ def talk(
     """
     settings = flags.settings()
     spec = _spec(flags, kind="talk", input=input, fast=fast, record=record, yes=flags["yes"])
-    run_session(settings, spec)
+    check_answered(run_session(settings, spec))
+
+
+def check_answered(summary: Summary) -> None:
+    """A talk run in which utterances got no reply at all (not even the server's end of the
+    turn) is no success: exit 8. Ended by the user (Ctrl-C, /quit): exit 0 anyway. (listen
+    only reports the count: there, silence is the usual answer.)"""
+    if summary.unanswered and not summary.ended_by_user:
+        raise SessionTimeout(
+            f"{summary.unanswered} of {summary.utterances} utterances got no reply "
+            "(the server never answered or ended those turns)",
+            "check --turn-detection and the endpoint; --debug shows the session",
+        )
 
 
 @with_options(SHARED)

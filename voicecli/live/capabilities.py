@@ -2,6 +2,13 @@
 
 Facts from ``shared/LIVE_FACTS.md`` (late 2026). A combination the model cannot take is
 refused here with a clear message instead of a websocket close later.
+
+The table also says where each model is reached: the Developer API serves the Live
+WebSocket only on ``v1beta`` (``v1alpha`` for preview features such as ephemeral tokens),
+while google-genai 3.x defaults the Developer API to ``v1``, so every Developer model names
+its version here; Vertex models name none (the SDK's default, ``v1beta1``). The TTS table
+says which request form a speech model takes (the words verbatim with directions in
+``speech_metadata``, or a natural-language prompt).
 """
 
 from __future__ import annotations
@@ -10,6 +17,14 @@ from dataclasses import dataclass
 from enum import Enum
 
 from voicecli.errors import ModelError, UsageError
+
+# The Developer API serves Live only on v1beta (LIVE_FACTS "Connecting"; the public Live API
+# reference; google-genai's own Live tests pin it). Ephemeral tokens need v1alpha.
+LIVE_API_VERSION = "v1beta"
+EPHEMERAL_API_VERSION = "v1alpha"
+# REST generateContent for TTS and text models: the speech-generation and text-generation
+# docs give v1beta (the preview TTS models are not served on v1).
+REST_API_VERSION = "v1beta"
 
 
 class Support(Enum):
@@ -36,6 +51,10 @@ class ModelCaps:
     stable: bool = True
     note: str = ""
     non_blocking_tools: bool = True  # takes NON_BLOCKING declarations and response scheduling
+    # sends interactionStatus (IN_PROGRESS while reasoning in the background, then IDLE)
+    interaction_status: bool = False
+    # API version of the Live WebSocket path; None: the SDK's default (Vertex)
+    api_version: str | None = LIVE_API_VERSION
 
 
 DEFAULT_MODEL = "gemini-3.8-live"
@@ -57,6 +76,7 @@ _MODELS: tuple[ModelCaps, ...] = (
         Support.NO,
         Thinking.LEVEL,
         honours_stream_end=False,
+        interaction_status=True,
     ),
     ModelCaps(
         "gemini-3.1-flash-live-preview",
@@ -95,6 +115,7 @@ _MODELS: tuple[ModelCaps, ...] = (
         Thinking.BUDGET,
         honours_stream_end=True,
         note="Vertex AI regional endpoints only",
+        api_version=None,
     ),
 )
 
@@ -105,14 +126,51 @@ _VERTEX_38 = ModelCaps(
     Support.DEFAULT_ON,
     Thinking.NONE,
     honours_stream_end=False,
+    api_version=None,
 )
 
-TTS_MODELS = (
-    "gemini-3.8-flash-tts",
-    "gemini-3.8-flash-lite-tts",
-    "gemini-2.5-flash-preview-tts",
-    "gemini-2.5-pro-preview-tts",
+
+class TtsForm(Enum):
+    VERBATIM = "verbatim"  # the text is read as a transcript; directions in speech_metadata
+    PROMPT = "prompt"  # a natural-language prompt ("Say cheerfully: ...")
+
+
+@dataclass(frozen=True)
+class TtsCaps:
+    name: str
+    form: TtsForm
+    max_speakers: int = 2
+    api_version: str = REST_API_VERSION
+
+
+# LIVE_FACTS "Models": the 3.8 TTS models read the text as a verbatim transcript (style in
+# Part.speech_metadata.style, one part per turn with speech_metadata.speaker); the 2.5 models
+# take the natural-language prompt form.
+TTS_CAPS: tuple[TtsCaps, ...] = (
+    TtsCaps("gemini-3.8-flash-tts", TtsForm.VERBATIM),
+    TtsCaps("gemini-3.8-flash-lite-tts", TtsForm.VERBATIM),
+    TtsCaps("gemini-2.5-flash-preview-tts", TtsForm.PROMPT),
+    TtsCaps("gemini-2.5-pro-preview-tts", TtsForm.PROMPT),
 )
+TTS_MODELS = tuple(t.name for t in TTS_CAPS)
+
+
+def tts_lookup(model: str) -> TtsCaps | None:
+    """The TTS model's request form, or None for a model that is not a TTS model."""
+    name = model.removeprefix("models/")
+    return next((t for t in TTS_CAPS if t.name == name), None)
+
+
+def live_api_version(model: str, *, vertex: bool = False, api_key: str | None = None) -> str | None:
+    """The API version a Live session on ``model`` connects with (None: the SDK default)."""
+    if vertex:
+        return None
+    if api_key and api_key.startswith("auth_tokens/"):
+        return EPHEMERAL_API_VERSION
+    try:
+        return lookup(model, "developer").api_version
+    except ModelError:  # an unknown model is refused elsewhere; connect where Live lives
+        return LIVE_API_VERSION
 
 
 def all_models(api: str | None = None) -> list[ModelCaps]:

@@ -16,7 +16,14 @@ from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from voicecli.audio.base import INPUT_RATE, OUTPUT_RATE, SAMPLE_WIDTH, AudioSink, AudioSource
+from voicecli.audio.base import (
+    INPUT_RATE,
+    OUTPUT_RATE,
+    SAMPLE_WIDTH,
+    AudioSink,
+    AudioSource,
+    frame_bytes,
+)
 from voicecli.audio.format import dbfs
 from voicecli.audio.vad import Act, Gate, SpeechDetector
 from voicecli.errors import ServerError, SessionTimeout, VoicecliError
@@ -68,9 +75,15 @@ class Options:
     fast: bool = False  # input not paced: wait for each reply before the next utterance
     timeout_s: float = 60.0  # longest wait for the model (a reply, or the end after input)
     reply_wait_s: float = 8.0  # after the user's last utterance: wait this long for a reply
-    manual_activity: bool = False  # send activityStart/End (automatic detection disabled)
+    # client-driven turns (automatic detection disabled): activityStart at the gate's onset,
+    # activityEnd when its hangover runs out; False: the server's own detection
+    manual_activity: bool = False
     silent_dbfs: float = -50.0  # model audio chunks quieter than this are silence, not speech
     prices: Prices | None = None  # for the summary's estimated cost
+    # while the model speaks, speech must be at least this loud to open the gate (an onset
+    # is an activityStart, i.e. a barge-in): what is left of the model's own voice after
+    # echo cancellation is quieter and must not interrupt it
+    barge_in_dbfs: float = -42.0
 
 
 class NoTools:
@@ -120,6 +133,7 @@ class Conversation:
         self._rec_in_s = 0.0  # input seconds given to the recorder
         self._unsent = bytearray()  # gated audio not sent yet (at most SEND_MS)
         self._tool_tasks: set[asyncio.Task[None]] = set()
+        self._reasoning = False  # interactionStatus IN_PROGRESS: more output may follow
 
     # ------------------------------------------------------------------------ helpers
     def rel(self, t: float | None = None) -> float:
@@ -218,6 +232,7 @@ class Conversation:
         s.response_audio_tokens, s.response_text_tokens = tok.response_audio, tok.response_text
         if self.opt.prices is not None:
             s.cost_usd = round(summary_tokens(s).cost(self.opt.prices), 6)
+        s.ended_by_user = self._stop.is_set()
 
     # ------------------------------------------------------------------------ uplink
     async def _uplink(self) -> None:
@@ -229,17 +244,35 @@ class Conversation:
                 self.recorder.add_user(frame, self._rec_time(now))
                 self._rec_in_s += len(frame) / SAMPLE_WIDTH / INPUT_RATE
             if self.muted:  # nothing goes out; an utterance in progress is closed
-                if self.gate.is_open:
-                    await self._apply(self.gate.finish(), now)
+                if self.gate.is_open or self.gate.trailing:
+                    await self._apply(self.gate.finish(stop_trailing=True), now)
                 continue
             speech = self.detector.is_speech(frame) if self.detector else True
+            if speech and self.book.model_busy and not self.gate.is_open:
+                speech = dbfs(frame) >= self.opt.barge_in_dbfs
             if speech and self.gate.is_open:
                 self._last_speech = now
                 self.book.user_speech(now)
+            was_trailing = self.gate.trailing
             ended = await self._apply(self.gate.push(frame, speech), now)
-            if ended and self.opt.fast:
-                await self._settle()  # fast mode: the next utterance waits for this answer
+            if self.opt.fast and (ended or (was_trailing and self.gate.quiet)):
+                # fast mode: the next utterance waits for this answer; with server detection
+                # the server first needs its trailing audio (silence, not the next speech)
+                await self._trail_silence()
+                await self._settle()
         await self._apply(self.gate.finish(), time.monotonic())
+        await self._trail_silence()
+
+    async def _trail_silence(self) -> None:
+        """Server detection: keep sending silence until the server has ended the turn (or the
+        gate gives up), paced in real time (fast mode: four times faster)."""
+        silence = bytes(frame_bytes(self.gate.params.frame_ms))
+        step = self.gate.params.frame_ms / 1000 / (4 if self.opt.fast else 1)
+        next_at = time.monotonic()
+        while self.gate.trailing and not self._stop.is_set():
+            next_at += step
+            await asyncio.sleep(max(0.0, next_at - time.monotonic()))
+            await self._apply(self.gate.push(silence, False, counted=True), time.monotonic())
 
     async def _apply(self, actions: list[Any], now: float) -> bool:
         """Carry out the gate's actions; True when an utterance ended."""
@@ -297,7 +330,7 @@ class Conversation:
                     self._no_reply(now)
                     return
                 await self._wait_change(left)
-            elif self.book.awaiting_reply:  # a reply (or a tool call) is under way
+            elif self.book.awaiting_reply or self._reasoning:  # a reply is under way
                 if now >= deadline:
                     raise SessionTimeout(
                         f"the model's reply did not complete within {self.opt.timeout_s:.0f} s",
@@ -324,6 +357,8 @@ class Conversation:
 
     def _handle(self, event: ev.LiveEvent | ev.Reconnect) -> None:
         book = self.book
+        if _ends_user_turn(event):
+            self.gate.server_turn_ended()  # server detection: trailing audio may stop
         if isinstance(event, ev.AudioChunk):
             seconds = len(event.pcm) / SAMPLE_WIDTH / (event.rate or OUTPUT_RATE)
             book.model_audio(event.t, seconds, dbfs(event.pcm) > self.opt.silent_dbfs)
@@ -345,6 +380,11 @@ class Conversation:
                 self._turn_ended(turn, event.t)
         elif isinstance(event, ev.TurnComplete):
             self._flush_sinks()
+            after_turn = book.current is None and book.pending_user_end is None
+            if event.interaction_status == "IDLE" and self._reasoning and after_turn:
+                self._reasoning = False  # background reasoning after a finished turn is over
+                return
+            self._reasoning = event.interaction_status == "IN_PROGRESS"
             reason = event.reason or ("WAITING_FOR_INPUT" if event.waiting_for_input else None)
             turn = book.turn_complete(event.t, reason)
             if turn is not None:
@@ -406,3 +446,21 @@ class Conversation:
         if results:
             await self.transport.send(m.ToolResults(tuple(results)))
             self.notify(ev.ToolResults(tuple(results), t=self.rel()), self.rel())
+
+
+def _ends_user_turn(event: object) -> bool:
+    """A server event that shows the server has ended the user's turn (it answers, or
+    says the turn is over, or its voice activity detection saw the end of speech)."""
+    if isinstance(event, ev.VoiceActivity):
+        return event.kind.upper().endswith("END")
+    return isinstance(
+        event,
+        (
+            ev.AudioChunk,
+            ev.OutputTranscript,
+            ev.ModelText,
+            ev.GenerationComplete,
+            ev.TurnComplete,
+            ev.ToolCall,
+        ),
+    )

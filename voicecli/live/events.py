@@ -65,9 +65,21 @@ class GenerationComplete:
 
 
 @dataclass(frozen=True)
+class InterimInputTranscript:
+    """A low-latency guess at what the user is saying, replaced by ``InputTranscript``
+    (never part of the turn's text)."""
+
+    text: str
+    t: float = 0.0
+
+
+@dataclass(frozen=True)
 class TurnComplete:
     reason: str | None = None  # turnCompleteReason, e.g. NEED_MORE_INPUT
     waiting_for_input: bool = False
+    # interactionStatus (extended thinking): IN_PROGRESS = more output may follow after
+    # this turn; IDLE = all processing is done. None: the model does not report it.
+    interaction_status: str | None = None
     t: float = 0.0
 
 
@@ -141,6 +153,7 @@ LiveEvent = (
     SetupDone
     | AudioChunk
     | InputTranscript
+    | InterimInputTranscript
     | OutputTranscript
     | ModelText
     | Interrupted

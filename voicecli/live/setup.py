@@ -12,6 +12,37 @@ from google.genai import types
 from voicecli.config import Settings
 from voicecli.live.capabilities import ModelCaps, resolve
 
+# Server detection when the gate does not say how long its hangover is (``--vad off``).
+DEFAULT_SILENCE_MS = 500
+
+
+def turn_mode(settings: Settings) -> str:
+    """``client``: voicecli's gate bounds each turn with activityStart/activityEnd (automatic
+    activity detection disabled); ``server``: the server's detection ends turns. Without a
+    gate (``--vad off``, everything streamed) only the server can end a turn."""
+    if settings.vad == "off":
+        return "server"
+    return "server" if settings.turn_detection == "server" else "client"
+
+
+def realtime_input_config(
+    settings: Settings, silence_ms: int | None = None
+) -> types.RealtimeInputConfig:
+    """Client turns: automatic detection off. Server turns: on, with an explicit
+    ``silenceDurationMs`` (the server default is undocumented; the client still streams
+    until the server ends the turn, since the setting is reported as not honoured)."""
+    if turn_mode(settings) == "client":
+        return types.RealtimeInputConfig(
+            automatic_activity_detection=types.AutomaticActivityDetection(disabled=True)
+        )
+    silence = silence_ms if silence_ms is not None else settings.hangover_ms
+    return types.RealtimeInputConfig(
+        automatic_activity_detection=types.AutomaticActivityDetection(
+            disabled=False,
+            silence_duration_ms=silence if silence is not None else DEFAULT_SILENCE_MS,
+        )
+    )
+
 
 def instructions(settings: Settings, extra: str | None = None) -> str | None:
     """System instructions: the user's text, then the delivery style, then mode extras."""
@@ -32,6 +63,7 @@ def build_config(
     extra_instructions: str | None = None,
     tools: list[Any] | None = None,
     resumption_handle: str | None = None,
+    silence_ms: int | None = None,
 ) -> types.LiveConnectConfig:
     """The setup for one connection. Raises UsageError for impossible combinations."""
     feats = resolve(
@@ -54,11 +86,7 @@ def build_config(
         thinking = types.ThinkingConfig(thinking_level=feats.thinking_level.upper())  # type: ignore[arg-type]
     elif feats.thinking_budget is not None:
         thinking = types.ThinkingConfig(thinking_budget=feats.thinking_budget)
-    realtime = None
-    if settings.turn_detection == "manual":
-        realtime = types.RealtimeInputConfig(
-            automatic_activity_detection=types.AutomaticActivityDetection(disabled=True)
-        )
+    realtime = realtime_input_config(settings, silence_ms)
     text = instructions(settings, extra_instructions)
     return types.LiveConnectConfig(
         response_modalities=[types.Modality.AUDIO],

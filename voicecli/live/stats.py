@@ -109,6 +109,7 @@ class Summary:
     duration_s: float = 0.0
     malformed: int = 0
     reconnects: int = 0
+    ended_by_user: bool = False  # Ctrl-C, /quit: an utterance left waiting is no failure
 
 
 def summary_tokens(s: Summary) -> Tokens:

@@ -31,21 +31,40 @@ from voicecli.errors import (
     UsageError,
     VoicecliError,
 )
+from voicecli.live import capabilities
 from voicecli.live import events as ev
 from voicecli.live import messages as m
+from voicecli.live.failures import connect_error
 
 log = logging.getLogger(__name__)
 
 SETUP_TIMEOUT_S = 15.0
 
 
-def make_client(settings: Settings) -> genai.Client:
-    """A google-genai client for the settings (key, endpoint, CA to trust, Vertex)."""
+def api_version_for(settings: Settings, purpose: str = "live") -> str | None:
+    """The API version for a Live session (``purpose="live"``) or a REST call ("rest").
+
+    ``api_version`` in the settings wins; otherwise the capability table's: v1beta on the
+    Developer API (the SDK's own default, v1, has no Live WebSocket), the SDK's default on
+    Vertex AI.
+    """
+    if settings.api_version:
+        return settings.api_version
+    if settings.vertex:
+        return None
+    if purpose == "rest":
+        return capabilities.REST_API_VERSION
+    return capabilities.live_api_version(settings.model, api_key=settings.api_key)
+
+
+def make_client(settings: Settings, purpose: str = "live") -> genai.Client:
+    """A google-genai client for the settings (key, endpoint, API version, CA, Vertex)."""
     opts: dict[str, Any] = {}
     if settings.base_url:
         opts["base_url"] = settings.base_url
-    if settings.api_version:
-        opts["api_version"] = settings.api_version
+    version = api_version_for(settings, purpose)
+    if version:
+        opts["api_version"] = version
     if settings.ca_file:
         try:
             ctx = ssl.create_default_context(cafile=settings.ca_file)
@@ -185,6 +204,9 @@ def convert(msg: types.LiveServerMessage) -> list[ev.LiveEvent]:
                     t=now,
                 )
             )
+        interim = sc.interim_input_transcription
+        if interim is not None and interim.text:
+            out.append(ev.InterimInputTranscript(interim.text, t=now))
         if sc.interrupted:
             out.append(ev.Interrupted(t=now))
         if sc.model_turn and sc.model_turn.parts:
@@ -200,10 +222,12 @@ def convert(msg: types.LiveServerMessage) -> list[ev.LiveEvent]:
             out.append(ev.GenerationComplete(t=now))
         if sc.turn_complete:
             reason = sc.turn_complete_reason
+            status = sc.interaction_status
             out.append(
                 ev.TurnComplete(
-                    reason=str(getattr(reason, "value", reason)) if reason else None,
+                    reason=_enum_name(reason),
                     waiting_for_input=bool(sc.waiting_for_input),
+                    interaction_status=_enum_name(status),
                     t=now,
                 )
             )
@@ -236,10 +260,9 @@ def convert(msg: types.LiveServerMessage) -> list[ev.LiveEvent]:
     if msg.session_resumption_update:
         sru = msg.session_resumption_update
         out.append(ev.ResumptionUpdate(sru.new_handle, bool(sru.resumable), t=now))
-    va = getattr(msg, "voice_activity", None)
-    if va is not None:
-        kind = getattr(va, "voice_activity_type", None) or getattr(va, "type", None)
-        out.append(ev.VoiceActivity(str(getattr(kind, "value", kind)), t=now))
+    va = msg.voice_activity
+    if va is not None and va.voice_activity_type is not None:
+        out.append(ev.VoiceActivity(_enum_name(va.voice_activity_type) or "", t=now))
     return out
 
 
@@ -250,6 +273,14 @@ def _by_modality(details: Any) -> dict[str, int]:
         name = str(getattr(d.modality, "value", d.modality) or "").upper()
         out[name] = out.get(name, 0) + (d.token_count or 0)
     return out
+
+
+def _enum_name(value: Any) -> str | None:
+    """An SDK enum (or a plain string the SDK did not know) as its name; None if unset."""
+    if value is None:
+        return None
+    name = str(getattr(value, "value", value))
+    return None if name.endswith("UNSPECIFIED") else name
 
 
 def _rate(mime: str | None) -> int:
@@ -284,20 +315,16 @@ async def open_transport(
         ) from None
     except genai_errors.APIError as e:
         raise _api_error(e, settings.api_key) from e
-    except ssl.SSLCertVerificationError as e:
-        raise NetworkError(
-            f"TLS certificate not trusted for {settings.base_url or 'the endpoint'}: "
-            f"{e.verify_message}",
-            "point SSL_CERT_FILE or ca_file at the server's CA",
-        ) from None
-    except (OSError, asyncio.IncompleteReadError) as e:
-        where = settings.base_url or "the Gemini API"
-        raise NetworkError(
-            f"cannot connect to {where}: {redact(str(e), settings.api_key) or type(e).__name__}",
-            "check the network or --base-url",
-        ) from None
-    except ValueError as e:  # SDK refuses config locally (e.g. Vertex-only options)
+    except ValueError as e:
+        if isinstance(e, ssl.SSLError):  # SSLCertVerificationError is also a ValueError
+            raise connect_error(e, settings, api_version_for(settings)) or e from e
+        # the SDK refuses the config locally (e.g. Vertex-only options)
         raise UsageError(redact(str(e), settings.api_key)) from None
+    except Exception as e:  # the handshake: HTTP status, TLS, DNS, refused, ...
+        mapped = connect_error(e, settings, api_version_for(settings))
+        if mapped is None:
+            raise
+        raise mapped from e
     try:
         yield LiveTransport(session, settings.api_key)
     finally:

@@ -5,10 +5,11 @@ The CLI calls ``run_talk`` with what the user asked for; tests and benchmarks ca
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +23,7 @@ from voicecli.live.conversation import Conversation, Observer, Options, Summary,
 from voicecli.live.messages import Connect
 from voicecli.live.reconnect import ReconnectPolicy
 from voicecli.live.resilient import ResilientTransport
-from voicecli.live.setup import build_config
+from voicecli.live.setup import build_config, turn_mode
 from voicecli.live.transport import live_connect
 from voicecli.paths import check_paths
 from voicecli.pricing import prices_for
@@ -63,15 +64,17 @@ def make_gate(settings: Settings, caps: capabilities.ModelCaps) -> Gate:
         overrides["pre_roll_ms"] = settings.pre_roll_ms
     if settings.hangover_ms is not None:
         overrides["hangover_ms"] = settings.hangover_ms
-    params = gate_params_for(caps.honours_stream_end, frame_ms=settings.frame_ms, **overrides)
-    if settings.turn_detection == "manual":
-        params = replace(params, stream_end=False)
+    params = gate_params_for(
+        caps.honours_stream_end, frame_ms=settings.frame_ms, turns=turn_mode(settings), **overrides
+    )
     return Gate(params)
 
 
 def make_detector_for(settings: Settings) -> SpeechDetector | None:
+    """The gate's detector. With ``--vad off`` everything is sent, but webrtcvad still says
+    where utterances end (to wait for their answers, and to trail silence after the input)."""
     if settings.vad == "off":
-        return None
+        return make_detector("webrtc", settings.vad_aggressiveness)
     return make_detector(settings.vad, settings.vad_aggressiveness)
 
 
@@ -138,8 +141,10 @@ async def _run(
             extra_instructions=req.extra_instructions,
             tools=tools.declarations if tools else None,
             resumption_handle=handle,
+            silence_ms=gate.params.hangover_ms,
         )
 
+    gate = make_gate(settings, caps)
     make_config(None)  # impossible combinations are refused before anything is opened
     check_paths(
         {"--input": req.input},
@@ -151,13 +156,12 @@ async def _run(
         if req.input is None:
             raise ValueError("run_talk needs an input file or a source")
         source = FileSource(req.input, frame_ms=settings.frame_ms, realtime=not req.fast)
-    gate = make_gate(settings, caps)
     detector = make_detector_for(settings)
     options = Options(
         fast=req.fast,
         timeout_s=settings.timeout,
         reply_wait_s=req.reply_wait_s,
-        manual_activity=settings.turn_detection == "manual",
+        manual_activity=turn_mode(settings) == "client",
         prices=prices_for(settings.model, settings.tables),
     )
     with _outputs(req) as (sinks, recorder, observers):
@@ -183,10 +187,30 @@ async def _run(
             if req.on_start is not None:
                 req.on_start(conv)
             try:
-                return await conv.run()
+                summary = await conv.run()
+                if not summary.ended_by_user:
+                    await _drain(sinks)
+                return summary
             finally:
                 await source.aclose()
                 _write_summary(observers, conv)
+
+
+DRAIN_LIMIT_S = 30.0
+
+
+async def _drain(sinks: Sequence[AudioSink]) -> None:
+    """The run is over: let the last reply finish playing on sinks that play in real time
+    (a reply that arrived at the end of the input would otherwise be cut off)."""
+    for sink in sinks:
+        drain = getattr(sink, "drain", None)
+        if drain is None:
+            continue
+        try:
+            async with asyncio.timeout(DRAIN_LIMIT_S):
+                await drain()
+        except TimeoutError:
+            log.warning("the speaker did not finish playing within %.0f s", DRAIN_LIMIT_S)
 
 
 def _write_summary(observers: Sequence[Observer], conv: Conversation) -> None:

@@ -44,7 +44,7 @@ def frame_dbfs(frame: bytes) -> float:
 class TurnDetector:
     def __init__(
         self,
-        end_silence_ms: int = 200,
+        end_silence_ms: int = 800,  # fidelity rule 3: >= 800 ms of trailing audio
         onset_ms: int = 60,
         threshold_dbfs: float = -42.0,
         vad_mode: int = 2,

@@ -22,6 +22,7 @@ from voicecli.sim.validate import SetupInfo
 @dataclass(frozen=True)
 class Started:
     source: str
+    at_s: float | None = None  # audio position of the onset (server-side detection)
 
 
 @dataclass(frozen=True)
@@ -38,8 +39,9 @@ class InputTracker:
     ) -> None:
         self.record = record
         self.info = info
-        silence = info.silence_ms if info.silence_ms is not None else end_silence_ms
-        self.detector = TurnDetector(end_silence_ms=silence, threshold_dbfs=threshold_dbfs)
+        # fidelity rule 3: the scenario's trailing silence; the client's silenceDurationMs
+        # is not honoured (the session passes it in only when the scenario relaxes that)
+        self.detector = TurnDetector(end_silence_ms=end_silence_ms, threshold_dbfs=threshold_dbfs)
         self._onset_s: float | None = None
         self._manual: UserTurn | None = None
         self._manual_audio_s = 0.0
@@ -120,7 +122,7 @@ class InputTracker:
         for ev in events:
             if isinstance(ev, Onset):
                 self._onset_s = ev.at_s
-                out.append(Started("audio"))
+                out.append(Started("audio", ev.at_s))
             else:
                 turn = UserTurn(
                     source="audio",

@@ -108,6 +108,16 @@ def output_transcription(text: str) -> dict[str, Any]:
     return server_content(output_transcription={"text": text})
 
 
+def interim_input_transcription(text: str) -> dict[str, Any]:
+    return server_content(interim_input_transcription={"text": text})
+
+
+def voice_activity(kind: str, audio_offset_s: float) -> dict[str, Any]:
+    """``kind``: ACTIVITY_START | ACTIVITY_END (server-side detection saw it). On the wire
+    the field is ``type`` (google-genai's ``_VoiceActivity_from_mldev``)."""
+    return {"voiceActivity": {"type": kind, "audioOffset": duration(audio_offset_s)}}
+
+
 def interrupted() -> dict[str, Any]:
     return server_content(interrupted=True)
 
@@ -138,9 +148,13 @@ def turn_complete(
     usage_metadata: dict[str, Any] | None = None,
     reason: str | None = None,
     waiting_for_input: bool | None = None,
+    interaction_status: str | None = None,
 ) -> dict[str, Any]:
     msg = server_content(
-        turn_complete=True, turn_complete_reason=reason, waiting_for_input=waiting_for_input
+        turn_complete=True,
+        turn_complete_reason=reason,
+        waiting_for_input=waiting_for_input,
+        interaction_status=interaction_status,
     )
     if usage_metadata is not None:
         msg["usageMetadata"] = usage_metadata

@@ -80,6 +80,7 @@ class RestRecord:
     body: Any
     status: int = 200
     error: str | None = None
+    spoken: list[tuple[str, str]] = field(default_factory=list)  # TTS: (voice, text) said
 
 
 @dataclass(frozen=True)

@@ -79,6 +79,9 @@ async def stream_reply(io: SessionIO, turn: UserTurn) -> None:
     if turn.source in ("audio", "manual"):
         turn.heard = spec.heard or f"(speech {turn.speech_s:.1f} s)"
         if io.info.input_transcription:
+            # fidelity rule 6: a low-latency interim piece first, then the final text
+            words = turn.heard.split()
+            await io.send(p.interim_input_transcription(" ".join(words[: max(1, len(words) // 2)])))
             await io.send(p.input_transcription(turn.heard))
     await asyncio.sleep(scen.latency_ms / 1000)
     if fault == "close_1007":
@@ -98,6 +101,7 @@ async def stream_reply(io: SessionIO, turn: UserTurn) -> None:
                 p.usage(prompt_audio_s, text_tokens, 0.0),
                 reason="NEED_MORE_INPUT",
                 waiting_for_input=True,
+                interaction_status="IDLE" if io.info.caps.interaction_status else None,
             )
         )
         await io.finish_turn(turn)
@@ -119,7 +123,15 @@ async def stream_reply(io: SessionIO, turn: UserTurn) -> None:
         turn.tone_hz = tone_frequency(turn.index)
     await _stream_audio(io, turn, fault, pcm, text)
     await io.send(p.generation_complete())
-    await io.send(p.turn_complete(p.usage(prompt_audio_s, text_tokens, turn.reply_audio_s)))
+    usage = p.usage(prompt_audio_s, text_tokens, turn.reply_audio_s)
+    if io.info.caps.interaction_status:
+        # fidelity rule 6: extended thinking reasons on after the turn (IN_PROGRESS), and the
+        # interaction is over only with IDLE (the SDK's receive() ends there)
+        await io.send(p.turn_complete(usage, interaction_status="IN_PROGRESS"))
+        await asyncio.sleep(scen.latency_ms / 1000)
+        await io.send(p.turn_complete(interaction_status="IDLE"))
+    else:
+        await io.send(p.turn_complete(usage))
     await io.finish_turn(turn)
 
 

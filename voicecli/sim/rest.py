@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import web
 
 from voicecli.live import capabilities
+from voicecli.sim import fidelity
 from voicecli.sim.protocol import get, get_path
 from voicecli.sim.records import RestRecord
 from voicecli.sim.voice import OUTPUT_RATE, PREBUILT_VOICES, synthesize, voice_frequency
@@ -82,6 +83,10 @@ class RestHandler:
             raise RestError(
                 400, "INVALID_ARGUMENT", "API key not valid. Please pass a valid API key."
             )
+        if not fidelity.version_allowed(version, self.sim.scenario):  # fidelity rule 1
+            raise RestError(
+                404, "NOT_FOUND", f"models/{model} is not found for API version {version}."
+            )
         if action not in ("generateContent", "streamGenerateContent"):
             raise RestError(404, "NOT_FOUND", f"Method {action} is not found.")
         if not isinstance(rec.body, dict):
@@ -98,12 +103,24 @@ class RestHandler:
         prompt = _prompt_text(rec.body)
         gen = get(rec.body, "generation_config") or {}
         modalities = [str(m).upper() for m in get(gen, "response_modalities") or ["TEXT"]]
-        if model in capabilities.TTS_MODELS:
+        tts = capabilities.tts_lookup(model)
+        if tts is not None:
             if modalities != ["AUDIO"]:
                 raise RestError(
                     400, "INVALID_ARGUMENT", f"models/{model} only supports AUDIO output."
                 )
-            return await self._speech(prompt, get(gen, "speech_config"), action)
+            speech = get(gen, "speech_config")
+            if tts.form is capabilities.TtsForm.VERBATIM:
+                for name in fidelity.TTS_SAMPLING_FIELDS:  # fidelity rule 5
+                    if get(gen, name) is not None:
+                        raise RestError(
+                            400, "INVALID_ARGUMENT", f"{name} is not supported for models/{model}."
+                        )
+                lines = _verbatim_lines(rec.body, speech)
+            else:
+                lines = _voice_lines(prompt, speech)
+            rec.spoken = lines
+            return await self._speech(lines, action, prompt)
         if "AUDIO" in modalities:
             raise RestError(
                 400, "INVALID_ARGUMENT", f"models/{model} does not support AUDIO output."
@@ -113,14 +130,15 @@ class RestHandler:
             return [
                 _candidate({"text": text}, final=True, prompt=prompt, out_tokens=len(text) // 4)
             ]
-        lines = text.splitlines(keepends=True) or [text]
+        pieces = text.splitlines(keepends=True) or [text]
         return [
-            _candidate({"text": line}, i == len(lines) - 1, prompt, len(line) // 4)
-            for i, line in enumerate(lines)
+            _candidate({"text": line}, i == len(pieces) - 1, prompt, len(line) // 4)
+            for i, line in enumerate(pieces)
         ]
 
-    async def _speech(self, prompt: str, speech: Any, action: str) -> list[dict[str, Any]]:
-        lines = _voice_lines(prompt, speech)
+    async def _speech(
+        self, lines: list[tuple[str, str]], action: str, prompt: str
+    ) -> list[dict[str, Any]]:
         pcm = b""
         for voice_name, line in lines:
             pcm += await synthesize(
@@ -138,6 +156,51 @@ class RestHandler:
             tokens = round(len(piece) / 2 / OUTPUT_RATE * 25)
             out.append(_candidate(part, i == len(pieces) - 1, prompt, tokens))
         return out
+
+
+def _verbatim_lines(body: dict[str, Any], speech: Any) -> list[tuple[str, str]]:
+    """Fidelity rule 5 (3.8 TTS): every text part is spoken as it is, directions written
+    into the text included; ``speechMetadata.speaker`` picks the part's voice (it must name
+    a configured speaker); ``speechMetadata.style`` is how, never what, is said."""
+    voices = _speaker_voices(speech)
+    single = get_path(speech, "voice_config", "prebuilt_voice_config", "voice_name")
+    default = next(iter(voices.values()), None) or (_check_voice(str(single)) if single else "Kore")
+    out = []
+    for content in get(body, "contents") or []:
+        for part in get(content, "parts") or []:
+            text = get(part, "text")
+            if not isinstance(text, str) or not text.strip():
+                continue
+            speaker = get_path(part, "speech_metadata", "speaker")
+            if speaker is not None and str(speaker) not in voices:
+                raise RestError(
+                    400,
+                    "INVALID_ARGUMENT",
+                    f"speech_metadata.speaker {speaker!r} is not in multi_speaker_voice_config.",
+                )
+            out.append((voices[str(speaker)] if speaker is not None else default, text.strip()))
+    if not out:
+        raise RestError(400, "INVALID_ARGUMENT", "There is no text to synthesize.")
+    return out
+
+
+def _speaker_voices(speech: Any) -> dict[str, str]:
+    """Speaker name -> voice of a multiSpeakerVoiceConfig; 400 for unknown voices or > 2."""
+    multi = get(speech, "multi_speaker_voice_config")
+    if multi is None:
+        return {}
+    configs = get(multi, "speaker_voice_configs") or []
+    if len(configs) > 2:
+        raise RestError(
+            400,
+            "INVALID_ARGUMENT",
+            f"multi_speaker_voice_config supports at most 2 speakers; got {len(configs)}.",
+        )
+    voices: dict[str, str] = {}
+    for cfg in configs:
+        name = str(get_path(cfg, "voice_config", "prebuilt_voice_config", "voice_name") or "")
+        voices[str(get(cfg, "speaker") or "")] = _check_voice(name)
+    return voices
 
 
 def _voice_lines(prompt: str, speech: Any) -> list[tuple[str, str]]:

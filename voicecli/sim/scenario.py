@@ -45,7 +45,10 @@ class Turn:
 class Scenario:
     name: str = "custom"
     voice: str = "auto"  # auto: espeak-ng when installed, else tones
-    end_silence_ms: int = 200  # trailing non-speech that ends a user turn
+    # fidelity rules (voicecli/sim/fidelity.py); the defaults are the strict profile
+    end_silence_ms: int = 800  # trailing non-speech audio that ends a user turn (>= 800 strict)
+    honour_silence_duration: bool = False  # relax: obey the client's silenceDurationMs
+    api_versions: list[str] = field(default_factory=lambda: ["v1beta", "v1alpha"])
     speech_threshold_dbfs: float = -42.0  # input frames quieter than this are not speech
     latency_ms: int = 300  # from end of user turn to first reply message
     realtime: float = 1.0  # reply pacing: 1.0 real time, 2.0 twice as fast, 0 no pacing
@@ -58,6 +61,7 @@ class Scenario:
     default_reply: str = "You said: {heard}"
     text_reply: str | None = None  # REST text models: fixed reply (else built from prompt)
     fault: str | None = None  # one of GLOBAL_FAULTS
+    handshake_status: int | None = None  # fault: answer the Live handshake with this HTTP status
     repeat_faults: bool = False  # False: a turn's fault fires once (not again after a resume)
     honour_resumption: bool = True  # False: handles are issued but every resume is refused
     resume_delay_ms: int = 0  # a resumed connection waits this long before setupComplete

@@ -22,7 +22,7 @@ from typing import Any
 
 from aiohttp import web
 
-from voicecli.sim import certs
+from voicecli.sim import certs, fidelity
 from voicecli.sim.records import Conversations, RestRecord, SessionRecord
 from voicecli.sim.scenario import Scenario, load_scenario
 from voicecli.sim.session import LiveSession
@@ -55,6 +55,7 @@ class SimServer:
         self.log = log or (lambda _line: None)
         self.sessions: list[SessionRecord] = []
         self.rest_requests: list[RestRecord] = []
+        self.refused_handshakes: list[tuple[int, str]] = []  # (HTTP status, path)
         self.conversations = Conversations()
         self.conversations.refuse_all = not self.scenario.honour_resumption
         self.base_url = ""
@@ -172,6 +173,16 @@ class SimServer:
     # ---- the Live endpoint ----------------------------------------------------------------
 
     async def _live_handler(self, request: web.Request) -> web.StreamResponse:
+        version = request.match_info["version"]
+        if not fidelity.version_allowed(version, self.scenario):
+            # fidelity rule 1: no Live WebSocket outside v1beta/v1alpha (HTTP 404, no upgrade)
+            self.refused_handshakes.append((404, request.path))
+            self.log(f"refused a handshake on {version}: HTTP 404")
+            return _google_error(404, "NOT_FOUND", fidelity.not_found_text(version))
+        if self.scenario.handshake_status is not None:  # a scenario fault: refuse the upgrade
+            status = self.scenario.handshake_status
+            self.refused_handshakes.append((status, request.path))
+            return _google_error(status, _STATUS_NAMES.get(status, "UNKNOWN"), "refused")
         ws = web.WebSocketResponse(max_msg_size=32 * 1024 * 1024)
         transport = request.transport
         await ws.prepare(request)
@@ -196,6 +207,21 @@ class SimServer:
                 f" audio_in={record.audio_in_s:.1f}s"
             )
         return ws
+
+
+_STATUS_NAMES = {
+    401: "UNAUTHENTICATED",
+    403: "PERMISSION_DENIED",
+    404: "NOT_FOUND",
+    429: "RESOURCE_EXHAUSTED",
+    500: "INTERNAL",
+    503: "UNAVAILABLE",
+}
+
+
+def _google_error(status: int, name: str, message: str) -> web.Response:
+    body = {"error": {"code": status, "message": message, "status": name}}
+    return web.json_response(body, status=status)
 
 
 def run_sim(

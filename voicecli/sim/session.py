@@ -9,6 +9,7 @@ from typing import Any
 
 from aiohttp import WSMsgType, web
 
+from voicecli.sim import fidelity
 from voicecli.sim import protocol as p
 from voicecli.sim.inputs import Action, Ended, InputTracker, Started
 from voicecli.sim.records import Conversations, SessionRecord, Snapshot, UserTurn
@@ -143,8 +144,9 @@ class LiveSession:
             self.record.resumed_from = parsed.resume_handle
             self._next_index, self._history = snap.next_index, list(snap.history)
             await asyncio.sleep(self.scenario.resume_delay_ms / 1000)  # a slow resume
+        silence = fidelity.end_silence_ms(parsed.silence_ms, self.scenario)
         self._inputs = InputTracker(
-            self.record, parsed, self.scenario.end_silence_ms, self.scenario.speech_threshold_dbfs
+            self.record, parsed, silence, self.scenario.speech_threshold_dbfs
         )
         if self.scenario.fault == "no_setup_reply":
             return True
@@ -200,9 +202,15 @@ class LiveSession:
 
     async def _act(self, action: Action) -> None:
         if isinstance(action, Started):
+            if action.at_s is not None:  # fidelity rule 6: server detection reports activity
+                with contextlib.suppress(*SEND_ERRORS):
+                    await self.send(p.voice_activity("ACTIVITY_START", action.at_s))
             if self.info.interrupts:
                 await self._barge_in()
         elif isinstance(action, Ended):
+            if action.turn.source == "audio" and action.turn.end_s is not None:
+                with contextlib.suppress(*SEND_ERRORS):
+                    await self.send(p.voice_activity("ACTIVITY_END", action.turn.end_s))
             self.record.turns.append(action.turn)
             self._turns.put_nowait(action.turn)
 

@@ -1,9 +1,16 @@
-"""What to ask for: delivery directions as prompt text, and the plan of TTS requests.
+"""What to ask for: the words and the delivery directions, in the form the model takes.
 
-Gemini TTS takes its direction in the prompt itself ("Say cheerfully: ..."), so style,
-pace, language and pronunciations become one direction line in front of the text. Every
-chunk of a long text carries the same direction line and the same voice(s), so the chunks
-sound alike. ``TtsRequest`` is our own type; ``speech.request`` turns it into SDK types.
+The capability table (``live.capabilities.TTS_CAPS``) says which form a TTS model takes:
+
+* ``VERBATIM`` (the 3.8 TTS models): the text is read as a transcript, so it is sent as it
+  is, and style, pace, language and pronunciations go in ``speech_metadata.style`` of the
+  part; a dialogue is one part per turn with ``speech_metadata.speaker``. A direction is
+  never in the text, so it is never spoken.
+* ``PROMPT`` (the 2.5 TTS models): the direction is a line in the prompt itself ("Say this
+  aloud (style: cheerful): ..."), and a dialogue is a "Name: line" script.
+
+Every chunk of a long text carries the same directions and voice(s), so the chunks sound
+alike. ``TtsRequest`` is our own type; ``speech.request`` turns it into SDK types.
 """
 
 from __future__ import annotations
@@ -12,6 +19,7 @@ import re
 from dataclasses import dataclass
 
 from voicecli.errors import UsageError
+from voicecli.live.capabilities import TtsForm, tts_lookup
 from voicecli.speech.chunking import chunk_text
 from voicecli.speech.script import Speaker, Turn, chunk_turns, render
 
@@ -28,6 +36,17 @@ class Directions:
 
     def phrase(self) -> str:
         """The directions as one parenthesised phrase, or "" when there are none."""
+        notes = self.notes()
+        return f" ({'; '.join(notes)})" if notes else ""
+
+    def style_text(self) -> str | None:
+        """The directions for ``speech_metadata.style`` ("whisper; pace: slow"), or None."""
+        notes = self.notes()
+        if self.style:
+            notes[0] = self.style
+        return "; ".join(notes) or None
+
+    def notes(self) -> list[str]:
         notes = []
         if self.style:
             notes.append(f"style: {self.style}")
@@ -38,7 +57,7 @@ class Directions:
         if self.pronounce:
             said = ", ".join(f'"{word}" as "{how}"' for word, how in self.pronounce)
             notes.append(f"pronounce {said}")
-        return f" ({'; '.join(notes)})" if notes else ""
+        return notes
 
 
 def make_directions(
@@ -68,14 +87,31 @@ def parse_pronounce(spec: str) -> tuple[str, str]:
 
 
 @dataclass(frozen=True)
+class SpeechPart:
+    """One part of a verbatim request: words to say, and how (``speech_metadata``)."""
+
+    text: str
+    style: str | None = None
+    speaker: str | None = None
+
+
+@dataclass(frozen=True)
 class TtsRequest:
-    """One request: the prompt text and either one voice or two speakers."""
+    """One request: the prompt text (prompt form) or the parts (verbatim form), and either
+    one voice or two speakers."""
 
     model: str
     prompt: str
     voice: str | None = None
     speakers: tuple[Speaker, ...] = ()
     spoken_chars: int = 0  # length of the text to be said (without the direction)
+    parts: tuple[SpeechPart, ...] = ()  # verbatim form: sent instead of ``prompt``
+
+
+def verbatim(model: str) -> bool:
+    """Whether ``model`` reads its text verbatim (directions in speech_metadata)."""
+    caps = tts_lookup(model)
+    return caps is not None and caps.form is TtsForm.VERBATIM
 
 
 def single_prompt(text: str, directions: Directions) -> str:
@@ -97,9 +133,22 @@ def plan_single(
 ) -> list[TtsRequest]:
     if not text.strip():
         raise UsageError("there is no text to say", "give TEXT, --file FILE or pipe it in")
+    chunks = chunk_text(text, max_chars)
+    if verbatim(model):
+        style = directions.style_text()
+        return [
+            TtsRequest(
+                model,
+                chunk,
+                voice=voice,
+                spoken_chars=len(chunk),
+                parts=(SpeechPart(chunk, style=style),),
+            )
+            for chunk in chunks
+        ]
     return [
         TtsRequest(model, single_prompt(chunk, directions), voice=voice, spoken_chars=len(chunk))
-        for chunk in chunk_text(text, max_chars)
+        for chunk in chunks
     ]
 
 
@@ -113,6 +162,19 @@ def plan_dialogue(
     """One request per chunk of turns; every request names both speakers and voices."""
     if not turns:
         raise UsageError("the script has no lines to say", "write lines as 'Name: text'")
+    chunks = chunk_turns(turns, max_chars)
+    if verbatim(model):
+        style = directions.style_text()
+        return [
+            TtsRequest(
+                model,
+                render(chunk),
+                speakers=speakers,
+                spoken_chars=sum(len(t.text) for t in chunk),
+                parts=tuple(SpeechPart(t.text, style=style, speaker=t.speaker) for t in chunk),
+            )
+            for chunk in chunks
+        ]
     return [
         TtsRequest(
             model,
@@ -120,5 +182,5 @@ def plan_dialogue(
             speakers=speakers,
             spoken_chars=sum(len(t.text) for t in chunk),
         )
-        for chunk in chunk_turns(turns, max_chars)
+        for chunk in chunks
     ]

@@ -115,6 +115,20 @@ def speech_config(req: TtsRequest) -> types.SpeechConfig:
     return types.SpeechConfig(voice_config=_voice(req.voice) if req.voice else None)
 
 
+def contents(req: TtsRequest) -> str | types.Content:
+    """Verbatim form: one user content, a part per turn (or chunk) with its words and
+    ``speech_metadata`` (style, speaker). Prompt form: the prompt text."""
+    if not req.parts:
+        return req.prompt
+    parts = []
+    for p in req.parts:
+        meta = (
+            types.SpeechMetadata(style=p.style, speaker=p.speaker) if p.style or p.speaker else None
+        )
+        parts.append(types.Part(text=p.text, speech_metadata=meta))
+    return types.Content(role="user", parts=parts)
+
+
 class SpeechClient:
     """Text in, audio (or a script) out, through one google-genai client."""
 
@@ -146,7 +160,7 @@ class SpeechClient:
         outcome = _Outcome()
         async with self._errors():
             responses = await self._client.aio.models.generate_content_stream(
-                model=req.model, contents=req.prompt, config=self._tts_config(req)
+                model=req.model, contents=contents(req), config=self._tts_config(req)
             )
             async for resp in responses:
                 for piece in _take(resp, outcome):
@@ -158,7 +172,7 @@ class SpeechClient:
         outcome = _Outcome()
         async with self._errors():
             resp = await self._client.aio.models.generate_content(
-                model=req.model, contents=req.prompt, config=self._tts_config(req)
+                model=req.model, contents=contents(req), config=self._tts_config(req)
             )
         pieces = list(_take(resp, outcome))
         outcome.check("to speak the text")

@@ -83,7 +83,9 @@ def plan_turns(turns: list[Turn], speakers: tuple[Speaker, ...], job: SayJob) ->
 def open_client(settings: Settings) -> SpeechClient:
     from voicecli.live.transport import make_client
 
-    return SpeechClient(make_client(settings), timeout_s=settings.timeout, key=settings.api_key)
+    return SpeechClient(
+        make_client(settings, "rest"), timeout_s=settings.timeout, key=settings.api_key
+    )
 
 
 async def run_plan(

@@ -16,6 +16,7 @@ _NAMES: dict[type, str] = {
     ev.SetupDone: "session_start",
     ev.AudioChunk: "audio",
     ev.InputTranscript: "user_partial",
+    ev.InterimInputTranscript: "user_interim",
     ev.OutputTranscript: "model_partial",
     ev.ModelText: "model_text",
     ev.Interrupted: "interrupted",

@@ -19,7 +19,7 @@ def format_summary(s: Summary) -> str:
         if s.seconds_in
         else "no audio sent"
     )
-    extra = f", {s.unanswered} unanswered" if s.unanswered else ""
+    extra = f", {s.unanswered} of {s.utterances} utterances got no reply" if s.unanswered else ""
     extra += f", {s.malformed} malformed messages skipped" if s.malformed else ""
     extra += f", {s.reconnects} reconnects" if s.reconnects else ""
     cost = f", about {money(s.cost_usd)}" if s.cost_usd is not None else ""

@@ -1,0 +1,69 @@
+"""The simulator's fidelity profile: the service's least forgiving behaviour, rule by rule.
+
+The simulator models the Gemini Developer API where it is strictest, so a client that
+passes here also works against Google. Every rule below names the fact it follows
+(``shared/LIVE_FACTS.md`` section, or a cited source); where a fact is uncertain, the rule
+takes the less forgiving reading. The README's "Simulator fidelity" section lists the same
+rules for users.
+
+A scenario may relax one rule for one test (the scenario key is named with each rule); the
+bundled scenarios and the default test path are strict.
+
+1. Live WebSocket paths only on ``v1beta`` and ``v1alpha``; any other version is refused
+   with HTTP 404 at the handshake (LIVE_FACTS "Connecting": the public Live API reference
+   gives v1beta, the SDK's Live tests pin it, another version gets 404). REST
+   ``generateContent`` likewise answers 404 outside those versions (the TTS and text docs
+   give v1beta; whether v1 serves the preview models is uncertain, so: no).
+   Relax: ``api_versions = ["v1", ...]``.
+2. ``gemini-3.8-live`` (and its extended-thinking variant) ignores ``audioStreamEnd``
+   (LIVE_FACTS "Audio": reported, needs trailing audio). Capability table:
+   ``honours_stream_end``.
+3. Server turn detection ends a turn only after >= 800 ms of trailing *audio* below the
+   speech threshold, and does not honour the client's ``silenceDurationMs`` (LIVE_FACTS
+   "Audio": default undocumented, ~1 s pauses close turns, python-genai issue #2580).
+   Relax: ``end_silence_ms`` below 800, ``honour_silence_duration = true``.
+4. No wall-clock idle end: when the audio stops, an open turn stays open (LIVE_FACTS
+   "Audio": "A turn can stay open with no signal when the audio simply stops"). The turn
+   detector counts audio positions only, never time.
+5. The 3.8 TTS models speak the text verbatim: every text part is read aloud, direction
+   words sent as text included (their transcript and audio length show it); directions go
+   in ``speech_metadata.style``, speakers in ``speech_metadata.speaker`` (LIVE_FACTS
+   "Models", Vertex TTS migration guide). Temperature/topP/topK fail with INVALID_ARGUMENT.
+6. Messages the service sends that a client must handle: ``voiceActivity``
+   (ACTIVITY_START/ACTIVITY_END with automatic detection), ``interimInputTranscription``
+   while the user speaks, ``turnCompleteReason`` and ``waitingForInput`` on silent turns,
+   ``interactionStatus`` (IN_PROGRESS, then IDLE) on extended-thinking models
+   (LIVE_FACTS "Connecting", server message list; google-genai ``LiveServerContent``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+LIVE_VERSIONS = ("v1beta", "v1alpha")  # rule 1
+SERVER_END_SILENCE_MS = 800  # rule 3: the shortest trailing silence that ends a turn
+TTS_SAMPLING_FIELDS = ("temperature", "top_p", "top_k")  # rule 5: refused by 3.8 TTS
+
+
+def version_allowed(version: str, scenario: Any) -> bool:
+    """Rule 1: is ``version`` served (the scenario may add versions for one test)?"""
+    allowed = getattr(scenario, "api_versions", None) or LIVE_VERSIONS
+    return version in allowed
+
+
+def not_found_text(version: str) -> str:
+    return (
+        f"API version {version} has no Live API here; the Gemini Developer API serves "
+        f"BidiGenerateContent on {' and '.join(LIVE_VERSIONS)}"
+    )
+
+
+def end_silence_ms(client_silence_ms: int | None, scenario: Any) -> int:
+    """Rule 3: trailing silence that ends a server-detected turn.
+
+    The scenario's ``end_silence_ms`` (default 800); the client's ``silenceDurationMs`` only
+    when the scenario relaxes the rule with ``honour_silence_duration``."""
+    base = int(getattr(scenario, "end_silence_ms", SERVER_END_SILENCE_MS))
+    if client_silence_ms is not None and getattr(scenario, "honour_silence_duration", False):
+        return int(client_silence_ms)
+    return base
