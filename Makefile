@@ -9,7 +9,7 @@ OUT := out
 SYSPKGS := espeak-ng libportaudio2
 TESTPKGS := pulseaudio pulseaudio-utils libasound2-plugins sox
 
-.PHONY: demo test venv sysdeps testdeps lint typecheck pytest bench clean
+.PHONY: demo test venv sysdeps testdeps lint typecheck pytest bench clean test-sdk-min
 
 $(BIN)/voicecli: pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -42,9 +42,25 @@ pytest: venv
 test: venv testdeps lint typecheck pytest
 
 bench: venv testdeps
-	@for b in bench/bench_gate.py bench/bench_talk.py bench/bench_soak.py bench/bench_ui.py \
-	          bench/bench_say.py bench/bench_devices.py bench/bench_starter.py; do \
+	@for b in bench/bench_gate.py bench/bench_talk.py bench/bench_turns.py bench/bench_soak.py \
+	          bench/bench_ui.py bench/bench_say.py bench/bench_devices.py bench/bench_starter.py; do \
 	  echo "### $$b"; $(BIN)/python $$b || exit 1; done
 
+# The suite against the lowest google-genai that pyproject.toml allows, in a second venv.
+# SDK_MIN_ARGS picks tests (default: all but the device tests, which do not touch the SDK).
+SDK_MIN := 3.4.0  # keep in step with "google-genai>=..." in pyproject.toml
+SDK_MIN_VENV := .venv-sdk-min
+SDK_MIN_ARGS ?= -m 'not slow and not devices'
+
+$(SDK_MIN_VENV)/bin/voicecli: pyproject.toml
+	$(PY) -m venv $(SDK_MIN_VENV)
+	$(SDK_MIN_VENV)/bin/pip install -q --upgrade pip
+	$(SDK_MIN_VENV)/bin/pip install -q --disable-pip-version-check -e '.[dev]' 'google-genai==$(SDK_MIN)'
+	touch $@
+
+test-sdk-min: $(SDK_MIN_VENV)/bin/voicecli testdeps
+	$(SDK_MIN_VENV)/bin/python -c 'import google.genai as g; print("google-genai", g.__version__)'
+	$(SDK_MIN_VENV)/bin/pytest -q -p no:cacheprovider $(SDK_MIN_ARGS)
+
 clean:
-	rm -rf $(VENV) $(OUT) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(SDK_MIN_VENV) $(OUT) .pytest_cache .mypy_cache .ruff_cache

@@ -298,3 +298,15 @@ def test_silero_detector_buffers_32ms_windows(monkeypatch: pytest.MonkeyPatch) -
         False,  # window 3 quiet
     ]
     assert calls == [1024, 1024, 1024]
+
+
+def test_quiet_frames_are_never_speech_so_the_gate_ends_on_time() -> None:
+    """webrtcvad's own 80-120 ms overhang after a voice stops is cut by the level floor, so a
+    client-driven turn ends a hangover after the speech, not a hangover + 120 ms."""
+    x = np.concatenate([silence(0.3), speech_like(1.0, seed=3), silence(0.6)])
+    plain, floored = WebRtcDetector(2, floor_dbfs=-200.0), WebRtcDetector(2)
+    frames = frames_of(x)
+    last = [max(i for i, f in enumerate(frames) if d.is_speech(f)) for d in (plain, floored)]
+    end_frame = round(1.3 / 0.02)
+    assert last[0] + 1 - end_frame >= 3  # webrtcvad alone: >= 60 ms past the end
+    assert last[1] + 1 == end_frame  # with the floor: the last frame of speech

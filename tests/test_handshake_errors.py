@@ -71,7 +71,7 @@ async def test_refused_port() -> None:
         port = s.getsockname()[1]
     err = await open_error(Settings(base_url=f"https://127.0.0.1:{port}", api_key="k"))
     assert err.exit_code == ExitCode.NETWORK
-    assert err.message == f"connection refused by 127.0.0.1:{port}"
+    assert err.message == f"cannot connect to 127.0.0.1:{port}: connection refused"
 
 
 async def test_name_that_does_not_resolve(monkeypatch: pytest.MonkeyPatch) -> None:

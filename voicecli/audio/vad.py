@@ -18,6 +18,7 @@ from enum import Enum
 from typing import Any, Literal, Protocol
 
 from voicecli.audio.base import INPUT_RATE, frame_bytes
+from voicecli.audio.format import dbfs
 from voicecli.errors import UsageError
 
 VALID_FRAME_MS = (10, 20, 30)
@@ -29,10 +30,17 @@ class SpeechDetector(Protocol):
     def is_speech(self, frame: bytes) -> bool: ...
 
 
-class WebRtcDetector:
-    """webrtcvad; ``aggressiveness`` 0 (lenient) .. 3 (strict about what counts as speech)."""
+SILENCE_FLOOR_DBFS = -55.0
 
-    def __init__(self, aggressiveness: int = 2) -> None:
+
+class WebRtcDetector:
+    """webrtcvad; ``aggressiveness`` 0 (lenient) .. 3 (strict about what counts as speech).
+
+    A frame below ``floor_dbfs`` is never speech: webrtcvad keeps saying "speech" for
+    80-120 ms after a voice stops (its own smoothing), which would add to the gate's
+    hangover and so to every client-driven turn end; the gate has a hangover of its own."""
+
+    def __init__(self, aggressiveness: int = 2, floor_dbfs: float = SILENCE_FLOOR_DBFS) -> None:
         import webrtcvad
 
         if not 0 <= aggressiveness <= 3:
@@ -41,13 +49,15 @@ class WebRtcDetector:
                 "use --vad-aggressiveness 0, 1, 2 or 3",
             )
         self.aggressiveness = aggressiveness
+        self.floor_dbfs = floor_dbfs
         self._vad = webrtcvad.Vad(aggressiveness)
         self._sizes = {frame_bytes(ms) for ms in VALID_FRAME_MS}
 
     def is_speech(self, frame: bytes) -> bool:
         if len(frame) not in self._sizes:
             raise ValueError(f"webrtcvad needs 10/20/30 ms frames at 16 kHz, got {len(frame)} B")
-        return bool(self._vad.is_speech(frame, INPUT_RATE))
+        speech = bool(self._vad.is_speech(frame, INPUT_RATE))  # always run: it keeps state
+        return speech and dbfs(frame) >= self.floor_dbfs
 
 
 class SileroDetector:

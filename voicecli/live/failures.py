@@ -95,7 +95,7 @@ def connect_error(
     )
     if refused:
         return NetworkError(
-            f"connection refused by {_host(settings)}",
+            f"cannot connect to {_host(settings)}: connection refused",
             "is the server running on that port? check --base-url",
         )
     if isinstance(e, (InvalidURI, InvalidHandshake)):
