@@ -9,7 +9,7 @@ OUT := out
 SYSPKGS := espeak-ng libportaudio2
 TESTPKGS := pulseaudio pulseaudio-utils libasound2-plugins sox
 
-.PHONY: demo test venv sysdeps testdeps lint typecheck pytest bench clean test-sdk-min
+.PHONY: demo test venv sysdeps testdeps lint typecheck pytest bench clean test-sdk-min test-sdk-min-ci
 
 $(BIN)/voicecli: pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -57,6 +57,13 @@ $(SDK_MIN_VENV)/bin/voicecli: pyproject.toml
 	$(SDK_MIN_VENV)/bin/pip install -q --upgrade pip
 	$(SDK_MIN_VENV)/bin/pip install -q --disable-pip-version-check -e '.[dev]' 'google-genai==$(SDK_MIN)'
 	touch $@
+
+# CI: the tests that drive the SDK directly (wire protocol, fidelity, handshake failures, REST)
+SDK_MIN_CI_ARGS := tests/test_fidelity.py tests/test_handshake_errors.py tests/test_sim_live.py \
+	tests/test_sim_faults.py tests/test_sim_rest.py tests/test_talk_e2e.py
+
+test-sdk-min-ci: $(SDK_MIN_VENV)/bin/voicecli
+	$(MAKE) test-sdk-min SDK_MIN_ARGS='$(SDK_MIN_CI_ARGS)'
 
 test-sdk-min: $(SDK_MIN_VENV)/bin/voicecli testdeps
 	$(SDK_MIN_VENV)/bin/python -c 'import google.genai as g; print("google-genai", g.__version__)'

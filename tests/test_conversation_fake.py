@@ -72,7 +72,8 @@ async def test_the_end_of_a_turn_flushes_the_sinks(tmp_path: Path) -> None:
     assert (summary.turns, summary.spoken) == (1, 1)
     assert sink.calls[0] == "write" and "flush" in sink.calls
     assert sink.calls.index("flush") > max(i for i, c in enumerate(sink.calls) if c == "write")
-    assert fake.of(m.AudioIn) and len(fake.of(m.StreamEnd)) == 1
+    # client-driven turns: one activityStart/activityEnd pair, no audioStreamEnd
+    assert fake.of(m.AudioIn) and len(fake.of(m.ActivityEnd)) == 1 and not fake.of(m.StreamEnd)
     assert 0.6 <= fake.audio_s <= 1.4
 
 

@@ -36,7 +36,6 @@ pytestmark = [pytest.mark.devices, pytest.mark.flaky(reruns=2, reruns_delay=1)]
 TONE_SCENARIO = """
 voice = "tone"
 latency_ms = 200
-end_silence_ms = 200
 [[turns]]
 heard = "hello there"
 reply = "a tone"
@@ -191,7 +190,6 @@ def test_barge_in_clears_playback(vaudio, tmp_path: Path) -> None:  # type: igno
 ECHO_SCENARIO = """
 voice = "espeak"
 latency_ms = 200
-end_silence_ms = 200
 [[turns]]
 heard = "tell me a story"
 reply = "Once upon a time, in a small village by the sea, there lived an old fisherman who told long stories every evening."

@@ -210,3 +210,19 @@ async def test_a_scenario_may_relax_the_silence_rule() -> None:
                 )
             r = await collect_turn(s)
     assert r.turn_complete
+
+
+def test_a_talk_run_with_unanswered_utterances_is_no_success() -> None:
+    """The summary says it plainly and `talk` exits 8 (Ctrl-C / /quit still exit 0)."""
+    from voicecli.commands.talk import check_answered
+    from voicecli.errors import ExitCode, SessionTimeout
+    from voicecli.live.conversation import Summary
+    from voicecli.ui.summary import format_summary
+
+    s = Summary(turns=3, spoken=1, silent=2, unanswered=2, utterances=3)
+    assert "2 of 3 utterances got no reply" in format_summary(s)
+    with pytest.raises(SessionTimeout) as info:
+        check_answered(s)
+    assert info.value.exit_code == ExitCode.TIMEOUT and "2 of 3" in info.value.message
+    check_answered(Summary(unanswered=1, utterances=1, ended_by_user=True))
+    check_answered(Summary(utterances=3, spoken=3))

@@ -77,7 +77,7 @@ class Options:
     reply_wait_s: float = 8.0  # after the user's last utterance: wait this long for a reply
     # client-driven turns (automatic detection disabled): activityStart at the gate's onset,
     # activityEnd when its hangover runs out; False: the server's own detection
-    manual_activity: bool = False
+    manual_activity: bool = True
     silent_dbfs: float = -50.0  # model audio chunks quieter than this are silence, not speech
     prices: Prices | None = None  # for the summary's estimated cost
     # while the model speaks, speech must be at least this loud to open the gate (an onset

@@ -74,10 +74,10 @@ class FakeLive:
 
 
 def answer_each_utterance(
-    *events: ev.LiveEvent, after: type[m.ClientMessage] = m.StreamEnd
+    *events: ev.LiveEvent, after: type[m.ClientMessage] = m.ActivityEnd
 ) -> Reply:
-    """A ``reply`` that answers every ``after`` message (default: the gate's stream end)
-    with ``events`` and a ``TurnComplete``."""
+    """A ``reply`` that answers every ``after`` message (default: the activityEnd that
+    closes each utterance with client-driven turns) with ``events`` and a ``TurnComplete``."""
 
     def reply(msg: m.ClientMessage) -> Iterator[ev.LiveEvent]:
         if isinstance(msg, after):
