@@ -226,3 +226,17 @@ def test_a_talk_run_with_unanswered_utterances_is_no_success() -> None:
     assert info.value.exit_code == ExitCode.TIMEOUT and "2 of 3" in info.value.message
     check_answered(Summary(unanswered=1, utterances=1, ended_by_user=True))
     check_answered(Summary(utterances=3, spoken=3))
+
+
+def test_api_version_per_endpoint_and_model() -> None:
+    from voicecli.live.capabilities import all_models
+    from voicecli.live.transport import api_version_for
+
+    dev = Settings(api_key="k")
+    assert api_version_for(dev) == "v1beta"  # the SDK's own default (v1) has no Live
+    assert api_version_for(dev, "rest") == "v1beta"
+    assert api_version_for(Settings(api_key="auth_tokens/abc")) == "v1alpha"  # ephemeral
+    assert api_version_for(Settings(vertex=True)) is None  # Vertex: the SDK default
+    assert api_version_for(Settings(api_key="k", api_version="v1alpha")) == "v1alpha"
+    assert {m.api_version for m in all_models("developer")} == {"v1beta"}
+    assert {m.api_version for m in all_models("vertex")} == {None}
