@@ -78,7 +78,8 @@ def speech_24k(seconds: float, seed: int = 0) -> bytes:
 
 # ------------------------------------------------------------------ 1. playback start
 async def playback_start(replies: int) -> tuple[list[float], list[float]]:
-    from voicecli.audio.devices import SpeakerSink, sd
+    from voicecli.audio.devices import sd
+    from voicecli.audio.speaker import SpeakerSink
 
     ours: list[float] = []
     spk = SpeakerSink()
@@ -255,8 +256,9 @@ async def model_voice(seconds: float) -> tuple[bytes, str]:
 
 
 async def echo_reduction(env: dict[str, str]) -> dict[str, Any] | None:
-    from voicecli.audio.devices import MicSource, SpeakerSink
+    from voicecli.audio.devices import MicSource
     from voicecli.audio.echo import EchoCanceller, WebRtcCanceller, aec_available
+    from voicecli.audio.speaker import SpeakerSink
 
     if not aec_available():
         return None

@@ -18,8 +18,9 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from voicecli.audio.devices import MicSource, SpeakerSink, list_devices
+from voicecli.audio.devices import MicSource, list_devices
 from voicecli.audio.duplex import check_devices
+from voicecli.audio.speaker import SpeakerSink
 from voicecli.errors import DeviceError
 from voicecli.sim.testing import dominant_frequency
 

@@ -14,9 +14,10 @@ import numpy as np
 
 from voicecli.audio.base import INPUT_RATE, OUTPUT_RATE, AudioSource
 from voicecli.audio.device_choice import DeviceInfo
-from voicecli.audio.devices import MicSource, SpeakerSink
+from voicecli.audio.devices import MicSource
 from voicecli.audio.echo import EchoCanceller, HalfDuplex, resolve_mode, with_echo_control
 from voicecli.audio.format import dbfs, int16_to_bytes
+from voicecli.audio.speaker import SpeakerSink
 from voicecli.audio.synth import tone
 
 

@@ -45,7 +45,7 @@ def _speech_sink(out: Path | None, source: Path | None = None, name: str = "--fi
 
         return WavSink(out)
     try:
-        from voicecli.audio.devices import SpeakerSink
+        from voicecli.audio.speaker import SpeakerSink
     except ImportError:
         raise UsageError(
             "playing through the speaker is not available in this build",

@@ -68,7 +68,7 @@ def open_listen_audio(
     settings: Settings, *, has_file: bool, then_talk: bool = False, quiet: bool = False
 ) -> SessionAudio:
     """The devices ``listen`` asks for; see the module text for the fallbacks."""
-    from voicecli.audio.devices import SpeakerSink
+    from voicecli.audio.speaker import SpeakerSink
 
     audio = SessionAudio()
     if not has_file:
