@@ -6,7 +6,8 @@ clients measured in the same run:
 
 * audio sent / input for 60 s of input with about half silence (stream-everything: 100 %);
 * end of speech -> end-of-turn signal (the server's first message of the turn), for the
-  gate, stream-everything, and a naive gate that just stops sending at silence;
+  gate and stream-everything (the gate that stops sending at silence under server
+  detection is measured by ``bench_turns.py``, beside ``--turn-detection server``);
 * client CPU time per audio minute of a scripted run (fast mode).
 
     python bench/bench_talk.py
@@ -146,7 +147,6 @@ def main() -> None:
                 )
 
             print("== end of speech -> end-of-turn signal, real-time pacing, 3 utterances")
-            naive = base.with_overrides(hangover_ms=0, pre_roll_ms=0)
             for label, s in [
                 ("voicecli gate (gemini-3.8-live)", base),
                 (
@@ -154,7 +154,6 @@ def main() -> None:
                     base.with_overrides(model="gemini-2.5-flash-native-audio-preview-12-2025"),
                 ),
                 ("baseline: stream everything", base.with_overrides(vad="off")),
-                ("baseline: gate without trailing audio", naive),
             ]:
                 summary, sig, _cpu = asyncio.run(one_run(s, short_wav, fast=False))
                 delays = sig.delays(short_spans)
