@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -19,6 +20,8 @@ from voicecli.audio.echo import EchoCanceller, HalfDuplex, resolve_mode, with_ec
 from voicecli.audio.format import dbfs, int16_to_bytes
 from voicecli.audio.speaker import SpeakerSink
 from voicecli.audio.synth import tone
+
+SWITCH_INTERVAL_S = 0.001
 
 
 @dataclass
@@ -58,6 +61,9 @@ def open_live_audio(
     tail_ms: int = 300,
 ) -> LiveAudio:
     mode = resolve_mode(echo)  # a missing extra is reported before any device opens
+    # the audio callbacks need the GIL within a block (10 ms) or the device underruns;
+    # Python's default switch interval (5 ms) lets the loop hold it for half of that
+    sys.setswitchinterval(min(sys.getswitchinterval(), SWITCH_INTERVAL_S))
     speaker = SpeakerSink(output_device, keep_played=mode == "aec")
     try:
         mic = MicSource(input_device, frame_ms=frame_ms)
