@@ -240,3 +240,19 @@ def test_api_version_per_endpoint_and_model() -> None:
     assert api_version_for(Settings(api_key="k", api_version="v1alpha")) == "v1alpha"
     assert {m.api_version for m in all_models("developer")} == {"v1beta"}
     assert {m.api_version for m in all_models("vertex")} == {None}
+
+
+async def test_listen_drives_its_turns_too(sim_factory, tmp_path) -> None:
+    """listen: client-driven turns with its long (1 s) hangover, on the strict profile."""
+    from voicecli.session.listen import file_source, run_listen
+
+    sim = sim_factory(make_scenario(SCENARIO, tmp_path))
+    wav = tmp_path / "room.wav"
+    synth.make_utterances_wav(wav, [(1.0, 1.5), (0.8, 1.5)], rate=16000)
+    s = settings_for(sim)
+    req = TalkRequest(source=file_source(s, wav, fast=True), fast=True)
+    summary = await run_listen(s, ["cooking"], req)
+    rec = sim.last_session
+    assert activity_detection(rec)["disabled"] is True
+    assert (rec.activity_start, rec.activity_end, rec.audio_stream_end) == (2, 2, 0)
+    assert rec.warnings == [] and (summary.spoken, summary.unanswered) == (2, 0)
