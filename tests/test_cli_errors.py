@@ -113,7 +113,7 @@ def test_connection_refused(speech_wav: Path) -> None:
 
 @pytest.mark.parametrize(
     ("fault", "code", "word"),
-    [("close_1011", ExitCode.NETWORK, "1011"), ("drop", ExitCode.NETWORK, "1006")],
+    [("close_1011", ExitCode.SERVER, "1011"), ("drop", ExitCode.NETWORK, "1006")],
 )
 def test_server_faults_mid_reply(sim_factory, tmp_path, speech_wav, fault, code, word) -> None:
     """With reconnects turned off, a fault ends the run with a clear error; files are kept."""

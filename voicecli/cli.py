@@ -14,7 +14,14 @@ from voicecli import __version__
 from voicecli import config as cfg
 from voicecli.commands import devices, doctor, history, key, sim, speech, talk
 from voicecli.commands.options import Command, Group
-from voicecli.errors import ExitCode, VoicecliError
+from voicecli.errors import ExitCode
+from voicecli.redaction import (
+    only_interrupts,
+    print_traceback,
+    quiet_libraries,
+    redacting_hooks,
+    user_error,
+)
 
 app = typer.Typer(
     cls=Group,
@@ -48,7 +55,9 @@ def _root(
         format="%(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
+    quiet_libraries(debug)
     for handler in logging.getLogger().handlers:
+        handler.setFormatter(cfg.RedactingFormatter("%(levelname)s %(name)s: %(message)s"))
         handler.addFilter(cfg.RedactingFilter())
 
 
@@ -79,6 +88,7 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point: runs the app and maps every error to one line and an exit code."""
     args, debug = debug_first(list(sys.argv[1:] if argv is None else argv))
     debug = debug or os.environ.get("VOICECLI_DEBUG") == "1"
+    redacting_hooks()
     command = typer.main.get_command(app)
     try:
         command.main(args=args, prog_name="voicecli", standalone_mode=True)
@@ -88,22 +98,25 @@ def main(argv: list[str] | None = None) -> int:
         if code == 130:  # Ctrl-C before a session was running: a user-requested end
             print("stopped.", file=sys.stderr)
             code = int(ExitCode.OK)
-    except VoicecliError as e:
-        if debug:
-            import traceback
-
-            traceback.print_exception(e)
-        print(f"error: {cfg.redact(e.one_line(), _env_key())}", file=sys.stderr)
-        code = int(e.exit_code)
     except KeyboardInterrupt:
         print("stopped.", file=sys.stderr)
         code = int(ExitCode.OK)
-    except Exception as e:  # a bug: one line unless --debug
-        if debug:
+    except BaseException as e:
+        err = user_error(e)
+        if err is None and not isinstance(e, Exception):
+            if only_interrupts(e):
+                print("stopped.", file=sys.stderr)
+                return int(ExitCode.OK)
             raise
-        text = cfg.redact(f"{type(e).__name__}: {e}", _env_key())
-        print(f"error: unexpected {text} (run with --debug and report it)", file=sys.stderr)
-        code = int(ExitCode.FAILURE)
+        if debug:
+            print_traceback(e)
+        if err is not None:
+            print(f"error: {cfg.redact(err.one_line(), _env_key())}", file=sys.stderr)
+            code = int(err.exit_code)
+        else:  # a bug: one line unless --debug
+            text = cfg.redact(f"{type(e).__name__}: {e}", _env_key())
+            print(f"error: unexpected {text} (run with --debug and report it)", file=sys.stderr)
+            code = int(ExitCode.FAILURE)
     return code
 
 

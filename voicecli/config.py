@@ -12,19 +12,22 @@ printed: ``Settings.__repr__`` hides it.
 
 from __future__ import annotations
 
-import logging
+import math
 import os
+import re
 import tomllib
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import platformdirs
 
+from voicecli import keys
 from voicecli.errors import ConfigError
 
 ENV_PREFIX = "VOICECLI_"
-KEY_ENV_VARS = ("GOOGLE_API_KEY", "GEMINI_API_KEY")
+KEY_ENV_VARS = keys.KEY_ENV_VARS
 RAW_TABLES = ("tools", "mcp_servers", "prices")  # validated by their own modules
 
 
@@ -41,7 +44,7 @@ def data_dir() -> Path:
 
 
 def key_file() -> Path:
-    return data_dir() / "api_key"
+    return keys.key_file(data_dir())
 
 
 def _doc(text: str) -> dict[str, str]:
@@ -122,6 +125,8 @@ class Settings:
     )
     api_key: str | None = field(default=None, repr=False, metadata=_doc("API key"))
     tables: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+    # a key was found but cannot be used: raised when a command needs the key
+    key_problem: keys.KeyProblem | None = field(default=None, repr=False, compare=False)
 
     def with_overrides(self, **values: Any) -> Settings:
         """A copy with the given non-None values applied (as flags do)."""
@@ -132,12 +137,15 @@ class Settings:
         return _validate(replace(self, **clean))
 
 
+_NOT_SETTINGS = ("tables", "key_problem")
+
+
 def _names() -> set[str]:
-    return {f.name for f in fields(Settings) if f.name != "tables"}
+    return {f.name for f in fields(Settings) if f.name not in _NOT_SETTINGS}
 
 
 def _types() -> dict[str, str]:
-    return {f.name: str(f.type) for f in fields(Settings) if f.name != "tables"}
+    return {f.name: str(f.type) for f in fields(Settings) if f.name not in _NOT_SETTINGS}
 
 
 _TRUE = {"1", "true", "yes", "on"}
@@ -155,13 +163,16 @@ def _coerce(name: str, value: Any, source: str) -> Any:
                 return value.lower() in _TRUE
             raise ValueError
         if kind.startswith("int"):
-            if isinstance(value, bool):
-                raise ValueError
+            if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
+                raise ValueError  # 2.7 is not an int: never cut it silently to 2
             return int(value)
         if kind.startswith("float"):
             if isinstance(value, bool):
                 raise ValueError
-            return float(value)
+            number = float(value)
+            if not math.isfinite(number):
+                raise ValueError  # nan and inf are no durations or sizes
+            return number
         if isinstance(value, (str, int, float)) and not isinstance(value, bool):
             return str(value)
         raise ValueError
@@ -207,7 +218,42 @@ def _validate(s: Settings) -> Settings:
         raise ConfigError("audio_history_mb, continue_budget_tokens, resume_window_s must be >= 0")
     if s.connection_limit < 0:
         raise ConfigError(f"connection_limit must be >= 0, not {s.connection_limit}")
+    for name in ("voice", "tts_voice"):
+        value = getattr(s, name)
+        if value is not None and not _VOICE.fullmatch(value):
+            raise ConfigError(
+                f"{name} {value!r} is not a voice name", "see `voicecli voices`, e.g. Kore"
+            )
+    if s.language is not None and not _LANGUAGE.fullmatch(s.language):
+        raise ConfigError(
+            f"language {s.language!r} is not a BCP-47 code", "use a code like en-US or de-DE"
+        )
+    if s.base_url is not None:
+        _check_url(s.base_url)
     return s
+
+
+_VOICE = re.compile(r"[A-Za-z][A-Za-z0-9_-]{0,63}")
+_LANGUAGE = re.compile(r"[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*")
+
+
+def _check_url(url: str) -> None:
+    try:
+        parts = urlsplit(url)
+        port_ok = parts.port is None or parts.port > 0
+    except ValueError:
+        parts, port_ok = None, False
+    if (
+        parts is None
+        or parts.scheme not in ("http", "https", "ws", "wss")
+        or not parts.hostname
+        or not port_ok
+        or any(c.isspace() for c in url)
+    ):
+        raise ConfigError(
+            f"base_url {url!r} is not a URL",
+            "give one like https://generativelanguage.googleapis.com or http://127.0.0.1:9443",
+        )
 
 
 def read_file(path: Path, *, required: bool) -> dict[str, Any]:
@@ -218,8 +264,16 @@ def read_file(path: Path, *, required: bool) -> dict[str, Any]:
         if required:
             raise ConfigError(f"config file {path} not found", "check the --config path") from None
         return {}
+    except IsADirectoryError:
+        raise ConfigError(f"config file {path} is a folder", "name a TOML file") from None
     except OSError as e:
         raise ConfigError(f"cannot read config file {path}: {e.strerror}") from None
+    except UnicodeDecodeError as e:
+        raise ConfigError(
+            f"config file {path} is not UTF-8 text (byte {e.object[e.start]:#04x} at offset "
+            f"{e.start})",
+            "save it as UTF-8",
+        ) from None
     try:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as e:
@@ -260,59 +314,34 @@ def load(
         values["base_url"] = env["GOOGLE_GEMINI_BASE_URL"]
     if "ca_file" not in values and env.get("SSL_CERT_FILE"):
         values["ca_file"] = env["SSL_CERT_FILE"]
-    values["api_key"] = find_api_key(env, values.get("api_key"))
-    remember_secret(values["api_key"])
-    return _validate(Settings(**values, tables=tables))
+    values["api_key"], values["key_problem"] = keys.find_api_key(
+        env, values.get("api_key"), key_file()
+    )
+    settings = _validate(Settings(**values, tables=tables))
+    if settings.vad == "off" and values.get("turn_detection") in ("client", "manual"):
+        # asked for, not defaulted: without a gate only the server can end a turn
+        raise ConfigError(
+            f"vad = off cannot go with turn_detection = {values['turn_detection']}: with no "
+            "voice detector voicecli cannot tell the server when you start and stop speaking",
+            "use --vad webrtc (or silero), or --turn-detection server",
+        )
+    return settings
 
 
 def find_api_key(env: dict[str, str], from_file: str | None) -> str | None:
-    for var in KEY_ENV_VARS:
-        if env.get(var):
-            return env[var]
-    if from_file:
-        return from_file
-    try:
-        stored = key_file().read_text(encoding="utf-8").strip()
-    except OSError:
-        return None
-    return stored or None
+    """The key to use (stripped and checked); raises KeyProblem if it cannot be sent."""
+    key, problem = keys.find_api_key(env, from_file, key_file())
+    if problem is not None:
+        raise problem
+    return key
 
 
 def store_api_key(key: str) -> Path:
     """Store the key for later runs, readable by the owner only (0600)."""
-    path = key_file()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as f:
-        f.write(key.strip() + "\n")
-    os.chmod(path, 0o600)
-    return path
+    return keys.store_api_key(key, key_file())
 
 
-def redact(text: str, key: str | None = None) -> str:
-    """Remove the key (and every key voicecli has seen) from text that may reach the user."""
-    for secret in {key, *_SECRETS} - {None, ""}:
-        text = text.replace(secret, "***")  # type: ignore[arg-type]
-    return text
-
-
-_SECRETS: set[str] = set()
-
-
-def remember_secret(value: str | None) -> None:
-    """Register a key so that ``redact`` and the log filter hide it everywhere."""
-    if value and len(value) >= 6:
-        _SECRETS.add(value)
-
-
-class RedactingFilter(logging.Filter):
-    """A log handler filter: no record leaves with a key in it (--debug logs included,
-    e.g. the websocket library's dump of the request headers)."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        if _SECRETS:
-            message = record.getMessage()
-            clean = redact(message)
-            if clean != message:
-                record.msg, record.args = clean, None
-        return True
+redact = keys.redact
+remember_secret = keys.remember_secret
+RedactingFilter = keys.RedactingFilter
+RedactingFormatter = keys.RedactingFormatter

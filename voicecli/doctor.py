@@ -63,6 +63,9 @@ def check_key(settings: cfg.Settings, sim: bool = False) -> Check:
     """The user's own key (``settings`` as loaded, before --sim lends the simulator one)."""
     if settings.vertex and not sim:
         return Check("credentials", True, "Vertex AI (application default credentials)")
+    if settings.key_problem is not None:
+        problem = settings.key_problem
+        return Check("API key", False, problem.message, problem.hint, ExitCode.AUTH)
     source = next((v for v in cfg.KEY_ENV_VARS if os.environ.get(v)), None)
     if source is None and settings.api_key:
         source = "config file or `voicecli key set`"

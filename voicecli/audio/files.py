@@ -8,9 +8,13 @@ happens on a writer thread behind a bounded queue, never on the event loop.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import re
+import threading
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import soundfile as sf
@@ -43,6 +47,10 @@ class FileSource:
         self.subtype: str = self._file.subtype
         self._frames_total: int = self._file.frames
         self._block = max(1, int(self.rate * block_s))
+        self.not_numbers = 0  # NaN / infinite samples, sent as silence
+        # things the user should know, shown as notes when the session starts
+        self.notes: list[str] = [n for n in [_truncation_note(self.path, self._file)] if n]
+        self.on_note: Callable[[str], None] | None = None  # notes found while streaming
 
     @property
     def duration_s(self) -> float:
@@ -52,6 +60,10 @@ class FileSource:
         data = self._file.read(self._block, dtype="float32", always_2d=True)
         if len(data) == 0:
             return None
+        if not np.isfinite(data).all():  # float files can hold NaN: never send them as noise
+            bad = ~np.isfinite(data)
+            self.not_numbers += int(bad.sum())
+            data = np.where(bad, np.float32(0.0), data)
         pcm = int16_to_bytes(float_to_int16(to_mono(data)))
         return reframer.push(resampler.process(pcm))
 
@@ -67,9 +79,15 @@ class FileSource:
         done = False
         while not done:
             try:
+                seen = self.not_numbers
                 block = await asyncio.to_thread(self._read_block, resampler, reframer)
             except (sf.SoundFileError, RuntimeError) as exc:
                 raise AudioInputError(f"cannot read {self.path}: {exc}", _HINT) from exc
+            if seen == 0 and self.not_numbers and self.on_note is not None:
+                self.on_note(
+                    f"{self.path.name} has samples that are not numbers (NaN or infinite); "
+                    "they are sent as silence"
+                )
             if block is None:
                 block = reframer.push(resampler.flush()) + reframer.flush(pad=True)
                 done = True
@@ -86,6 +104,51 @@ class FileSource:
 
     async def aclose(self) -> None:
         self._file.close()
+
+
+async def open_file_source(path: str | Path, **kw: Any) -> FileSource:
+    """A FileSource opened off the event loop, on a thread of its own: opening a named pipe
+    blocks until something writes to it, and meanwhile the loop (and Ctrl-C) keep working.
+    Cancelled, the waiting thread is abandoned (a daemon: it does not hold up the exit)."""
+    loop = asyncio.get_running_loop()
+    done: asyncio.Future[FileSource] = loop.create_future()
+
+    def settle(result: FileSource | None, error: BaseException | None) -> None:
+        if done.cancelled():
+            if result is not None:
+                result._file.close()
+        elif error is not None:
+            done.set_exception(error)
+        else:
+            done.set_result(result)  # type: ignore[arg-type]
+
+    def work() -> None:
+        try:
+            source, error = FileSource(path, **kw), None
+        except BaseException as e:  # handed to the waiting coroutine
+            source, error = None, e
+        with contextlib.suppress(RuntimeError):  # the loop is gone: nobody waits any more
+            loop.call_soon_threadsafe(settle, source, error)
+
+    threading.Thread(target=work, name="voicecli-open", daemon=True).start()
+    return await done
+
+
+def _truncation_note(path: Path, f: sf.SoundFile) -> str | None:
+    """libsndfile plays a WAV whose header claims more data than the file holds only as far
+    as the data goes; say so instead of ending silently short."""
+    match = re.search(r"data\s*:\s*(\d+)\s*\(should be (\d+)\)", f.extra_info)
+    if match is None:
+        return None
+    claimed, present = int(match.group(1)), int(match.group(2))
+    if claimed <= present or present <= 0:
+        return None
+    have = f.frames / f.samplerate
+    said = have * claimed / present
+    return (
+        f"{path.name} is shorter than its header says ({have:.1f} s of {said:.1f} s; "
+        "the file was cut off?): sending the part that is there"
+    )
 
 
 def _open_for_reading(path: Path) -> sf.SoundFile:

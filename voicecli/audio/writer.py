@@ -21,14 +21,18 @@ from voicecli.audio.formats import output_format
 from voicecli.errors import OutputError
 from voicecli.paths import PartialFile
 
-# libsndfile's sf_command codes (sndfile.h); soundfile does not wrap this one.
+# libsndfile's sf_command codes (sndfile.h); soundfile does not wrap these.
+_SFC_UPDATE_HEADER_NOW = 0x1060
 _SFC_SET_UPDATE_HEADER_AUTO = 0x1061
 
 
 def _update_header_on_every_write(f: sf.SoundFile) -> None:
+    """A valid header from the start (libsndfile writes placeholder sizes at open) and
+    after every write."""
     from soundfile import _ffi, _snd
 
     _snd.sf_command(f._file, _SFC_SET_UPDATE_HEADER_AUTO, _ffi.NULL, 1)
+    _snd.sf_command(f._file, _SFC_UPDATE_HEADER_NOW, _ffi.NULL, 0)
 
 
 def _reason(exc: BaseException) -> str:

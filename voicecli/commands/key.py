@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import sys
 
 import typer
@@ -32,7 +31,10 @@ def key_set() -> None:
 @app.command("remove", cls=Command)
 def key_remove() -> None:
     """Delete the stored API key."""
+    from voicecli.keys import remove_api_key
+
     path = cfg.key_file()
-    with contextlib.suppress(FileNotFoundError):
-        path.unlink()
-    print(f"removed {path}", file=sys.stderr)
+    if remove_api_key(path):
+        print(f"removed {path}", file=sys.stderr)
+    else:
+        print(f"no key stored ({path} does not exist)", file=sys.stderr)

@@ -23,7 +23,7 @@ from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
-from voicecli.errors import NetworkError, VoicecliError
+from voicecli.errors import NetworkError, ServerError, VoicecliError
 from voicecli.live import events as ev
 from voicecli.live import messages as m
 from voicecli.live.reconnect import ReconnectPolicy, is_retryable, is_unknown_handle
@@ -241,19 +241,17 @@ class ResilientTransport:
             if self._timer is not None:
                 self._timer.cancel()
             await self._disconnect()
-            async for note in self._reconnect(reason, planned):
+            async for note in self._reconnect(reason, planned, error):
                 yield note
 
-    async def _reconnect(self, reason: str, planned: bool) -> AsyncIterator[ev.Reconnect]:
+    async def _reconnect(
+        self, reason: str, planned: bool, error: VoicecliError | None = None
+    ) -> AsyncIterator[ev.Reconnect]:
         while True:
             self._attempts += 1
             attempt = self._attempts
             if self.policy.gives_up(attempt):
-                raise NetworkError(
-                    f"lost the session and could not reconnect after "
-                    f"{self.policy.max_attempts} attempts ({reason})",
-                    "check the network and run `voicecli doctor`",
-                )
+                raise _gave_up(self.policy.max_attempts, reason, error)
             yield ev.Reconnect("reconnecting", reason, attempt)
             if not planned or attempt > 1:
                 await self._sleep(self.policy.delay(attempt))
@@ -269,13 +267,29 @@ class ResilientTransport:
                     continue
                 if not is_retryable(e):
                     raise
-                reason = _reason(e)
+                reason, error = _reason(e), e
                 continue
             break
         resumed = self.resume and self.handle is not None
         self.reconnects += 1
         await self._replay()
         yield ev.Reconnect("resumed" if resumed else "new_session", reason, attempt)
+
+
+def _gave_up(attempts: int, reason: str, last: VoicecliError | None) -> VoicecliError:
+    """The error after the last attempt: a server that kept ending the session (1011) is
+    the server's doing (exit 6), anything else a lost connection (exit 7)."""
+    if isinstance(last, ServerError):
+        return ServerError(
+            f"the server kept ending the session ({reason}); gave up after {attempts} "
+            "reconnect attempts",
+            "try again later",
+            close_code=last.close_code,
+        )
+    return NetworkError(
+        f"lost the session and could not reconnect after {attempts} attempts ({reason})",
+        "check the network and run `voicecli doctor`",
+    )
 
 
 def _reason(error: BaseException | None) -> str:

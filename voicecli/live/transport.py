@@ -82,6 +82,8 @@ def make_client(settings: Settings, purpose: str = "live") -> genai.Client:
             location=settings.location,
             http_options=http_options,
         )
+    if settings.key_problem is not None:
+        raise settings.key_problem
     if not settings.api_key:
         raise AuthError(
             "no API key found",
@@ -110,6 +112,12 @@ def map_close(code: int | None, reason: str, key: str | None = None) -> Voicecli
             f"the server refused the request (1007: {short})",
             "check the options for this model; --debug shows the setup",
         )
+    elif code == 1009:  # our websocket refused a message over its 1 MiB limit
+        err = ServerError(
+            "the server sent a message larger than voicecli can receive (over 1 MiB, "
+            "close 1009: message too big); resending the same request cannot help",
+            "ask for something smaller (a huge tool argument or reply causes this)",
+        )
     elif code == 1011:
         err = ServerError(f"the server ended the session (1011: {short})", "try again")
     elif code == 1006 or code is None:
@@ -121,6 +129,11 @@ def map_close(code: int | None, reason: str, key: str | None = None) -> Voicecli
 
 
 def _api_error(e: genai_errors.APIError, key: str | None) -> VoicecliError:
+    # the SDK reports the code the server closed with; when it was our side that closed
+    # (websockets refusing a message over its size limit: 1009), that is in the close sent
+    sent = getattr(e.__context__, "sent", None)
+    if getattr(sent, "code", None) == 1009:
+        return map_close(1009, str(getattr(sent, "reason", "") or "message too big"), key)
     reason = getattr(e, "message", None) or str(e)
     return map_close(getattr(e, "code", None), str(reason), key)
 

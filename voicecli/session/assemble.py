@@ -24,7 +24,7 @@ from voicecli.paths import check_paths
 from voicecli.session import listen as co
 from voicecli.session.audio import SessionAudio, open_listen_audio, open_talk_audio
 from voicecli.session.engine import TalkRequest, run_talk
-from voicecli.session.signals import ctrl_c_stops
+from voicecli.session.signals import ctrl_c_stops, stop_signals_interrupt
 from voicecli.session.simulator import endpoint_name, simulator
 from voicecli.session.spec import SessionSpec
 from voicecli.tools import check_config, make_approver
@@ -33,7 +33,13 @@ from voicecli.ui.talk_ui import TalkUI, talk_ui
 
 
 def run_session(settings: Settings, spec: SessionSpec) -> Summary:
-    """One session from start to end; raises ``VoicecliError`` subclasses on failure."""
+    """One session from start to end; raises ``VoicecliError`` subclasses on failure.
+    SIGTERM and SIGHUP end it as Ctrl-C does (see ``voicecli.session.signals``)."""
+    with stop_signals_interrupt():
+        return _run_session(settings, spec)
+
+
+def _run_session(settings: Settings, spec: SessionSpec) -> Summary:
     settings = settings.with_overrides(history=spec.history, echo=spec.echo)
     check_config(settings)
     spec.check()

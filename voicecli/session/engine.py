@@ -14,16 +14,24 @@ from pathlib import Path
 from typing import Any
 
 from voicecli.audio.base import AudioSink, AudioSource
-from voicecli.audio.files import ConversationRecorder, FileSource, WavSink
+from voicecli.audio.files import ConversationRecorder, FileSource, WavSink, open_file_source
 from voicecli.audio.vad import Gate, SpeechDetector, gate_params_for, make_detector
 from voicecli.config import Settings
 from voicecli.live import capabilities
 from voicecli.live import events as ev
-from voicecli.live.conversation import Conversation, Observer, Options, Summary, ToolHandler
+from voicecli.live.conversation import (
+    Conversation,
+    Observer,
+    Options,
+    Recorder,
+    Summary,
+    ToolHandler,
+)
 from voicecli.live.messages import Connect
 from voicecli.live.reconnect import ReconnectPolicy
 from voicecli.live.resilient import ResilientTransport
 from voicecli.live.setup import build_config, turn_mode
+from voicecli.live.timeline import FastTimeline
 from voicecli.live.transport import live_connect
 from voicecli.paths import check_paths
 from voicecli.pricing import prices_for
@@ -155,7 +163,9 @@ async def _run(
     if source is None:
         if req.input is None:
             raise ValueError("run_talk needs an input file or a source")
-        source = FileSource(req.input, frame_ms=settings.frame_ms, realtime=not req.fast)
+        source = await open_file_source(  # off the loop: a named pipe may block
+            req.input, frame_ms=settings.frame_ms, realtime=not req.fast
+        )
     detector = make_detector_for(settings)
     options = Options(
         fast=req.fast,
@@ -164,7 +174,11 @@ async def _run(
         manual_activity=turn_mode(settings) == "client",
         prices=prices_for(settings.model, settings.tables),
     )
-    with _outputs(req) as (sinks, recorder, observers):
+    with _outputs(req) as (sinks, file_recorder, observers):
+        _notes_to(source, observers)
+        recorder: Recorder | None = file_recorder
+        if req.fast and recorder is not None:  # the conversation's own timeline
+            recorder = FastTimeline(recorder)
         connect = req.connect or live_connect(settings, setup_timeout=settings.setup_timeout)
         transport_cm = ResilientTransport(
             connect,
@@ -211,6 +225,20 @@ async def _drain(sinks: Sequence[AudioSink]) -> None:
                 await drain()
         except TimeoutError:
             log.warning("the speaker did not finish playing within %.0f s", DRAIN_LIMIT_S)
+
+
+def _notes_to(source: AudioSource, observers: Sequence[Observer]) -> None:
+    """A file source's notes (cut-off file, NaN samples) shown like any other notice."""
+    if not isinstance(source, FileSource):
+        return
+
+    def note(text: str) -> None:
+        for obs in observers:
+            obs.on_event(ev.Notice(text), 0.0)
+
+    for text in source.notes:
+        note(text)
+    source.on_note = note
 
 
 def _write_summary(observers: Sequence[Observer], conv: Conversation) -> None:

@@ -1,37 +1,73 @@
-"""Ctrl-C during a session: the first press ends it cleanly (files finalized, summary
-written); the second stops waiting for that and interrupts the run (exit 0, as any end the
-user asked for)."""
+"""Ending a session from outside: Ctrl-C (SIGINT), SIGTERM and SIGHUP all end it the same
+way. The first one ends it cleanly (files finalized and renamed, history written, the
+summary on stderr, exit 0 as for any end the user asked for); a second one stops waiting
+for that and interrupts the run. Before the conversation runs (devices opening, connecting),
+SIGTERM and SIGHUP interrupt like Ctrl-C does, so the clean-up still runs."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import signal
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
 from typing import Any
+
+STOP_SIGNALS = tuple(
+    getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name)
+)
+_NAMES: dict[int, str] = {signal.SIGINT: "Ctrl-C"}
 
 
 def ctrl_c_stops(status: Callable[[str], None]) -> Callable[[Any], None]:
-    """A ``TalkRequest.on_start`` hook that installs the Ctrl-C handler on the running loop."""
+    """A ``TalkRequest.on_start`` hook that installs the stop handlers on the running loop."""
 
     def on_start(conv: Any) -> None:
         loop = asyncio.get_running_loop()
         presses = 0
 
-        def on_sigint() -> None:
+        def on_signal(sig: int) -> None:
             nonlocal presses
             presses += 1
             if presses == 1:
-                status("stopping... (Ctrl-C again to force)")
+                what = _NAMES.get(sig) or signal.Signals(sig).name
+                again = "Ctrl-C" if sig == signal.SIGINT else "again"
+                status(f"stopping ({what})... ({again} to force)")
                 conv.request_stop()
                 return
             from voicecli.ui.prompt import restore_terminal
 
-            loop.remove_signal_handler(signal.SIGINT)  # a third press interrupts the clean-up
+            for s in STOP_SIGNALS:  # a third one interrupts the clean-up
+                loop.remove_signal_handler(s)
             restore_terminal()  # typed input may have the terminal in cbreak mode
             raise KeyboardInterrupt  # leaves the event loop; the CLI prints "stopped."
 
-        with contextlib.suppress(NotImplementedError, RuntimeError):
-            loop.add_signal_handler(signal.SIGINT, on_sigint)
+        for sig in STOP_SIGNALS:
+            with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+                loop.add_signal_handler(sig, on_signal, sig)
 
     return on_start
+
+
+def _interrupt(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt
+
+
+@contextlib.contextmanager
+def stop_signals_interrupt() -> Iterator[None]:
+    """While the block runs, SIGTERM and SIGHUP raise KeyboardInterrupt (as Ctrl-C does)
+    instead of killing the process, so outputs are finalized on the way out."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    saved = {}
+    for sig in STOP_SIGNALS:
+        if sig != signal.SIGINT:
+            with contextlib.suppress(ValueError, OSError):
+                saved[sig] = signal.signal(sig, _interrupt)
+    try:
+        yield
+    finally:
+        for sig, old in saved.items():
+            with contextlib.suppress(ValueError, OSError, TypeError):
+                signal.signal(sig, old)

@@ -8,6 +8,7 @@ See ``voicecli/sim/scenarios/default.toml`` for a commented example.
 from __future__ import annotations
 
 import json
+import math
 import tomllib
 from dataclasses import dataclass, field, fields
 from importlib import resources
@@ -83,6 +84,7 @@ class Scenario:
         turns = [_turn_from_dict(t, i) for i, t in enumerate(turns_raw)]
         data.setdefault("name", name)
         scen = cls(**data, turns=turns)
+        _check_types(scen, "scenario")
         if scen.voice not in VOICES:
             raise ConfigError(f"scenario: voice must be one of {', '.join(VOICES)}")
         if scen.fault is not None and scen.fault not in GLOBAL_FAULTS:
@@ -93,6 +95,43 @@ class Scenario:
         if scen.realtime < 0:
             raise ConfigError("scenario: realtime must be >= 0")
         return scen
+
+
+_KINDS: dict[str, tuple[type, ...]] = {
+    "str": (str,),
+    "int": (int,),
+    "float": (int, float),
+    "bool": (bool,),
+    "dict[str, Any]": (dict,),
+}
+
+
+def _check_types(obj: Any, where: str) -> None:
+    """Every field has the type the dataclass declares (as a config file is checked), so a
+    wrong one is refused with a line instead of leaving a turn silently unanswered."""
+    for f in fields(obj):
+        value = getattr(obj, f.name)
+        kind = str(f.type)
+        if kind.startswith("list"):
+            continue  # turns and tool calls are checked one by one
+        optional = kind.endswith("| None")
+        base = kind.removesuffix("| None").strip()
+        if value is None and optional:
+            continue
+        allowed = _KINDS.get(base)
+        if allowed is None:
+            continue
+        ok = isinstance(value, allowed) and (base == "bool" or not isinstance(value, bool))
+        if base == "float" and ok and not math.isfinite(value):
+            ok = False
+        if not ok:
+            want = {"str": "a string", "int": "an integer", "float": "a number"}.get(
+                base, f"a {base.split('[')[0]}"
+            )
+            raise ConfigError(
+                f"{where}: {f.name} must be {want}, not {value!r}",
+                "fix the scenario file (see voicecli/sim/scenarios/default.toml)",
+            )
 
 
 def _check_keys(data: dict[str, Any], cls: type, where: str) -> None:
@@ -117,8 +156,11 @@ def _turn_from_dict(raw: Any, index: int) -> Turn:
         if not isinstance(c, dict) or "name" not in c:
             raise ConfigError(f"{where}: each tool call needs a name")
         _check_keys(c, ToolCallSpec, f"{where} tool call")
-        calls.append(ToolCallSpec(**c))
+        call = ToolCallSpec(**c)
+        _check_types(call, f"{where} tool call")
+        calls.append(call)
     turn = Turn(**raw, tool_calls=calls)
+    _check_types(turn, where)
     if turn.fault is not None and turn.fault not in TURN_FAULTS:
         raise ConfigError(
             f"{where}: unknown fault {turn.fault!r}", f"known: {', '.join(TURN_FAULTS)}"
@@ -149,6 +191,8 @@ def load_scenario(source: str | Path | None = None) -> Scenario:
             f"cannot read scenario {source}: {e.strerror}",
             f"bundled scenarios: {', '.join(bundled_scenarios())}",
         ) from e
+    except UnicodeDecodeError:
+        raise ConfigError(f"scenario {source} is not UTF-8 text", "save it as UTF-8") from None
     kind = "json" if path.suffix.lower() == ".json" else "toml"
     return Scenario.from_dict(_parse(text, kind, str(path)), name=path.stem)
 

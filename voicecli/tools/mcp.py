@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import logging
 import re
 import tempfile
 from dataclasses import dataclass
@@ -174,6 +175,28 @@ class McpTool:
         return result_to_response(result)
 
 
+class _Collect(logging.Handler):
+    """The MCP library's complaints about lines it could not parse, as short excerpts."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.lines: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        exc = record.exc_info[1] if record.exc_info else None
+        errors = getattr(exc, "errors", None)
+        if "parse" not in record.getMessage().lower() or len(self.lines) >= 3:
+            return
+        text = None
+        with contextlib.suppress(Exception):
+            text = str(errors()[0].get("input")) if callable(errors) else None
+        self.lines.append(repr(_short(text)) if text else "(unreadable)")
+
+
+def _short(text: str, limit: int = 80) -> str:
+    return text if len(text) <= limit else f"{text[: limit - 1]}… ({len(text)} characters)"
+
+
 async def start_server(config: McpServerConfig, stack: contextlib.AsyncExitStack) -> list[McpTool]:
     """Start one server (closed by ``stack``) and wrap its tools; ToolConfigError on failure."""
     mcp, stdio_client = _import_mcp()
@@ -183,6 +206,9 @@ async def start_server(config: McpServerConfig, stack: contextlib.AsyncExitStack
     params = mcp.StdioServerParameters(
         command=config.argv[0], args=config.argv[1:], env=config.env, cwd=config.cwd
     )
+    garbled = _Collect()
+    library_log = logging.getLogger("mcp")
+    library_log.addHandler(garbled)
     try:
         async with asyncio.timeout(config.startup_timeout_s):
             read, write = await stack.enter_async_context(stdio_client(params, errlog=errlog))
@@ -192,13 +218,17 @@ async def start_server(config: McpServerConfig, stack: contextlib.AsyncExitStack
     except Exception as e:
         leaf = _leaf(e)
         why = "did not answer in time" if isinstance(leaf, TimeoutError) else f"failed: {leaf}"
+        if garbled.lines:
+            why = f"wrote something that is not MCP (JSON-RPC) on its stdout: {garbled.lines[0]}"
         errlog.seek(0)
-        tail = errlog.read()[-300:].strip()
+        tail = " ".join(errlog.read()[-300:].split())
         raise ToolConfigError(
-            f"MCP server {config.name!r} ({' '.join(config.argv)}) {why}"
-            + (f"; it said: {tail}" if tail else ""),
-            "check [[mcp_servers]] command in the config",
+            f"MCP server {config.name!r} ({_short(' '.join(config.argv))}) {why}"
+            + (f"; its stderr: {_short(tail)}" if tail else ""),
+            "check the [[mcp_servers]] command in the config, or start it by hand to see",
         ) from None
+    finally:
+        library_log.removeHandler(garbled)
     tools = []
     for t in listed.tools:
         if config.only is not None and t.name not in config.only:

@@ -11,6 +11,13 @@ from typing import TextIO
 
 from voicecli.live import events as ev
 
+EXCERPT_CHARS = 200  # a tool call's arguments or result, as shown (a model may send MBs)
+
+
+def excerpt(value: object, limit: int = EXCERPT_CHARS) -> str:
+    text = " ".join(str(value).split())
+    return text if len(text) <= limit else f"{text[: limit - 1]}… ({len(text)} characters)"
+
 
 def _fmt_t(t: float) -> str:
     return f"{int(t // 60):02d}:{t % 60:04.1f}"
@@ -41,10 +48,10 @@ class PlainView:
             print(f"[{_fmt_t(t)}] you (typed): {event.text}", file=self.out, flush=True)
         elif isinstance(event, ev.ToolCall):
             for c in event.calls:
-                self.status(f"  tool call {c.name}({c.args})")
+                self.status(f"  tool call {c.name}({excerpt(c.args)})")
         elif isinstance(event, ev.ToolResults):
             for r in event.results:
-                self.status(f"  tool result {r.name}: {r.response}")
+                self.status(f"  tool result {r.name}: {excerpt(r.response)}")
         elif isinstance(event, ev.ContextChange | ev.Continued | ev.MuteChanged):
             self.status(event.text)
         elif isinstance(event, ev.Notice):
