@@ -30,6 +30,9 @@ def _isolated_home(
     for var in list(os.environ):
         if var.startswith("VOICECLI_") and var != "VOICECLI_HOME":
             monkeypatch.delenv(var, raising=False)
+    from voicecli.keys import forget_secrets
+
+    forget_secrets()  # keys registered by one test must not redact the next one's text
 
 
 def make_scenario(text: str, tmp_path: Path) -> Scenario:

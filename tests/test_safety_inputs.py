@@ -261,3 +261,23 @@ def test_fast_record_puts_each_reply_after_its_utterance(sim_factory, tmp_path) 
     later_user = _active(user[int(first_reply[1] * rate) :], rate)
     assert later_user[0] > 0
     assert len(data) / rate >= 0.5 + 2.2 * 2 + 1.5 * 2 - 0.3
+
+
+def test_redaction_hides_keys_as_words_and_in_headers_only() -> None:
+    from voicecli import keys
+
+    keys.remember_secret("e")
+    keys.remember_secret("AIzaSyLONG-key_123")
+    cases = {
+        "every message keeps its letters": "every message keeps its letters",
+        "cannot write e.wav": "cannot write e.wav",
+        "the key 'e' was rejected": "the key '***' was rejected",
+        "GEMINI_API_KEY=e": "GEMINI_API_KEY=***",
+        "> x-goog-api-key: some-unknown-key": "> x-goog-api-key: ***",
+        "[('x-goog-api-key', 'e')]": "[('x-goog-api-key', '***')]",
+        "GET /v1?key=AIzaOther&alt=json": "GET /v1?key=***&alt=json",
+        "bad header AIzaSyLONG-key_123.": "bad header ***.",
+        "AIzaSyLONG-key_1234 is another": "AIzaSyLONG-key_1234 is another",
+    }
+    for text, want in cases.items():
+        assert keys.redact(text) == want, text

@@ -157,6 +157,14 @@ _HEADER = re.compile(
     r")([^\s\"',;&)}\]]+)"
 )
 _TOKEN_CHARS = r"A-Za-z0-9_\-"
+SHORT_KEY = 6
+
+
+def forget_secrets() -> None:
+    """Forget every registered key (for tests: one process, many users)."""
+    global _pattern
+    _SECRETS.clear()
+    _pattern = None
 
 
 def remember_secret(value: str | None) -> None:
@@ -168,10 +176,20 @@ def remember_secret(value: str | None) -> None:
 
 
 def _secrets_pattern() -> re.Pattern[str] | None:
+    """Long keys wherever they stand as a token; short ones (under 6 characters) only as a
+    word of their own (between spaces, quotes or the ends), so a key "o" hides the key
+    and leaves "o.wav" and "no" alone."""
     global _pattern
     if _pattern is None and _SECRETS:
-        alts = "|".join(re.escape(s) for s in sorted(_SECRETS, key=len, reverse=True))
-        _pattern = re.compile(rf"(?<![{_TOKEN_CHARS}])(?:{alts})(?![{_TOKEN_CHARS}])")
+        by_len = sorted(_SECRETS, key=len, reverse=True)
+        long = "|".join(re.escape(k) for k in by_len if len(k) >= SHORT_KEY)
+        short = "|".join(re.escape(k) for k in by_len if len(k) < SHORT_KEY)
+        parts = []
+        if long:
+            parts.append(rf"(?<![{_TOKEN_CHARS}])(?:{long})(?![{_TOKEN_CHARS}])")
+        if short:
+            parts.append(rf"(?<![^\s\"'`])(?:{short})(?![^\s\"'`])")
+        _pattern = re.compile("|".join(parts))
     return _pattern
 
 

@@ -30,10 +30,11 @@ def ctrl_c_stops(status: Callable[[str], None]) -> Callable[[Any], None]:
             nonlocal presses
             presses += 1
             if presses == 1:
+                conv.request_stop()  # first: after a hangup the terminal may be gone
                 what = _NAMES.get(sig) or signal.Signals(sig).name
                 again = "Ctrl-C" if sig == signal.SIGINT else "again"
-                status(f"stopping ({what})... ({again} to force)")
-                conv.request_stop()
+                with contextlib.suppress(OSError, ValueError):
+                    status(f"stopping ({what})... ({again} to force)")
                 return
             from voicecli.ui.prompt import restore_terminal
 
