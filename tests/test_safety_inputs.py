@@ -151,6 +151,17 @@ def test_nan_samples_are_sent_as_silence_with_a_notice(tmp_path: Path) -> None:
     assert len(notes) == 1 and "not numbers" in notes[0]
 
 
+def test_talk_says_what_is_wrong_with_its_input(sim_factory, tmp_path: Path) -> None:
+    path = tmp_path / "nan.wav"
+    speech = synth.speech_like(0.8, 16000).astype(np.float64) / 32768
+    x = np.concatenate([np.zeros(8000), speech, np.full(800, np.nan), np.zeros(16000)])
+    sf.write(path, x.astype(np.float32), 16000, subtype="FLOAT")
+    proc = run_cli("talk", "--input", str(path), "--fast", "--no-tools", env=sim_env(sim_factory()))
+    assert proc.returncode == 0, proc.stderr
+    assert "warning: nan.wav has samples that are not numbers" in proc.stderr
+    assert "RuntimeWarning" not in proc.stderr
+
+
 def test_a_wav_shorter_than_its_header_says_so(tmp_path: Path) -> None:
     full = tmp_path / "full.wav"
     synth.make_utterances_wav(full, [(1.0, 2.0)], rate=16000)

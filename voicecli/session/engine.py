@@ -227,18 +227,25 @@ async def _drain(sinks: Sequence[AudioSink]) -> None:
             log.warning("the speaker did not finish playing within %.0f s", DRAIN_LIMIT_S)
 
 
+def _file_sources(source: Any) -> list[FileSource]:
+    """The files inside a source (a recording played along, or chained before the mic)."""
+    if isinstance(source, FileSource):
+        return [source]
+    inner = [getattr(source, "source", None), *getattr(source, "sources", ())]
+    return [f for s in inner if s is not None for f in _file_sources(s)]
+
+
 def _notes_to(source: AudioSource, observers: Sequence[Observer]) -> None:
     """A file source's notes (cut-off file, NaN samples) shown like any other notice."""
-    if not isinstance(source, FileSource):
-        return
 
     def note(text: str) -> None:
         for obs in observers:
-            obs.on_event(ev.Notice(text), 0.0)
+            obs.on_event(ev.Notice(text, "warning"), 0.0)
 
-    for text in source.notes:
-        note(text)
-    source.on_note = note
+    for file in _file_sources(source):
+        for text in file.notes:
+            note(text)
+        file.on_note = note
 
 
 def _write_summary(observers: Sequence[Observer], conv: Conversation) -> None:
