@@ -199,6 +199,17 @@ def test_a_named_pipe_with_no_writer_does_not_hang(sim_factory, tmp_path: Path) 
     assert "Traceback" not in err and "stopped" in err, err
 
 
+def test_a_named_pipe_with_a_writer_is_spoken(sim_factory, speech: Path, tmp_path) -> None:
+    fifo = tmp_path / "piped.wav"
+    os.mkfifo(fifo)
+    data = speech.read_bytes()
+    writer = threading.Thread(target=fifo.write_bytes, args=(data,), daemon=True)
+    writer.start()
+    proc = run_cli("talk", "--input", str(fifo), "--fast", "--no-tools", env=sim_env(sim_factory()))
+    assert proc.returncode == 0, proc.stderr
+    assert "done: 1 turn" in proc.stderr
+
+
 # ------------------------------------------------------------------ item 9: exit codes
 def test_the_readme_exit_code_table_is_the_code() -> None:
     text = README.read_text()

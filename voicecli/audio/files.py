@@ -70,7 +70,8 @@ class FileSource:
     async def frames(self) -> AsyncIterator[bytes]:
         if self._file.closed:
             raise AudioInputError(f"{self.path} is closed", "open the file again")
-        self._file.seek(0)
+        if self._file.seekable():  # a named pipe is read once, as it comes
+            self._file.seek(0)
         resampler = StreamResampler(self.rate, INPUT_RATE)
         reframer = Reframer(frame_bytes(self.frame_ms))
         frame_s = self.frame_ms / 1000
