@@ -67,13 +67,21 @@ def test_typed_commands_from_a_pipe(talk_args: list[str]) -> None:
     assert "stats: 1 turn (1 spoken, 0 silent, 0 interrupted)" in err
     assert "microphone muted" in err and "unknown command /bogus" in err
     assert "ending the session" in err and "done: " in err
-    assert "you (typed): From now on, speak calm and slow." in out
+    assert "speaking style now: calm and slow" in err  # a notice, not a user turn
+    assert "From now on" not in out and "(typed)" not in out
     assert "third" not in out  # /quit ended the session before the input was over
 
     listing = subprocess.run(
         [sys.executable, "-m", "voicecli", "history"], capture_output=True, text=True, check=True
     )
     assert "first question" in listing.stdout  # the session was stored
+    shown = subprocess.run(
+        [sys.executable, "-m", "voicecli", "history", "show", "1"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert "· style: calm and slow" in shown.stdout  # the change is in history, as a notice
 
 
 ANSI = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b[()][0-9A-B]|\r")

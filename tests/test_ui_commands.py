@@ -8,9 +8,10 @@ from typing import Any
 
 import pytest
 
+from voicecli.errors import UsageError
 from voicecli.live import events as ev
 from voicecli.live.stats import SessionStats
-from voicecli.ui.commands import Cmd, help_lines, parse, style_instruction
+from voicecli.ui.commands import Cmd, Command, help_lines, parse
 from voicecli.ui.prompt import LineEditor, Prompt, StdinLines
 from voicecli.ui.status import MUTED_NOTICE, UNMUTED_NOTICE
 
@@ -49,13 +50,16 @@ def test_parse_errors_are_messages() -> None:
     assert "takes no argument" in (parse("/quit now").error or "")
 
 
-def test_style_instruction_and_help() -> None:
-    assert style_instruction("slower, with a soft Irish accent.") == (
-        "From now on, speak slower, with a soft Irish accent. Keep the same content and "
-        "language; do not comment on this instruction."
-    )
+def test_context_commands_and_help() -> None:
+    assert parse("/system be brief") == Command(Cmd.SYSTEM, "be brief")
+    assert parse("/tools OFF") == Command(Cmd.TOOLS, "OFF")
+    assert "on or off" in (parse("/tools maybe").error or "")
+    assert parse("/tool Add  calculator ") == Command(Cmd.TOOL, "add calculator")
+    assert "add NAME or remove NAME" in (parse("/tool drop x").error or "")
+    assert "add NAME" in (parse("/tool add").error or "")
     text = "\n".join(help_lines())
-    for name in ("/mute", "/unmute", "/style <text>", "/stats", "/help", "/quit"):
+    for name in ("/mute", "/unmute", "/style <text>", "/system <text>", "/tools on|off",
+                 "/tool add|remove NAME", "/stats", "/help", "/quit"):  # fmt: skip
         assert name in text
 
 
@@ -81,6 +85,7 @@ class FakeConv:
         self.sent: list[str] = []
         self.events: list[Any] = []
         self.stopped = False
+        self.changes: list[tuple[str, str]] = []
 
     @property
     def muted(self) -> bool:
@@ -105,6 +110,11 @@ class FakeConv:
         self.sent.append(text)
         self.notify(ev.UserText(text))
 
+    async def change_context(self, kind: str, value: str = "") -> None:
+        if kind == "tool_add" and value == "nosuch":
+            raise UsageError("no tool named 'nosuch'")
+        self.changes.append((kind, value))
+
     def request_stop(self) -> None:
         self.stopped = True
 
@@ -119,7 +129,18 @@ async def test_prompt_actions() -> None:
     prompt.start(conv)
     await prompt.handle("hello")
     await prompt.handle("/style calm")
-    assert conv.sent == ["hello", style_instruction("calm")]
+    await prompt.handle("/system be brief")
+    await prompt.handle("/tools off")
+    await prompt.handle("/tool remove calculator")
+    assert conv.sent == ["hello"]  # context changes are not turns
+    assert conv.changes == [
+        ("style", "calm"),
+        ("system", "be brief"),
+        ("tools", "off"),
+        ("tool_remove", "calculator"),
+    ]
+    await prompt.handle("/tool add nosuch")
+    assert "no tool named" in notices(conv)[-1]
     await prompt.handle("/mute")
     assert conv.muted is True and notices(conv)[-1] == MUTED_NOTICE
     await prompt.handle("/stats")

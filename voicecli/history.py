@@ -127,6 +127,13 @@ MIGRATIONS: list[str] = [
         value TEXT NOT NULL
     );
     """,
+    # 4: when each utterance was said (seconds since the session start, the recording's
+    # timeline): for subtitles and playing one turn back
+    """
+    ALTER TABLE turns ADD COLUMN user_start REAL;
+    ALTER TABLE turns ADD COLUMN user_end REAL;
+    ALTER TABLE turns ADD COLUMN model_start REAL;
+    """,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -232,15 +239,30 @@ class HistoryStore:
                 c.execute("UPDATE sessions SET conversation_id = id WHERE id = ?", (cur.lastrowid,))
         return cur.lastrowid
 
-    def apply(self, sid: int, event: object, t: float, turn: int | None = None) -> None:
-        """Store one event (inside a transaction); ``turn``: the last turn that ended."""
+    def apply(
+        self,
+        sid: int,
+        event: object,
+        t: float,
+        turn: int | None = None,
+        spans: tuple[float | None, float | None, float | None] | None = None,
+    ) -> None:
+        """Store one event (inside a transaction); ``turn``: the last turn that ended;
+        ``spans``: a turn's (user start, user end, first model audio)."""
         c = self.conn
         if isinstance(event, ev.TurnEnded):
             c.execute(
-                "INSERT OR REPLACE INTO turns VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "INSERT OR REPLACE INTO turns (session_id, idx, t, outcome, user_text, model_text, "
+            "audio_s, latency_s, reason) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (sid, event.index, t, event.outcome, event.user_text, event.model_text,
                  event.audio_s, event.latency_s, event.reason),
             )  # fmt: skip
+            if spans:
+                c.execute(
+                    "UPDATE turns SET user_start = ?, user_end = ?, model_start = ? "
+                    "WHERE session_id = ? AND idx = ?",
+                    (*spans, sid, event.index),
+                )
             if event.user_text:
                 self._text(sid, event.index, t, "user", event.user_text)
             if event.model_text:

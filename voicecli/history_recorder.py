@@ -67,6 +67,9 @@ class HistoryRecorder:
         self.failed: str | None = None
         self.audio_path: Path | None = None
         self.audio_cap_bytes = audio_cap_bytes
+        self._user_start: float | None = None
+        self._user_end: float | None = None
+        self._model_start: float | None = None
         self._unreported = False
         self._report_lock = threading.Lock()
         self._warn = warn or (lambda text: print(f"warning: {text}", file=sys.stderr))
@@ -77,9 +80,22 @@ class HistoryRecorder:
         self._thread.start()
 
     def on_event(self, event: object, t: float) -> None:
+        if isinstance(event, ev.AudioChunk):  # the hot path: one time noted per turn
+            if self._model_start is None:
+                self._model_start = t
+            return
         if self._unreported:
             self._report()
-        if isinstance(event, _STORED) and self.failed is None:
+        if isinstance(event, ev.UserSpeechStarted):
+            self._user_start, self._user_end = t, None
+        elif isinstance(event, ev.UserSpeechEnded):
+            self._user_end = t
+        elif isinstance(event, ev.TurnEnded):
+            spans = (self._user_start, self._user_end, self._model_start)
+            self._user_start = self._user_end = self._model_start = None
+            if self.failed is None:
+                self._put((event, t, spans))
+        elif isinstance(event, _STORED) and self.failed is None:
             self._put((event, t))
 
     def on_session_end(self, record: dict[str, Any]) -> None:
@@ -193,7 +209,8 @@ class _Writer:
         else:
             if isinstance(kind, ev.TurnEnded):
                 self.turn = kind.index
-            self.store.apply(sid, kind, item[1], self.turn)
+            spans = item[2] if len(item) > 2 else None
+            self.store.apply(sid, kind, item[1], self.turn, spans)
 
     def audio(self, path: Path | None) -> None:
         """The kept recording: linked to the row, or deleted when there is none."""

@@ -15,7 +15,7 @@ from voicecli.errors import OutputError, UsageError
 from voicecli.paths import check_paths, write_text_atomic
 
 app = typer.Typer(
-    cls=Group, help="Past conversations: recent sessions (no command), show, search, export."
+    cls=Group, help="Past conversations: recent sessions (no command), show, search, export, play."
 )
 
 
@@ -65,21 +65,45 @@ def history_search(
     print("\n".join(history_text.search_hits(rows)))
 
 
+EXPORT_FORMATS = ("md", "json", "srt", "wav")
+
+
 @app.command("export", cls=Command)
 def history_export(
     session_id: Annotated[int, typer.Argument(help="Session id.")],
-    fmt: Annotated[str, typer.Option("--format", "-f", help="md | json.")] = "md",
-    output: Annotated[Path | None, typer.Option("--output", "-o", help="File.")] = None,
+    fmt: Annotated[
+        str, typer.Option("--format", "-f", metavar="FORMAT", help="md | json | srt | wav.")
+    ] = "md",
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="File (needed for wav).")
+    ] = None,
 ) -> None:
-    """A conversation as Markdown or JSON (stdout, or --output FILE)."""
+    """A conversation as Markdown, JSON, SRT subtitles (one cue per utterance), or its
+    two-sided recording as WAV (stdout, or --output FILE)."""
     from voicecli.ui import history_text
 
-    if fmt not in ("md", "json"):
-        raise UsageError(f"--format must be md or json, not {fmt!r}")
+    if fmt not in EXPORT_FORMATS:
+        raise UsageError(f"--format must be one of {', '.join(EXPORT_FORMATS)}, not {fmt!r}")
+    if fmt == "wav" and output is None:
+        raise UsageError("--format wav needs --output FILE.wav")
     with _history_store(required=True) as store:
         assert store is not None
         data = store.session(session_id)
-    text = history_text.markdown(data) if fmt == "md" else history_text.as_json(data)
+    if fmt == "wav":
+        from voicecli import audio_history
+
+        assert output is not None
+        recording = audio_history.recording_of(data)
+        check_paths({"the recording": recording}, {"--output": output})
+        seconds = audio_history.export_wav(recording, output)
+        print(f"wrote {output} ({seconds:.1f} s, you left, gemini right)", file=sys.stderr)
+        return
+    if fmt == "srt":
+        from voicecli.ui.subtitles import to_srt
+
+        text = to_srt(data)
+    else:
+        text = history_text.markdown(data) if fmt == "md" else history_text.as_json(data)
     if output is None:
         sys.stdout.write(text)
     else:
@@ -92,6 +116,36 @@ def history_export(
                 "check the folder's permissions and free space",
             ) from None
         print(f"wrote {output}", file=sys.stderr)
+
+
+@app.command("play", cls=Command)
+def history_play(
+    session_id: Annotated[int, typer.Argument(help="Session id.")],
+    turn: Annotated[
+        int | None,
+        typer.Option("--turn", "-t", metavar="N", callback=at_least_1, help="Only turn N."),
+    ] = None,
+    output_device: Annotated[
+        str | None,
+        typer.Option("--output-device", metavar="NAME", help="Speaker: index or part of a name."),
+    ] = None,
+) -> None:
+    """Play a session's kept recording (both sides) on the speaker."""
+    import asyncio
+
+    from voicecli import audio_history
+    from voicecli.config import load
+
+    settings = load(None, {"output_device": output_device})
+    with _history_store(required=True) as store:
+        assert store is not None
+        data = store.session(session_id)
+    path = audio_history.recording_of(data)
+    start, end = audio_history.turn_span(data, turn) if turn else (0.0, None)
+    frames, rate = audio_history.read(path, start, end)
+    what = f"turn {turn} of session {session_id}" if turn else f"session {session_id}"
+    print(f"playing {what}: {len(frames) / rate:.1f} s (Ctrl-C stops)", file=sys.stderr)
+    asyncio.run(audio_history.play(frames, rate, settings.output_device))
 
 
 @contextlib.contextmanager

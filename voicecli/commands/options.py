@@ -192,6 +192,16 @@ ResumeOpt = Annotated[
         help="Survive goAway and lost connections (default: on).",
     ),
 ]
+ContinueOpt = Annotated[
+    bool, _opt("--continue", "-c", panel=SESSION, help="Continue the last conversation.")
+]
+SessionIdOpt = Annotated[
+    int | None, _opt("--session", panel=SESSION, metavar="ID", help="Continue session ID.")
+]
+NoAudioHistoryOpt = Annotated[
+    bool | None,
+    _opt("--no-audio-history", panel=OUTPUT, help="Keep no recording in the history."),
+]
 
 
 # ------------------------------------------------------------------------------ groups
@@ -227,6 +237,7 @@ OUTPUT_OPTS = (
     Opt("output", OutputOpt),
     Opt("transcript", TranscriptOpt),
     Opt("json_out", JsonOpt, False),
+    Opt("no_audio_history", NoAudioHistoryOpt),
 )
 TOOL_OPTS = (
     Opt("tools", ToolsOpt, setting="tools_enabled"),
@@ -240,6 +251,8 @@ SESSION_OPTS = (
     Opt("base_url", BaseUrlOpt, setting="base_url"),
     Opt("config", ConfigOpt),
     Opt("history", HistoryOpt, setting="history"),
+    Opt("cont", ContinueOpt, False),
+    Opt("session", SessionIdOpt),
 )
 RESUME_OPTS = (Opt("resume", ResumeOpt, setting="resume"),)
 
@@ -257,6 +270,8 @@ class Flags(dict[str, Any]):
     def settings(self, **more: Any) -> cfg.Settings:
         """Settings from the config file, environment and these flags (then ``more``)."""
         values = {o.setting: self[o.name] for o in self.opts if o.setting}
+        if self.get("no_audio_history"):
+            values["audio_history"] = False
         return cfg.load(self.get("config"), {**values, **more})
 
 

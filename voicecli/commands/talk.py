@@ -31,6 +31,8 @@ def _spec(flags: Flags, **more: object) -> SessionSpec:
         json_out=flags["json_out"],
         sim=flags["sim"],
         scenario=flags["scenario"],
+        continue_last=flags["cont"],
+        continue_id=flags["session"],
         **more,  # type: ignore[arg-type]
     )
 

@@ -55,6 +55,10 @@ class ModelCaps:
     interaction_status: bool = False
     # API version of the Live WebSocket path; None: the SDK's default (Vertex)
     api_version: str | None = LIVE_API_VERSION
+    # takes contextUpdate (instructions, tools) mid-session. LIVE_FACTS lists
+    # send_context_update with the google-genai >= 3.4 fields without naming models: the
+    # less forgiving reading is that the 2.5 generation does not take it.
+    context_update: bool = True
 
 
 DEFAULT_MODEL = "gemini-3.8-live"
@@ -97,6 +101,7 @@ _MODELS: tuple[ModelCaps, ...] = (
         Thinking.BUDGET,
         honours_stream_end=True,
         stable=False,
+        context_update=False,
     ),
     ModelCaps(
         "gemini-2.5-flash-native-audio-preview-09-2025",
@@ -106,6 +111,7 @@ _MODELS: tuple[ModelCaps, ...] = (
         Thinking.BUDGET,
         honours_stream_end=True,
         stable=False,
+        context_update=False,
     ),
     ModelCaps(
         "gemini-live-2.5-flash-native-audio",
@@ -116,6 +122,7 @@ _MODELS: tuple[ModelCaps, ...] = (
         honours_stream_end=True,
         note="Vertex AI regional endpoints only",
         api_version=None,
+        context_update=False,
     ),
 )
 

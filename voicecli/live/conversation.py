@@ -13,6 +13,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 
 from voicecli.audio.base import (
@@ -25,7 +26,7 @@ from voicecli.audio.base import (
 )
 from voicecli.audio.format import dbfs
 from voicecli.audio.vad import Act, Gate, SpeechDetector
-from voicecli.errors import ServerError, SessionTimeout, VoicecliError
+from voicecli.errors import ServerError, SessionTimeout, UsageError, VoicecliError
 from voicecli.live import events as ev
 from voicecli.live import messages as m
 from voicecli.live.ports import (
@@ -91,6 +92,7 @@ class Conversation:
         self._unsent = bytearray()  # gated audio not sent yet (at most SEND_MS)
         self._tool_tasks: set[asyncio.Task[None]] = set()
         self._reasoning = False  # interactionStatus IN_PROGRESS: more output may follow
+        self.context: Any = None  # live.control.SessionContext: what /system ... change
 
     # ------------------------------------------------------------------------ helpers
     def rel(self, t: float | None = None) -> float:
@@ -265,6 +267,14 @@ class Conversation:
         if self._unsent:
             data, self._unsent = bytes(self._unsent), bytearray()
             await self.transport.send(m.AudioIn(data))
+
+    async def change_context(self, kind: str, value: str = "") -> None:
+        """``/system``, ``/style``, ``/tools``, ``/tool``: changed on this connection (no
+        reconnect, no user turn); raises a VoicecliError when it cannot be done."""
+        if self.context is None:
+            raise UsageError("this session cannot change its context")
+        change = await self.context.change(self.transport, kind, value)
+        self.notify(replace(change, t=self.rel()), self.rel())
 
     async def send_text(self, text: str) -> None:
         """A typed turn into the same session."""

@@ -55,7 +55,26 @@ class ToolResults:
     results: tuple[FunctionResult, ...]
 
 
-ClientMessage = AudioIn | StreamEnd | ActivityStart | ActivityEnd | TextIn | ToolResults
+@dataclass(frozen=True)
+class HistoryIn:
+    """``clientContent`` with ``turnComplete``: the initial history of a session whose setup
+    had ``history_config.initial_history_in_client_content`` (``--continue``, seeded)."""
+
+    turns: tuple[tuple[str, str], ...]  # (role, text), role user | model
+
+
+@dataclass(frozen=True)
+class ContextUpdate:
+    """``contextUpdate``: new system instructions and/or tools, on the same connection."""
+
+    system_instruction: str | None = None  # None: unchanged ("" clears)
+    tools: tuple[Any, ...] | None = None  # SDK Tool objects; None: unchanged, (): none
+
+
+ClientMessage = (
+    AudioIn | StreamEnd | ActivityStart | ActivityEnd | TextIn | ToolResults | HistoryIn
+    | ContextUpdate
+)  # fmt: skip
 
 
 def seconds_of(msg: ClientMessage) -> float:

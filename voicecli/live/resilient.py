@@ -30,7 +30,7 @@ from voicecli.live.reconnect import ReconnectPolicy, is_retryable, is_unknown_ha
 
 log = logging.getLogger(__name__)
 
-ConfigFactory = Callable[[str | None], Any]  # resumption handle -> LiveConnectConfig
+ConfigFactory = Callable[..., Any]  # (handle, *, seed=False) -> LiveConnectConfig
 
 _TURN_ACTIVITY = (ev.AudioChunk, ev.OutputTranscript, ev.InputTranscript, ev.ToolCall)
 
@@ -50,6 +50,8 @@ class ResilientTransport:
         goaway_margin_s: float = 0.5,
         handle_grace_s: float = 0.5,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        initial_handle: str | None = None,
+        seed: list[tuple[str, str]] | None = None,
     ) -> None:
         self.connect = connect
         self.make_config = make_config
@@ -74,10 +76,31 @@ class ResilientTransport:
         self._timer: asyncio.Task[None] | None = None
         self._attempts = 0  # consecutive reconnects without a completed turn
         self._call_ids: set[str] = set()  # tool calls made on the current connection
+        # --continue: resume the stored handle, else a new session seeded with ``seed``
+        self.initial_handle = initial_handle
+        self.seed = seed
+        self.opened_as = "new"  # new | resumed | seeded
+        self.refused_handle: str | None = None  # why the stored handle was not taken
 
     # ------------------------------------------------------------------ lifecycle
     async def __aenter__(self) -> ResilientTransport:
-        await self._connect(None)
+        if self.initial_handle and self.resume:
+            try:
+                await self._connect(self.initial_handle)
+            except VoicecliError as e:
+                if not is_unknown_handle(e):
+                    raise
+                self.refused_handle = "the server no longer knows its handle"
+            else:
+                self.handle, self.opened_as = self.initial_handle, "resumed"
+                return self
+        if self.seed:
+            await self._connect(None, seed=True)
+            assert self._conn is not None
+            await self._conn.send(m.HistoryIn(tuple(self.seed)))
+            self.opened_as = "seeded"
+        else:
+            await self._connect(None)
         return self
 
     async def __aexit__(self, *exc: object) -> None:
@@ -97,9 +120,10 @@ class ResilientTransport:
     def session_id(self) -> str | None:
         return self._conn.session_id if self._conn else None
 
-    async def _connect(self, handle: str | None) -> None:
+    async def _connect(self, handle: str | None, seed: bool = False) -> None:
         stack = contextlib.AsyncExitStack()
-        config = self.make_config(handle if self.resume else None)
+        h = handle if self.resume else None
+        config = self.make_config(h, seed=True) if seed else self.make_config(h)
         try:
             conn = await stack.enter_async_context(self.connect(config))
         except BaseException:
@@ -123,6 +147,12 @@ class ResilientTransport:
     async def send(self, msg: m.ClientMessage) -> None:
         if isinstance(msg, m.ToolResults):
             await self._send_tool_results(msg)
+            return
+        if isinstance(msg, m.ContextUpdate | m.HistoryIn):
+            # Not journaled: a later connection's setup already carries the new context (the
+            # config factory reads it), and the history is only for the first connection.
+            if self._conn is not None:
+                await self._conn.send(msg)
             return
         self._journal_add(msg)
         conn = self._conn

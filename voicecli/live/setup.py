@@ -64,6 +64,7 @@ def build_config(
     tools: list[Any] | None = None,
     resumption_handle: str | None = None,
     silence_ms: int | None = None,
+    seed_history: bool = False,
 ) -> types.LiveConnectConfig:
     """The setup for one connection. Raises UsageError for impossible combinations."""
     feats = resolve(
@@ -111,4 +112,18 @@ def build_config(
             else None
         ),
         tools=tools or None,
+        # --continue without a usable handle: the earlier turns go in as initial history
+        history_config=(
+            types.HistoryConfig(initial_history_in_client_content=True) if seed_history else None
+        ),
     )
+
+
+def history_turns(turns: list[tuple[str, str]]) -> list[types.Content]:
+    """(role, text) pairs as the ``Content`` list of a ``clientContent`` message."""
+    return [types.Content(role=role, parts=[types.Part(text=text)]) for role, text in turns]
+
+
+def instruction_content(text: str | None) -> types.Content:
+    """A system instruction for ``send_context_update`` (empty text: no instructions)."""
+    return types.Content(parts=[types.Part(text=text or "")])

@@ -35,6 +35,7 @@ from voicecli.live import capabilities
 from voicecli.live import events as ev
 from voicecli.live import messages as m
 from voicecli.live.failures import connect_error
+from voicecli.live.setup import history_turns, instruction_content
 
 log = logging.getLogger(__name__)
 
@@ -160,6 +161,16 @@ class LiveTransport:
             await session.send_realtime_input(activity_end=types.ActivityEnd())
         elif isinstance(msg, m.TextIn):
             await session.send_realtime_input(text=msg.text)
+        elif isinstance(msg, m.HistoryIn):  # the setup had history_config: ends the history
+            await session.send_client_content(
+                turns=history_turns(list(msg.turns)), turn_complete=True
+            )
+        elif isinstance(msg, m.ContextUpdate):  # instructions and/or tools, no reconnect
+            system = msg.system_instruction
+            await session.send_context_update(
+                system_instruction=instruction_content(system) if system is not None else None,
+                tools=list(msg.tools) if msg.tools is not None else None,
+            )
         else:
             await session.send_tool_response(
                 function_responses=[

@@ -11,12 +11,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
+from voicecli import continuation
 from voicecli.audio.base import AudioSource
 from voicecli.config import Settings, redact
-from voicecli.errors import VoicecliError
+from voicecli.continuation import Plan
+from voicecli.errors import UsageError, VoicecliError
 from voicecli.history import HistoryRecorder, session_meta
 from voicecli.live import capabilities
 from voicecli.live.conversation import Summary
@@ -48,6 +50,9 @@ def _run_session(settings: Settings, spec: SessionSpec) -> Summary:
         {"--output": spec.output, "--record": spec.record, "--transcript": spec.transcript},
         audio_outputs=("--output", "--record"),
     )
+    plan = _continuation(settings, spec)
+    if plan is not None:
+        spec = replace(spec, continues=(plan.conversation_id, plan.session_id))
     audio = _open_audio(settings, spec)
     where = endpoint_name(settings, spec.sim)
     scenario = spec.scenario
@@ -79,6 +84,8 @@ def _run_session(settings: Settings, spec: SessionSpec) -> Summary:
             approver=spec.approver or make_approver(spec.yes),
             caps=caps,
             connect=spec.connect,
+            continuation=plan,
+            keep_audio=history[0].audio_path if history else None,
         )
         if spec.kind == "listen":
             summary = asyncio.run(co.run_listen(settings, spec.topics, req))
@@ -90,6 +97,22 @@ def _run_session(settings: Settings, spec: SessionSpec) -> Summary:
 
         ui.status(format_audio_stats(audio.stats()))
     return summary
+
+
+def _continuation(settings: Settings, spec: SessionSpec) -> Plan | None:
+    """The plan for --continue / --session ID (None: a new conversation)."""
+    if not spec.continue_last and spec.continue_id is None:
+        return None
+    from voicecli.history import HistoryStore, default_path
+
+    path = spec.history_path or default_path()
+    if not path.exists():
+        raise UsageError("no conversations stored yet to continue", f"{path} does not exist")
+    store = HistoryStore(path)
+    try:
+        return continuation.plan(store, spec.continue_id, settings)
+    finally:
+        store.close()
 
 
 def _open_audio(settings: Settings, spec: SessionSpec) -> SessionAudio:
@@ -118,6 +141,10 @@ def _history(
         warn=warn,
         audio_cap_bytes=int(settings.audio_history_mb * 1_000_000),
     )
+    if settings.audio_history:
+        from voicecli.audio_history import new_recording_path
+
+        recorder.keep_audio(new_recording_path())
     try:
         yield [recorder]
     except VoicecliError as e:

@@ -17,8 +17,10 @@ from voicecli.audio.base import AudioSink, AudioSource
 from voicecli.audio.files import ConversationRecorder, FileSource, WavSink, open_file_source
 from voicecli.audio.vad import Gate, SpeechDetector, gate_params_for, make_detector
 from voicecli.config import Settings
+from voicecli.continuation import Plan
 from voicecli.live import capabilities
 from voicecli.live import events as ev
+from voicecli.live.control import SessionContext
 from voicecli.live.conversation import (
     Conversation,
     Observer,
@@ -64,6 +66,8 @@ class TalkRequest:
     approver: Approver | None = None  # for confirm = true tools; None: ask on the terminal
     caps: capabilities.ModelCaps | None = None  # the model's entry, when already looked up
     connect: Connect | None = None  # how to open a connection; None: the SDK (live_connect)
+    continuation: Plan | None = None  # --continue / --session: resume or seed
+    keep_audio: Path | None = None  # the history's copy of the two-sided recording (FLAC)
 
 
 def make_gate(settings: Settings, caps: capabilities.ModelCaps) -> Gate:
@@ -86,17 +90,36 @@ def make_detector_for(settings: Settings) -> SpeechDetector | None:
     return make_detector(settings.vad, settings.vad_aggressiveness)
 
 
+class TeeRecorder:
+    """Both sides into more than one recording (``--record`` and the history's copy)."""
+
+    def __init__(self, recorders: list[ConversationRecorder]) -> None:
+        self.recorders = recorders
+
+    def add_user(self, pcm16k: bytes, t: float) -> None:
+        for r in self.recorders:
+            r.add_user(pcm16k, t)
+
+    def add_model(self, pcm24k: bytes, t: float) -> None:
+        for r in self.recorders:
+            r.add_model(pcm24k, t)
+
+    def model_cut(self, t: float) -> None:
+        for r in self.recorders:
+            r.model_cut(t)
+
+
 @contextlib.contextmanager
 def _outputs(
     req: TalkRequest,
-) -> Iterator[tuple[list[AudioSink], ConversationRecorder | None, list[Observer]]]:
+) -> Iterator[tuple[list[AudioSink], ConversationRecorder | TeeRecorder | None, list[Observer]]]:
     """Open the output files; all are finalized on the way out, whatever happened.
 
     Each is written as a partial file and renamed when closed; a run that failed before
     writing anything to a file leaves that file's target as it was."""
     sinks: list[AudioSink] = list(req.sinks)
     observers: list[Observer] = list(req.observers)
-    recorder: ConversationRecorder | None = None
+    recorder: ConversationRecorder | TeeRecorder | None = None
     outputs: list[WavSink | ConversationRecorder | TranscriptWriter] = []
     failed = True
     try:
@@ -104,9 +127,14 @@ def _outputs(
             wav = WavSink(req.output)
             sinks.append(wav)
             outputs.append(wav)
-        if req.record is not None:
-            recorder = ConversationRecorder(req.record)
-            outputs.append(recorder)
+        recorders = []
+        for path in (req.record, req.keep_audio):  # --record, and the history's copy
+            if path is not None:
+                one = ConversationRecorder(path)
+                recorders.append(one)
+                outputs.append(one)
+        if recorders:
+            recorder = recorders[0] if len(recorders) == 1 else TeeRecorder(recorders)
         if req.transcript is not None:
             writer = TranscriptWriter(req.transcript)
             observers.insert(0, writer)
@@ -142,14 +170,17 @@ async def run_talk(settings: Settings, req: TalkRequest) -> Summary:
 async def _run(
     settings: Settings, caps: capabilities.ModelCaps, req: TalkRequest, tools: ToolSet | None
 ) -> Summary:
-    def make_config(handle: str | None) -> Any:
-        return build_config(
-            settings,
+    ctx = SessionContext(settings, caps, req.extra_instructions, tools)
+
+    def make_config(handle: str | None, seed: bool = False) -> Any:
+        return build_config(  # from the current context: a reconnect keeps /system changes
+            ctx.settings,
             caps,
             extra_instructions=req.extra_instructions,
-            tools=tools.declarations if tools else None,
+            tools=ctx.declarations(),
             resumption_handle=handle,
             silence_ms=gate.params.hangover_ms,
+            seed_history=seed,
         )
 
     gate = make_gate(settings, caps)
@@ -174,6 +205,7 @@ async def _run(
         manual_activity=turn_mode(settings) == "client",
         prices=prices_for(settings.model, settings.tables),
     )
+    plan = req.continuation
     with _outputs(req) as (sinks, file_recorder, observers):
         _notes_to(source, observers)
         recorder: Recorder | None = file_recorder
@@ -185,6 +217,8 @@ async def _run(
             make_config,
             policy=ReconnectPolicy(max_attempts=settings.reconnect_attempts),
             resume=settings.resume,
+            initial_handle=plan.handle if plan else None,
+            seed=[(t.role, t.text) for t in plan.seed] if plan else None,
         )
         async with transport_cm as transport:
             conv = Conversation(
@@ -198,6 +232,9 @@ async def _run(
                 tool_handler=req.tool_handler or (tools.handler if tools else None),
                 options=options,
             )
+            conv.context = ctx
+            if plan is not None:
+                conv.notify(continued_event(plan, transport), 0.0)
             if req.on_start is not None:
                 req.on_start(conv)
             try:
@@ -246,6 +283,20 @@ def _notes_to(source: AudioSource, observers: Sequence[Observer]) -> None:
         for text in file.notes:
             note(text)
         file.on_note = note
+
+
+def continued_event(plan: Plan, transport: ResilientTransport) -> ev.Continued:
+    """What the view and history say about the path --continue took."""
+    how = "resumed" if transport.opened_as == "resumed" else "seeded"
+    if transport.refused_handle and plan.why_no_handle is None:
+        plan.why_no_handle = transport.refused_handle
+    return ev.Continued(
+        plan.session_id,
+        how,
+        plan.message(how),
+        seeded_turns=len(plan.seed) if how == "seeded" else 0,
+        left_out_turns=plan.left_out if how == "seeded" else 0,
+    )
 
 
 def _write_summary(observers: Sequence[Observer], conv: Conversation) -> None:

@@ -38,7 +38,9 @@ class SessionSpec:
     history: bool | None = None  # store the session (None: as the settings say)
     echo: str | None = None  # auto | aec | half | off (None: as the settings say)
     history_path: Path | None = None  # None: $VOICECLI_HOME's history database
-    continues: tuple[int, int] | None = None  # history: the session (id, turn) this goes on from
+    continues: tuple[int, int] | None = None  # history: (conversation, session) it goes on from
+    continue_last: bool = False  # --continue: the last stored conversation
+    continue_id: int | None = None  # --session ID: that stored session
     topics: Sequence[str] = ()  # listen: speak up about these
     quiet: bool = False  # listen --input: play nothing
     then_talk: bool = False  # listen --input: then the microphone, or typed turns
@@ -49,6 +51,8 @@ class SessionSpec:
 
     def check(self) -> None:
         """Flag combinations that cannot work, refused before anything opens."""
+        if self.continue_last and self.continue_id is not None:
+            raise UsageError("give --continue or --session ID, not both")
         has_input = self.input is not None or self.source is not None
         if self.kind == "talk":
             if not has_input and self.fast:

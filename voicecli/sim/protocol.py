@@ -70,7 +70,7 @@ def close_reason(text: str, limit: int = 123) -> str:
 
 
 def message_kind(msg: Mapping[str, Any]) -> str:
-    for k in ("setup", "realtime_input", "client_content", "tool_response"):
+    for k in ("setup", "realtime_input", "client_content", "tool_response", "context_update"):
         if has(msg, k):
             return k
     return "unknown:" + ",".join(sorted(msg))[:40]

@@ -7,7 +7,9 @@ the server-wide ``Conversations`` that session resumption continues across conne
 from __future__ import annotations
 
 import secrets
+import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -53,6 +55,8 @@ class SessionRecord:
     tool_calls: list[dict[str, Any]] = field(default_factory=list)  # as sent
     tool_responses: list[dict[str, Any]] = field(default_factory=list)  # as received
     resumed_from: str | None = None
+    seeded_turns: list[tuple[str, str]] = field(default_factory=list)  # (role, text)
+    context_updates: list[dict[str, Any]] = field(default_factory=list)  # as received
     handles_issued: list[str] = field(default_factory=list)
     turns: list[UserTurn] = field(default_factory=list)
     interruptions: int = 0
@@ -87,26 +91,37 @@ class RestRecord:
 class Snapshot:
     next_index: int
     history: tuple[tuple[str, str], ...]  # (heard, reply) per finished turn
+    seeded: int = 0  # turns of initial history the conversation was seeded with
 
 
 class Conversations:
     """Resumption handles -> conversation position, shared by all connections."""
 
-    def __init__(self) -> None:
-        self._by_handle: dict[str, Snapshot] = {}
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self._by_handle: dict[str, tuple[Snapshot, float]] = {}
+        self._clock = clock
+        # scenario handle_ttl_s: a handle older than this is forgotten. The service keeps a
+        # handle only "for a while" after it was issued (issue 16; LIVE_FACTS "a handle the
+        # server no longer knows"); a new simulator knows none, like a server that forgot.
+        self.ttl_s: float | None = None
         self.used: list[str] = []  # handles clients resumed with
         self.fired_faults: set[int] = set()  # scenario turn indexes whose fault has fired
         self.refuse_all = False  # scenario honour_resumption = false
 
     def issue(self, snap: Snapshot) -> str:
         handle = "sim-" + secrets.token_hex(8)
-        self._by_handle[handle] = snap
+        self._by_handle[handle] = (snap, self._clock())
         return handle
 
     def resume(self, handle: str) -> Snapshot | None:
-        snap = None if self.refuse_all else self._by_handle.get(handle)
-        if snap is not None:
-            self.used.append(handle)
+        entry = None if self.refuse_all else self._by_handle.get(handle)
+        if entry is None:
+            return None
+        snap, issued = entry
+        if self.ttl_s is not None and self._clock() - issued > self.ttl_s:
+            del self._by_handle[handle]
+            return None
+        self.used.append(handle)
         return snap
 
     def fault_once(self, index: int, fault: str | None, repeat: bool) -> str | None:

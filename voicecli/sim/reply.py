@@ -30,6 +30,8 @@ class SessionIO(Protocol):
     tool_waiters: dict[str, asyncio.Future[dict[str, Any]]]
     cancelled_tool_ids: set[str]
     answered_tool_ids: set[str]
+    seeded_count: int
+    system_text: str
 
     async def send(self, msg: dict[str, Any]) -> None: ...
     async def send_raw(self, data: bytes) -> None: ...
@@ -41,13 +43,16 @@ class SessionIO(Protocol):
     async def finish_turn(self, turn: UserTurn) -> None: ...
 
 
-def fill(template: str, heard: str, result: Any = None) -> str:
-    """Replace {heard}, {result} and {result.key.sub} in a reply template."""
+def fill(template: str, heard: str, result: Any = None, **more: str) -> str:
+    """Replace {heard}, {result}, {result.key.sub}, {seeded} (turns of initial history) and
+    {system} (the current system instruction) in a reply template."""
 
     def sub(m: re.Match[str]) -> str:
         name, *keys = m.group(1).split(".")
         if name == "heard":
             return heard
+        if name in more:
+            return more[name]
         value = result
         if not keys and isinstance(value, dict) and len(value) == 1:
             (value,) = value.values()  # {"result": 21} -> 21
@@ -57,7 +62,7 @@ def fill(template: str, heard: str, result: Any = None) -> str:
             return ""
         return value if isinstance(value, str) else json.dumps(value)
 
-    return re.sub(r"\{(heard|result(?:\.[\w-]+)*)\}", sub, template)
+    return re.sub(r"\{(heard|seeded|system|result(?:\.[\w-]+)*)\}", sub, template)
 
 
 def transcript_pieces(text: str, n_chunks: int) -> list[str]:
@@ -114,7 +119,8 @@ async def stream_reply(io: SessionIO, turn: UserTurn) -> None:
             await io.finish_turn(turn)
             return
         result = outcome
-    text = fill(spec.reply if spec.reply is not None else scen.default_reply, turn.heard, result)
+    template = spec.reply if spec.reply is not None else scen.default_reply
+    text = fill(template, turn.heard, result, seeded=str(io.seeded_count), system=io.system_text)
     turn.reply_text = text
     pcm = await synthesize(text, turn.index, spec.duration_s, scen.voice)
     if spec.level_dbfs is not None:

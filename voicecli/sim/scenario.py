@@ -66,6 +66,7 @@ class Scenario:
     repeat_faults: bool = False  # False: a turn's fault fires once (not again after a resume)
     honour_resumption: bool = True  # False: handles are issued but every resume is refused
     resume_delay_ms: int = 0  # a resumed connection waits this long before setupComplete
+    handle_ttl_s: float | None = None  # handles older than this are forgotten (None: kept)
     turns: list[Turn] = field(default_factory=list)
 
     def turn(self, index: int) -> Turn:

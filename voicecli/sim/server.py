@@ -58,6 +58,7 @@ class SimServer:
         self.refused_handshakes: list[tuple[int, str]] = []  # (HTTP status, path)
         self.conversations = Conversations()
         self.conversations.refuse_all = not self.scenario.honour_resumption
+        self.conversations.ttl_s = self.scenario.handle_ttl_s
         self.base_url = ""
         self.ca_path = Path()
         self._runner: web.AppRunner | None = None
@@ -205,6 +206,12 @@ class SimServer:
                 f"session {record.id}: closed {record.close_code} {record.close_reason or ''}"
                 f" turns={len(record.turns)} replied={len(record.replied_turns)}"
                 f" audio_in={record.audio_in_s:.1f}s"
+                + (f" seeded={len(record.seeded_turns)}" if record.seeded_turns else "")
+                + (
+                    f" context_updates={len(record.context_updates)}"
+                    if record.context_updates
+                    else ""
+                )
             )
         return ws
 

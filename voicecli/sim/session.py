@@ -11,11 +11,11 @@ from aiohttp import WSMsgType, web
 
 from voicecli.sim import fidelity
 from voicecli.sim import protocol as p
-from voicecli.sim.inputs import Action, Ended, InputTracker, Started
+from voicecli.sim.inputs import Action, Ended, InputTracker, Started, has_text
 from voicecli.sim.records import Conversations, SessionRecord, Snapshot, UserTurn
 from voicecli.sim.reply import cancel_tools, stream_reply
 from voicecli.sim.scenario import Scenario
-from voicecli.sim.validate import Rejection, SetupInfo, check_key, parse_setup
+from voicecli.sim.validate import Rejection, SetupInfo, check_key, content_text, parse_setup
 
 SEND_ERRORS = (ConnectionError, RuntimeError)
 
@@ -47,6 +47,9 @@ class LiveSession:
         self._tasks: list[asyncio.Task[None]] = []
         self._closing = False
         self._inputs: InputTracker
+        self.seeding = False  # taking initial history (history_config) until turnComplete
+        self.seeded_count = 0
+        self.system_text = ""
 
     # ---- the SessionIO interface used by reply.py -----------------------------------
 
@@ -134,6 +137,8 @@ class LiveSession:
             await self.close(parsed.code, parsed.reason)
             return False
         self.info = parsed
+        self.system_text = parsed.system_text
+        self.seeding = parsed.initial_history and not parsed.resume_handle
         if parsed.resume_handle:
             snap = self.conversations.resume(parsed.resume_handle)
             if snap is None:
@@ -143,6 +148,7 @@ class LiveSession:
                 return False
             self.record.resumed_from = parsed.resume_handle
             self._next_index, self._history = snap.next_index, list(snap.history)
+            self.seeded_count = snap.seeded
             await asyncio.sleep(self.scenario.resume_delay_ms / 1000)  # a slow resume
         silence = fidelity.end_silence_ms(parsed.silence_ms, self.scenario)
         self._inputs = InputTracker(
@@ -184,7 +190,22 @@ class LiveSession:
             if self.scenario.fault == "no_setup_reply":
                 continue
             actions: list[Action] = []
-            if kind == "realtime_input":
+            if self.seeding and kind in ("realtime_input", "tool_response"):
+                # HistoryConfig (google-genai types.py, LIVE_FACTS): the server takes
+                # clientContent as history until turnComplete, and only then the realtime
+                # conversation. Less forgiving reading: anything else before that is refused.
+                await self.close(
+                    1007,
+                    f"Request contains an invalid argument. {kind} before the initial history "
+                    "ended (history_config: send clientContent with turnComplete first).",
+                )
+                return
+            if kind == "client_content" and self.seeding:
+                self._seed(p.get(msg, "client_content"))
+            elif kind == "context_update":
+                if not await self._context_update(p.get(msg, "context_update")):
+                    return
+            elif kind == "realtime_input":
                 actions = self._inputs.realtime_input(p.get(msg, "realtime_input"))
             elif kind == "client_content":
                 actions = self._inputs.client_content(p.get(msg, "client_content"))
@@ -226,6 +247,32 @@ class LiveSession:
             await cancel_tools(self, turn)
             await self.send(p.interrupted())
 
+    def _seed(self, cc: Any) -> None:
+        """Initial history: stored as the conversation so far, no model call (HistoryConfig:
+        "This initial history will not trigger a model call and may end with model
+        content"); turnComplete ends it."""
+        for content in p.get(cc, "turns") or []:
+            role = str(p.get(content, "role") or "user")
+            text = " ".join(
+                str(p.get(x, "text")) for x in p.get(content, "parts") or [] if has_text(x)
+            )
+            self.record.seeded_turns.append((role, text))
+        self.seeded_count = len(self.record.seeded_turns)
+        if p.get(cc, "turn_complete"):
+            self.seeding = False
+
+    async def _context_update(self, cu: Any) -> bool:
+        """contextUpdate (google-genai ``send_context_update``; LIVE_FACTS): a new system
+        instruction replaces the setup's, new tools replace the old, in order with the other
+        inputs, on the same connection. A model without it closes 1007 (capabilities)."""
+        self.record.context_updates.append(cu if isinstance(cu, dict) else {})
+        if not self.info.caps.context_update:
+            await self.close(1007, f"contextUpdate is not supported for models/{self.info.model}.")
+            return False
+        if p.has(cu, "system_instruction"):
+            self.system_text = content_text(p.get(cu, "system_instruction"))
+        return True
+
     def _tool_response(self, tr: Any) -> None:
         for fr in p.get(tr, "function_responses") or []:
             self.record.tool_responses.append(fr)
@@ -253,7 +300,7 @@ class LiveSession:
             self._reply_task = self._reply_turn = None
 
     async def _send_handle(self) -> None:
-        snap = Snapshot(self._next_index, tuple(self._history))
+        snap = Snapshot(self._next_index, tuple(self._history), self.seeded_count)
         handle = self.conversations.issue(snap)
         self.record.handles_issued.append(handle)
         with contextlib.suppress(*SEND_ERRORS):

@@ -54,6 +54,10 @@ class SetupInfo:
     output_transcription: bool
     resumption: bool
     resume_handle: str | None
+    # history_config.initial_history_in_client_content: clientContent is seeded history
+    # until one has turnComplete (HistoryConfig in google-genai types.py; LIVE_FACTS)
+    initial_history: bool = False
+    system_text: str = ""  # the setup's systemInstruction text (contextUpdate replaces it)
 
     @property
     def honours_stream_end(self) -> bool:
@@ -105,7 +109,19 @@ def parse_setup(setup: Any, version: str) -> SetupInfo | Rejection:
         output_transcription=has(setup, "output_audio_transcription"),
         resumption=resumption is not None,
         resume_handle=get(resumption, "handle") or None,
+        initial_history=bool(
+            get_path(setup, "history_config", "initial_history_in_client_content")
+        ),
+        system_text=content_text(get(setup, "system_instruction")),
     )
+
+
+def content_text(content: Any) -> str:
+    """The text parts of a ``Content`` (a plain string is taken as it is)."""
+    if isinstance(content, str):
+        return content
+    parts = get(content, "parts") or []
+    return " ".join(str(get(p, "text")) for p in parts if get(p, "text") is not None)
 
 
 def _capability_problem(setup: dict[str, Any], caps: ModelCaps) -> str | None:

@@ -17,6 +17,9 @@ class Cmd(Enum):
     MUTE = "mute"
     UNMUTE = "unmute"
     STYLE = "style"
+    SYSTEM = "system"
+    TOOLS = "tools"
+    TOOL = "tool"
     STATS = "stats"
     HELP = "help"
     QUIT = "quit"
@@ -37,13 +40,17 @@ COMMANDS: dict[str, tuple[Cmd, str, str]] = {
     "style": (
         Cmd.STYLE,
         "<text>",
-        "change delivery mid-session, e.g. /style slower, with a soft Irish accent (sent to "
-        'the model as a typed instruction "From now on, speak ...")',
+        "change delivery mid-session, e.g. /style slower, with a soft Irish accent "
+        "(the instructions are updated: no turn, no reply, no reconnect)",
     ),
+    "system": (Cmd.SYSTEM, "<text>", "replace the system instructions mid-session"),
+    "tools": (Cmd.TOOLS, "on|off", "declare the session's tools, or none, mid-session"),
+    "tool": (Cmd.TOOL, "add|remove NAME", "declare one tool more, or one less"),
     "stats": (Cmd.STATS, "", "turns, latency, tokens, time used and left"),
     "help": (Cmd.HELP, "", "this list"),
     "quit": (Cmd.QUIT, "", "end the session (exit 0)"),
 }
+EXAMPLES = {"system": "answer in one short sentence", "tools": "off", "tool": "add calculator"}
 ALIASES = {"exit": "quit", "q": "quit", "?": "help", "h": "help"}
 
 
@@ -65,25 +72,24 @@ def parse(line: str) -> Command:
         return Command(Cmd.UNKNOWN, text, f"unknown command /{name}{hint} (/help lists them)")
     kind, arg_spec, _ = entry
     if arg_spec and not arg:
-        return Command(Cmd.UNKNOWN, text, f"/{name} needs {arg_spec}, e.g. /{name} calm and slow")
+        example = EXAMPLES.get(name, "calm and slow")
+        return Command(Cmd.UNKNOWN, text, f"/{name} needs {arg_spec}, e.g. /{name} {example}")
+    if kind is Cmd.TOOLS and arg.lower() not in ("on", "off"):
+        return Command(Cmd.UNKNOWN, text, "/tools takes on or off")
+    if kind is Cmd.TOOL:
+        verb, _, tool = arg.partition(" ")
+        if verb.lower() not in ("add", "remove") or not tool.strip():
+            return Command(Cmd.UNKNOWN, text, "/tool takes add NAME or remove NAME")
+        return Command(kind, f"{verb.lower()} {tool.strip()}")
     if not arg_spec and arg:
         return Command(Cmd.UNKNOWN, text, f"/{name} takes no argument")
     return Command(kind, arg)
-
-
-def style_instruction(style: str) -> str:
-    """The typed instruction ``/style`` sends: the model changes its delivery from here on."""
-    style = style.strip().rstrip(".")
-    return (
-        f"From now on, speak {style}. Keep the same content and language; "
-        "do not comment on this instruction."
-    )
 
 
 def help_lines() -> list[str]:
     lines = ["type a message and press Enter to send it as a turn; commands:"]
     for name, (_, arg, text) in COMMANDS.items():
         usage = f"/{name} {arg}".strip()
-        lines.append(f"  {usage:<16} {text}")
-    lines.append("  //text           send text that starts with /")
+        lines.append(f"  {usage:<22} {text}")
+    lines.append("  //text                 send text that starts with /")
     return lines

@@ -21,9 +21,10 @@ import threading
 from collections.abc import Callable
 from typing import Any, Protocol
 
+from voicecli.errors import VoicecliError
 from voicecli.live import events as ev
 from voicecli.live.stats import SessionStats
-from voicecli.ui.commands import Cmd, help_lines, parse, style_instruction
+from voicecli.ui.commands import Cmd, help_lines, parse
 from voicecli.ui.status import SessionStatus
 
 log = logging.getLogger(__name__)
@@ -221,6 +222,7 @@ class Session(Protocol):
     def rel(self, t: float | None = None) -> float: ...
     def notify(self, event: ev.AnyEvent, t: float | None = None) -> None: ...
     async def send_text(self, text: str) -> None: ...
+    async def change_context(self, kind: str, value: str = "") -> None: ...
     def request_stop(self) -> None: ...
 
 
@@ -286,8 +288,15 @@ class Prompt:
             return
         if cmd.kind is Cmd.TEXT:
             await conv.send_text(cmd.arg)
-        elif cmd.kind is Cmd.STYLE:
-            await conv.send_text(style_instruction(cmd.arg))
+        elif cmd.kind in (Cmd.STYLE, Cmd.SYSTEM, Cmd.TOOLS, Cmd.TOOL):
+            kind, value = cmd.kind.value, cmd.arg
+            if cmd.kind is Cmd.TOOL:
+                verb, _, value = cmd.arg.partition(" ")
+                kind = f"tool_{verb}"
+            try:
+                await conv.change_context(kind, value)
+            except VoicecliError as e:
+                self._say(f"/{cmd.kind.value}: {e.one_line()}", "warning")
         elif cmd.kind is Cmd.MUTE:
             conv.set_muted(True)
         elif cmd.kind is Cmd.UNMUTE:
