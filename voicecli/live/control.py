@@ -49,7 +49,7 @@ class SessionContext:
         ts = self.toolset
         if ts is None or not self.tools_on:
             return None
-        from voicecli.tools.declare import declare
+        from voicecli.live.declare import declare
 
         specs = [t.spec for t in ts.tools if t.spec.name in self.enabled]
         return declare(specs, search=ts.search, behavior=self.caps.non_blocking_tools) or None
