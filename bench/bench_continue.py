@@ -122,12 +122,13 @@ def main() -> None:
     ap.add_argument("--turns", type=int, default=200)
     args = ap.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="bench-continue-"))
+    (tmp / "a").mkdir()
+    (tmp / "b").mkdir()
     honour, env_a = start_sim(tmp / "a", SCENARIO)
     refuse, env_b = start_sim(tmp / "b", SCENARIO + "honour_resumption = false\n")
     try:
         wav = tmp / "in.wav"
         synth.make_utterances_wav(wav, [(1.0, 0.5)], rate=16000)
-        mark = instrument()
 
         def settings(env: dict[str, str]) -> Settings:
             return Settings(base_url=env["GOOGLE_GEMINI_BASE_URL"], ca_file=env["SSL_CERT_FILE"],
@@ -146,6 +147,7 @@ def main() -> None:
         )
         db = tmp / "history.sqlite3"
         fill_history(db, args.turns, handles[-1])
+        mark = instrument()
         modes = {"new": env_a, "resumed": env_a, "seeded": env_b, "naive seed": env_b}
         results: dict[str, list[tuple[float, float, int]]] = {m: [] for m in modes}
         for _ in range(args.repeats):
