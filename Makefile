@@ -12,9 +12,13 @@ TESTPKGS := pulseaudio pulseaudio-utils libasound2-plugins sox
 .PHONY: demo test venv sysdeps testdeps lint typecheck pytest bench clean test-sdk-min test-sdk-min-ci
 
 $(BIN)/voicecli: pyproject.toml
+	@echo "make: creating $(VENV) and installing voicecli with its extras (a minute or two, once)"
 	$(PY) -m venv $(VENV)
+	@echo "make: upgrading pip"
 	$(BIN)/pip install -q --upgrade pip
+	@echo "make: installing voicecli[dev,aec,mcp,silero] and its dependencies"
 	$(BIN)/pip install -q --disable-pip-version-check -e '.[dev,aec,mcp,silero]'
+	@echo "make: $(VENV) is ready"
 	touch $@
 
 venv: $(BIN)/voicecli
@@ -27,6 +31,7 @@ testdeps:
 
 demo: venv sysdeps
 	@mkdir -p $(OUT)
+	@echo "make: running a conversation with the built-in simulator (files in $(OUT)/)"
 	$(BIN)/voicecli demo --out-dir $(OUT)
 
 lint: venv

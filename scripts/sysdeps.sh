@@ -16,7 +16,8 @@ if [ "$(id -u)" -eq 0 ]; then SUDO=""; elif command -v sudo >/dev/null && sudo -
   echo "sysdeps: not root and no sudo; install these yourself: ${missing[*]}" >&2
   exit 0
 fi
-echo "sysdeps: installing ${missing[*]}" >&2
+echo "sysdeps: updating the package lists (apt-get update)" >&2
 export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -qq >/dev/null
+echo "sysdeps: installing ${missing[*]}" >&2
 $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

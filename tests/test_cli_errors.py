@@ -70,9 +70,14 @@ def test_corrupt_or_empty_audio(tmp_path: Path, content: bytes, words: tuple[str
     assert_one_line_error(proc, ExitCode.AUDIO, *words)
 
 
-def test_missing_audio_file(tmp_path: Path) -> None:
-    proc = run_cli("talk", "--sim", "--input", str(tmp_path / "nope.wav"))
+@pytest.mark.parametrize("command", ["talk", "listen"])
+def test_missing_audio_file(tmp_path: Path, command: str) -> None:
+    proc = run_cli(command, "--sim", "--input", str(tmp_path / "nope.wav"))
     assert_one_line_error(proc, ExitCode.AUDIO, "nope.wav")
+    # checked before any banner ("voicecli: ... speaking FILE", "tools: ...")
+    assert proc.stderr.strip().splitlines() == [
+        f"error: audio file not found: {tmp_path / 'nope.wav'} (check the path)"
+    ]
 
 
 def test_unknown_model_refused_before_connecting(speech_wav: Path) -> None:
@@ -189,3 +194,14 @@ def test_debug_logs_never_show_the_key(sim_factory, speech_wav: Path) -> None:
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert "x-goog-api-key: ***" in proc.stderr
     assert SECRET not in proc.stdout + proc.stderr
+
+
+def test_summary_line_counts_in_words() -> None:
+    from voicecli.cli import format_summary
+    from voicecli.live.conversation import Summary
+
+    one = format_summary(Summary(turns=1, spoken=1, total_tokens=1, reconnects=1, malformed=1))
+    assert one.startswith("done: 1 turn (1 spoken, 0 silent by choice, 0 interrupted, ")
+    assert "1 malformed message skipped, 1 reconnect)" in one and "; 1 token (in: " in one
+    two = format_summary(Summary(turns=2, total_tokens=0))
+    assert two.startswith("done: 2 turns (") and "; 0 tokens (in: " in two

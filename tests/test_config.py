@@ -90,3 +90,14 @@ def test_every_setting_is_documented_in_example() -> None:
     for name in cfg.Settings.__dataclass_fields__:
         if name not in ("tables", "key_problem"):
             assert f"{name} =" in example, f"{name} missing from config.example.toml"
+
+
+def test_key_remove_twice_says_so(capsys: pytest.CaptureFixture[str]) -> None:
+    from voicecli.cli import main
+
+    path = cfg.store_api_key("k-123")
+    assert main(["key", "remove"]) == 0
+    assert f"removed {path}" in capsys.readouterr().err
+    assert main(["key", "remove"]) == 0
+    err = capsys.readouterr().err
+    assert "removed" not in err and "no key stored" in err

@@ -153,7 +153,7 @@ def test_talk_on_the_devices_reply_heard_without_gaps(vaudio, tmp_path: Path) ->
         rc, out, err = talk.stop()
     assert rc == 0, err
     assert "you: hello there" in out
-    assert "done: 1 turns (1 spoken" in err and "0 underruns" in err
+    assert "done: 1 turn (1 spoken" in err and "0 underruns" in err
     turn = talk.turns()[0]
     assert turn["outcome"] == "spoken" and turn["user_text"] == "hello there"
     x, sr = read_wav(wav)

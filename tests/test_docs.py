@@ -35,3 +35,24 @@ def test_every_flag_is_in_the_readme(name: str) -> None:
 def test_readme_opens_with_the_two_commands() -> None:
     head = README.split("## ")[0]
     assert "make demo\nmake test" in head
+
+
+def test_make_says_what_it_does_before_each_slow_step(tmp_path: Path) -> None:
+    import subprocess
+
+    root = Path(__file__).parent.parent
+    venv = tmp_path / "venv"
+    dry = subprocess.run(
+        ["make", "-n", "-B", "venv", "demo", f"VENV={venv}"],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.splitlines()
+    slow = [i for i, line in enumerate(dry) if " -m venv " in line or "pip install" in line]
+    slow += [i for i, line in enumerate(dry) if "voicecli demo" in line]
+    assert len(slow) == 4, dry
+    for i in slow:  # the line before each slow command tells the user what is happening
+        assert dry[i - 1].startswith('echo "make: '), (dry[i - 1], dry[i])
+    sysdeps = (root / "scripts" / "sysdeps.sh").read_text()
+    assert sysdeps.index('echo "sysdeps: updating') < sysdeps.index("apt-get update")

@@ -35,7 +35,8 @@ def test_doctor_reports_rejected_key_and_hides_it(sim_factory) -> None:
     proc = run_cli("doctor", env={**sim.env(), "GEMINI_API_KEY": SECRET})
     assert proc.returncode == int(ExitCode.AUTH)
     assert "ok API key: found in GEMINI_API_KEY (value hidden)" in proc.stdout
-    assert "!! endpoint: the server rejected the API key" in proc.stdout
+    assert "!! endpoint: the server rejected the API key (1007: API key not valid." in proc.stdout
+    assert "1007 None" not in proc.stdout
     assert SECRET not in proc.stdout + proc.stderr
 
 

@@ -4,6 +4,7 @@ schema versioning; corrupt and locked databases are one clear error and never bl
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 import time
 from collections.abc import Iterator
@@ -13,7 +14,7 @@ import pytest
 
 from voicecli.cli import main
 from voicecli.config import Settings
-from voicecli.errors import HistoryError
+from voicecli.errors import ExitCode, HistoryError
 from voicecli.history import (
     MIGRATIONS,
     SCHEMA_VERSION,
@@ -117,6 +118,9 @@ def test_cli_history_commands(capsys: pytest.CaptureFixture[str]) -> None:
     assert "you (typed): what time is it in Tokyo?" in capsys.readouterr().out
     assert main(["history", "search", "Tokyo"]) == 0
     assert "session    1" in capsys.readouterr().out
+    assert main(["history", "search", "zanzibar"]) == int(ExitCode.NO_MATCH) == 13
+    out, err = capsys.readouterr()
+    assert out == "" and "no match for 'zanzibar'" in err
     assert main(["history", "export", "1", "--format", "json"]) == 0
     assert json.loads(capsys.readouterr().out)["id"] == 1
     assert main(["history", "export", "1"]) == 0
@@ -201,3 +205,26 @@ def test_a_broken_database_never_blocks_a_conversation(
     rec.close()
     assert len(warnings) == 1 and warnings[0].startswith("history is off for this session")
     assert rec.failed is not None
+
+
+def test_data_dir_and_database_are_private(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    home = tmp_path / "fresh" / "voicecli"
+    monkeypatch.setenv("VOICECLI_HOME", str(home))
+    old = os.umask(0o022)
+    try:
+        record_session()
+    finally:
+        os.umask(old)
+    assert home.stat().st_mode & 0o777 == 0o700
+    files = sorted(home.glob("history.sqlite3*"))
+    assert files and all(f.stat().st_mode & 0o777 == 0o600 for f in files), [
+        (f.name, oct(f.stat().st_mode)) for f in files
+    ]
+
+
+def test_an_existing_readable_database_is_made_private(tmp_path: Path) -> None:
+    path = tmp_path / "h.sqlite3"
+    HistoryStore(path).close()
+    path.chmod(0o644)
+    HistoryStore(path).close()
+    assert path.stat().st_mode & 0o777 == 0o600

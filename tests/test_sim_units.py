@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import base64
 import json
-import ssl
 from pathlib import Path
 
 import pytest
 
 from voicecli.errors import ConfigError
 from voicecli.sim import bundled_scenarios, load_scenario
-from voicecli.sim.certs import client_context, make_certs
 from voicecli.sim.detect import End, Onset, TurnDetector
 from voicecli.sim.protocol import b64decode, close_reason, duration, get, mime_rate
 from voicecli.sim.reply import fill, transcript_pieces
@@ -118,11 +116,3 @@ def test_tone_is_exact() -> None:
     assert {"Kore", "Puck", "Charon", "Fenrir", "Aoede", "Leda", "Orus", "Zephyr"} <= set(
         PREBUILT_VOICES
     )
-
-
-def test_certs_verify(tmp_path: Path) -> None:
-    paths = make_certs(tmp_path)
-    ctx = client_context(paths.ca_path)
-    assert ctx.verify_mode == ssl.CERT_REQUIRED and ctx.check_hostname
-    assert paths.ca_path.read_text().startswith("-----BEGIN CERTIFICATE-----")
-    assert (paths.key_path.stat().st_mode & 0o777) == 0o600

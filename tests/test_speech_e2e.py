@@ -381,6 +381,7 @@ def test_cli_say_to_file(
     err = capsys.readouterr().err
     assert code == 0, err
     assert f"wrote {out}" in err and sf.info(str(out)).samplerate == 24000
+    assert "voicecli: Zephyr, gemini-3.8-flash-tts, 1 part\n" in err  # not "1 part(s)"
     body = env.rest_requests[-1].body  # 3.8 TTS: the words verbatim, the style in metadata
     assert prompt_of(body) == "Hi there."
     assert get_path(body["contents"][0]["parts"][0], "speech_metadata", "style") == "cheerful"

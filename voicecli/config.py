@@ -43,6 +43,13 @@ def data_dir() -> Path:
     return Path(env) if env else Path(platformdirs.user_data_dir("voicecli"))
 
 
+def private_dir(path: Path) -> Path:
+    """Create ``path`` (and its parents) if missing; a folder voicecli creates is 0700."""
+    if not path.is_dir():
+        path.mkdir(parents=True, exist_ok=True, mode=0o700)
+    return path
+
+
 def key_file() -> Path:
     return keys.key_file(data_dir())
 

@@ -24,6 +24,7 @@ class ExitCode(IntEnum):
     TOOL = 10  # tool configuration error
     HISTORY = 11  # history database locked or corrupt (only for `voicecli history`)
     OUTPUT = 12  # an output file cannot be written (permission, disk full, read-only)
+    NO_MATCH = 13  # `history search` found nothing (grep's 1; here 1 already means a bug)
 
 
 class VoicecliError(Exception):

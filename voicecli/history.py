@@ -16,13 +16,14 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import os
 import sqlite3
 import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from voicecli.config import Settings, data_dir
+from voicecli.config import Settings, data_dir, private_dir
 from voicecli.errors import ExitCode, HistoryError, UsageError, VoicecliError
 from voicecli.live import events as ev
 
@@ -184,13 +185,23 @@ def migrate(conn: sqlite3.Connection, upto: int = SCHEMA_VERSION) -> int:
     return version
 
 
+def private_file(path: Path) -> None:
+    """The database (and so its -wal and -shm files, which SQLite creates with the database's
+    mode) is readable by its owner only, in a folder that is 0700 when voicecli creates it."""
+    private_dir(path.parent)
+    if not path.exists():
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
+    elif path.stat().st_mode & 0o077:
+        os.chmod(path, 0o600)
+
+
 class HistoryStore:
     """The database: writing for the recorder, reading for ``voicecli history``."""
 
     def __init__(self, path: Path | None = None, *, timeout: float = 1.0) -> None:
         self.path = path or default_path()
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+            private_file(self.path)
             self.conn = sqlite3.connect(self.path, timeout=timeout, isolation_level=None)
         except (OSError, sqlite3.Error) as e:
             raise as_history_error(e, self.path) from None

@@ -101,7 +101,8 @@ class Tokens:
         """``1234 tokens (in: 900 audio, 34 text; out: 300 audio)``."""
         parts_in = _split(self.prompt_audio, self.prompt_text)
         parts_out = _split(self.response_audio, self.response_text)
-        return f"{self.total} tokens (in: {parts_in}; out: {parts_out})"
+        tokens = "token" if self.total == 1 else "tokens"
+        return f"{self.total} {tokens} (in: {parts_in}; out: {parts_out})"
 
 
 def _src(name: str) -> str:

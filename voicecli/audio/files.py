@@ -152,6 +152,16 @@ def _truncation_note(path: Path, f: sf.SoundFile) -> str | None:
     )
 
 
+def check_audio_file(path: Path) -> None:
+    """Fail now, with the same one line as reading it would, if ``path`` is not usable audio
+    (so the CLI reports it before printing anything about the session). A named pipe (or
+    any other non-regular file) is left alone: opening it would wait for a writer and read
+    what can only be read once."""
+    if path.exists() and not path.is_file() and not path.is_dir():
+        return
+    _open_for_reading(path).close()
+
+
 def _open_for_reading(path: Path) -> sf.SoundFile:
     if not path.exists():
         raise AudioInputError(f"audio file not found: {path}", "check the path")

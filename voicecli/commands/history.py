@@ -11,7 +11,7 @@ from typing import Annotated, Any
 import typer
 
 from voicecli.commands.options import Command, Group, in_range
-from voicecli.errors import OutputError, UsageError
+from voicecli.errors import ExitCode, OutputError, UsageError
 from voicecli.paths import check_paths, write_text_atomic
 
 app = typer.Typer(
@@ -62,6 +62,9 @@ def history_search(
 
     with _history_store() as store:
         rows = store.search(words, limit) if store else []
+    if not rows:  # like grep: nothing on stdout, a distinct exit code
+        print(f"no match for {' '.join(words)!r}", file=sys.stderr)
+        raise typer.Exit(int(ExitCode.NO_MATCH))
     print("\n".join(history_text.search_hits(rows)))
 
 

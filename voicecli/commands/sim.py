@@ -26,7 +26,7 @@ def sim_cmd(
     """Run the local Live API simulator (TLS) until Ctrl-C."""
     from voicecli.sim.server import run_sim
 
-    run_sim(host, port, scenario, api_key, cert_dir or cfg.data_dir() / "sim")
+    run_sim(host, port, scenario, api_key, cert_dir or cfg.private_dir(cfg.data_dir()) / "sim")
 
 
 def models() -> None:

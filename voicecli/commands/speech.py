@@ -15,6 +15,7 @@ from voicecli.commands.options import BaseUrlOpt, ConfigOpt, LangOpt, SimOpt, St
 from voicecli.errors import UsageError
 from voicecli.paths import check_paths
 from voicecli.session.simulator import simulator
+from voicecli.ui.status import plural
 
 SpeakerOpt = Annotated[
     list[str] | None,
@@ -117,7 +118,7 @@ def say(
     plan = plan_job(job)
     with simulator(settings, None, sim) as settings:
         who = " and ".join(f"{s.name} ({s.voice})" for s in plan[0].speakers) or plan[0].voice
-        print(f"voicecli: {who}, {job.model}, {len(plan)} part(s)", file=sys.stderr)
+        print(f"voicecli: {who}, {job.model}, {plural(len(plan), 'part')}", file=sys.stderr)
         _speak(settings, plan, _speech_sink(out, file), out, job.stream)
 
 
@@ -181,7 +182,10 @@ def overview(
             if sink is None:
                 return
             plan = plan_turns(turns, hosts, job)
-            print(f"voicecli: voicing {len(turns)} turns, {len(plan)} part(s)", file=sys.stderr)
+            print(
+                f"voicecli: voicing {plural(len(turns), 'turn')}, {plural(len(plan), 'part')}",
+                file=sys.stderr,
+            )
             _speak(settings, plan, sink, out, job.stream)
             sink = None
     finally:

@@ -135,7 +135,10 @@ def _api_error(e: genai_errors.APIError, key: str | None) -> VoicecliError:
     sent = getattr(e.__context__, "sent", None)
     if getattr(sent, "code", None) == 1009:
         return map_close(1009, str(getattr(sent, "reason", "") or "message too big"), key)
-    reason = getattr(e, "message", None) or str(e)
+    # A websocket close reaches us as APIError(code, reason): the reason is its ``details``
+    # (str(e) would be "1007 None. <reason>"); an HTTP error carries a JSON ``message``.
+    details = getattr(e, "details", None)
+    reason = getattr(e, "message", None) or (details if isinstance(details, str) else str(e))
     return map_close(getattr(e, "code", None), str(reason), key)
 
 

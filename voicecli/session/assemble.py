@@ -45,11 +45,7 @@ def _run_session(settings: Settings, spec: SessionSpec) -> Summary:
     settings = settings.with_overrides(history=spec.history, echo=spec.echo)
     check_config(settings)
     spec.check()
-    check_paths(  # before anything opens: no output may be an input or another output
-        {"--input": spec.input, "--scenario": spec.scenario},
-        {"--output": spec.output, "--record": spec.record, "--transcript": spec.transcript},
-        audio_outputs=("--output", "--record"),
-    )
+    _check_files(settings, spec)
     plan = _continuation(settings, spec)
     if plan is not None:
         spec = replace(spec, continues=(plan.conversation_id, plan.session_id))
@@ -113,6 +109,27 @@ def _continuation(settings: Settings, spec: SessionSpec) -> Plan | None:
         return continuation.plan(store, spec.continue_id, settings)
     finally:
         store.close()
+
+
+def _check_files(settings: Settings, spec: SessionSpec) -> None:
+    """The input file and the output folders, checked before any banner is printed (with
+    --json, a failure is also the one ``error`` record on stdout)."""
+    from voicecli.audio.files import check_audio_file
+
+    try:
+        if spec.input is not None and spec.source is None:
+            check_audio_file(spec.input)
+        check_paths(  # before anything opens: no output may be an input or another output
+            {"--input": spec.input, "--scenario": spec.scenario},
+            {"--output": spec.output, "--record": spec.record, "--transcript": spec.transcript},
+            audio_outputs=("--output", "--record"),
+        )
+    except VoicecliError as e:
+        if spec.json_out:
+            from voicecli.ui.jsonl import JsonLinesView
+
+            JsonLinesView().error(e, settings.api_key)
+        raise
 
 
 def _open_audio(settings: Settings, spec: SessionSpec) -> SessionAudio:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import shutil
 import signal
 import ssl
@@ -22,6 +23,7 @@ from typing import Any
 
 from aiohttp import web
 
+from voicecli.errors import UsageError
 from voicecli.sim import certs, fidelity
 from voicecli.sim.records import Conversations, RestRecord, SessionRecord
 from voicecli.sim.scenario import Scenario, load_scenario
@@ -62,6 +64,7 @@ class SimServer:
         self.base_url = ""
         self.ca_path = Path()
         self._runner: web.AppRunner | None = None
+        self._ca: certs.Authority | None = None
         self._live: set[LiveSession] = set()
         self._thread: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -72,8 +75,20 @@ class SimServer:
         if self._cert_dir is None:
             self._cert_dir = Path(tempfile.mkdtemp(prefix="voicecli-sim-"))
             self._own_cert_dir = True
-        paths = await asyncio.to_thread(certs.make_certs, self._cert_dir)
-        self.ca_path = paths.ca_path
+            self._ca = await asyncio.to_thread(certs.private_authority, self._cert_dir)
+        else:
+            self._ca = await asyncio.to_thread(certs.shared_authority, self._cert_dir)
+        self.ca_path = self._ca.ca_path
+        try:
+            await self._serve()
+        except BaseException:
+            await self.stop()
+            raise
+        return self
+
+    async def _serve(self) -> None:
+        assert self._ca is not None
+        ssl_context = await asyncio.to_thread(certs.server_context, self._ca)
         app = web.Application(client_max_size=64 * 1024 * 1024)
         app.router.add_get(LIVE_PATH, self._live_handler)
         from voicecli.sim.rest import RestHandler
@@ -81,17 +96,17 @@ class SimServer:
         app.router.add_post(REST_PATH, RestHandler(self).handle)
         self._runner = web.AppRunner(app, handle_signals=False, access_log=None)
         await self._runner.setup()
-        site = web.TCPSite(
-            self._runner, self.host, self.port, ssl_context=certs.server_context(paths)
-        )
-        await site.start()
+        site = web.TCPSite(self._runner, self.host, self.port, ssl_context=ssl_context)
+        try:
+            await site.start()
+        except OSError as e:
+            raise _listen_error(self.host, self.port, e) from None
         server = site._server
         assert server is not None
         sockets = getattr(server, "sockets", None) or []
         self.port = sockets[0].getsockname()[1]
         self.base_url = f"https://{self.host}:{self.port}"
         self._loop = asyncio.get_running_loop()
-        return self
 
     async def stop(self) -> None:
         for live in list(self._live):
@@ -99,6 +114,9 @@ class SimServer:
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
+        if self._ca is not None:
+            self._ca.close()
+            self._ca = None
         if self._own_cert_dir and self._cert_dir is not None:
             shutil.rmtree(self._cert_dir, ignore_errors=True)
 
@@ -229,6 +247,17 @@ _STATUS_NAMES = {
 def _google_error(status: int, name: str, message: str) -> web.Response:
     body = {"error": {"code": status, "message": message, "status": name}}
     return web.json_response(body, status=status)
+
+
+def _listen_error(host: str, port: int, e: OSError) -> UsageError:
+    if e.errno == errno.EADDRINUSE:
+        return UsageError(
+            f"cannot listen on {host}:{port}: the port is in use (another voicecli sim?)",
+            "stop that one, or pick another --port (--port 0 picks a free one)",
+        )
+    return UsageError(
+        f"cannot listen on {host}:{port}: {e.strerror or e}", "check --host and --port"
+    )
 
 
 def run_sim(

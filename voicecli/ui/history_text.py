@@ -196,8 +196,6 @@ def as_json(data: dict[str, Any]) -> str:
 
 
 def search_hits(rows: list[dict[str, Any]]) -> list[str]:
-    if not rows:
-        return ["no matches"]
     who = {"user": "you", "typed": "you (typed)", "model": "gemini"}
     return [
         f"session {r['session_id']:>4}  {_when(r['started_at'])}  [{clock(r['t'])}] "

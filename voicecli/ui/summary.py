@@ -6,6 +6,7 @@ import statistics
 
 from voicecli.live.stats import Summary, summary_tokens
 from voicecli.pricing import money
+from voicecli.ui.status import plural
 
 
 def format_summary(s: Summary) -> str:
@@ -20,11 +21,11 @@ def format_summary(s: Summary) -> str:
         else "no audio sent"
     )
     extra = f", {s.unanswered} of {s.utterances} utterances got no reply" if s.unanswered else ""
-    extra += f", {s.malformed} malformed messages skipped" if s.malformed else ""
-    extra += f", {s.reconnects} reconnects" if s.reconnects else ""
+    extra += f", {plural(s.malformed, 'malformed message')} skipped" if s.malformed else ""
+    extra += f", {plural(s.reconnects, 'reconnect')}" if s.reconnects else ""
     cost = f", about {money(s.cost_usd)}" if s.cost_usd is not None else ""
     return (
-        f"done: {s.turns} turns ({s.spoken} spoken, {s.silent} silent by choice, "
+        f"done: {plural(s.turns, 'turn')} ({s.spoken} spoken, {s.silent} silent by choice, "
         f"{s.interrupted} interrupted{extra}){lat}; {sent}; {summary_tokens(s).line()}{cost}; "
         f"{s.duration_s:.1f} s"
     )
