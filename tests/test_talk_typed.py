@@ -177,7 +177,7 @@ def test_json_output_is_only_json_and_no_history(tmp_path: Path) -> None:
     assert any(r["type"] == "notice" and r["text"].startswith("stats:") for r in records)
     turn = next(r for r in records if r["type"] == "turn")
     assert turn["model_text"] == "first answer" and turn["outcome"] == "spoken"
-    assert "done: 1 turns" in run.stderr  # status on stderr only
+    assert "done: 1 turn (" in run.stderr  # status on stderr only
     home = Path(os.environ["VOICECLI_HOME"])
     assert not (home / "history.sqlite3").exists()  # --no-history
 
