@@ -197,8 +197,8 @@ def test_debug_logs_never_show_the_key(sim_factory, speech_wav: Path) -> None:
 
 
 def test_summary_line_counts_in_words() -> None:
-    from voicecli.cli import format_summary
     from voicecli.live.conversation import Summary
+    from voicecli.ui.summary import format_summary
 
     one = format_summary(Summary(turns=1, spoken=1, total_tokens=1, reconnects=1, malformed=1))
     assert one.startswith("done: 1 turn (1 spoken, 0 silent by choice, 0 interrupted, ")
