@@ -132,6 +132,10 @@ class Conversation:
     def _poke(self) -> None:
         self._changed.set()
 
+    def _tool_done(self, task: asyncio.Task[None]) -> None:
+        self._tool_tasks.discard(task)
+        self._poke()  # the end of a run may have waited for it
+
     async def _wait_change(self, seconds: float) -> bool:
         self._changed.clear()
         try:
@@ -297,7 +301,9 @@ class Conversation:
                     self._no_reply(now)
                     return
                 await self._wait_change(left)
-            elif self.book.awaiting_reply or self._reasoning:  # a reply is under way
+            elif self.book.awaiting_reply or self._reasoning or self._tool_tasks:
+                # a reply is under way, or a tool runs (or waits for the user's yes): its
+                # result is owed to the model before the run may end
                 if now >= deadline:
                     raise SessionTimeout(
                         f"the model's reply did not complete within {self.opt.timeout_s:.0f} s",
@@ -359,7 +365,7 @@ class Conversation:
         elif isinstance(event, ev.ToolCall):
             task = asyncio.create_task(self._run_tools(event))
             self._tool_tasks.add(task)
-            task.add_done_callback(self._tool_tasks.discard)
+            task.add_done_callback(self._tool_done)
         elif isinstance(event, ev.ToolCallCancellation):
             self.tool_handler.cancel(event.ids)
         elif isinstance(event, ev.Reconnect):

@@ -29,7 +29,7 @@ from voicecli.session.engine import TalkRequest, run_talk
 from voicecli.session.signals import ctrl_c_stops, stop_signals_interrupt
 from voicecli.session.simulator import endpoint_name, simulator
 from voicecli.session.spec import SessionSpec
-from voicecli.tools import check_config, make_approver
+from voicecli.tools import check_config
 from voicecli.ui.summary import format_summary
 from voicecli.ui.talk_ui import TalkUI, talk_ui
 
@@ -77,7 +77,7 @@ def _run_session(settings: Settings, spec: SessionSpec) -> Summary:
             observers=[*ui.observers, *history, *spec.observers],
             on_start=parts.on_start,
             with_tools=spec.tools,
-            approver=spec.approver or make_approver(spec.yes),
+            approver=spec.approver or ui.approver(spec.yes),
             caps=caps,
             connect=spec.connect,
             continuation=plan,

@@ -28,6 +28,7 @@ from rich.spinner import Spinner
 from rich.text import Text
 
 from voicecli.live import events as ev
+from voicecli.ui.confirm import Question
 from voicecli.ui.status import (
     HEARING,
     LISTENING,
@@ -87,11 +88,28 @@ def _reconnect_text(event: ev.Reconnect) -> tuple[str, str]:
     return f"· reconnected as a new session: earlier context is lost{why}", "yellow"
 
 
-def tool_panel(entry: ToolEntry, now: float) -> RenderableType:
+def question_panel(question: Question) -> RenderableType:
+    """The confirmation being asked: the tool, the exact argv, the keys and the time left."""
+    what, argv, allow = question.lines()
+    return Panel(
+        Group(Text(what), Text(argv, style="bold"), Text(allow, style="bold yellow")),
+        title=Text("confirm", style="bold yellow"),
+        title_align="left",
+        box=box.ROUNDED,
+        border_style="yellow",
+        expand=False,
+        padding=(0, 1),
+    )
+
+
+def tool_panel(entry: ToolEntry, now: float, asking: bool = False) -> RenderableType:
     """A compact panel for one tool call: running (spinner), done, failed or cancelled."""
     args = Text.assemble(("args ", "dim"), _short(entry.args))
-    if entry.cancelled:
-        body: RenderableType = Group(args, Text("cancelled by the server", style="yellow"))
+    if asking and entry.ended is None and not entry.cancelled:
+        body: RenderableType = Group(args, Text("waiting for your answer", style="yellow"))
+        style, note = "yellow", "confirm"
+    elif entry.cancelled:
+        body = Group(args, Text("cancelled by the server", style="yellow"))
         style, note = "yellow", "cancelled"
     elif entry.ended is None:
         waited = f"running {max(0.0, now - entry.started):.1f} s"
@@ -146,6 +164,7 @@ class LiveView:
         self._model = ""
         self._tools: dict[str, ToolEntry] = {}  # running tool calls by id
         self._input: str | None = None  # the prompt line, when typing is on
+        self._question: Question | None = None  # a confirmation being asked
         self._t0: float | None = None  # clock value at session time 0
         self._live: Live | None = None
         self._thread: threading.Thread | None = None
@@ -234,6 +253,13 @@ class LiveView:
             self._version += 1
         self._wake.set()
 
+    def ask(self, question: Question | None) -> None:
+        """Show a confirmation question in place of the prompt line, or end it (None)."""
+        with self._lock:
+            self._question = question
+            self._version += 1
+        self._wake.set()
+
     def status(self, text: str) -> None:
         """A status message outside the conversation (startup, summary)."""
         with self._lock:
@@ -261,9 +287,15 @@ class LiveView:
             )
         if self._model.strip():
             parts.append(Text.assemble(("gemini: ", "bold magenta"), _tail(self._model, width * 2)))
-        parts.extend(tool_panel(e, now) for e in self._tools.values())
+        asking = self._question
+        parts.extend(
+            tool_panel(e, now, asking is not None and e.name == asking.tool)
+            for e in self._tools.values()
+        )
         parts.append(self.status_line(now))
-        if self._input is not None:
+        if asking is not None:  # the question owns the keyboard; the typed line waits
+            parts.append(question_panel(asking))
+        elif self._input is not None:
             parts.append(Text.assemble(("› ", "bold"), self._input, ("▏", "bold")))
         return Group(*parts)
 

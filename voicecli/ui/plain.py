@@ -10,6 +10,7 @@ import sys
 from typing import TextIO
 
 from voicecli.live import events as ev
+from voicecli.ui.confirm import Question
 
 EXCERPT_CHARS = 200  # a tool call's arguments or result, as shown (a model may send MBs)
 
@@ -24,18 +25,57 @@ def _fmt_t(t: float) -> str:
 
 
 class PlainView:
-    def __init__(self, out: TextIO | None = None, err: TextIO | None = None) -> None:
+    def __init__(
+        self, out: TextIO | None = None, err: TextIO | None = None, *, echo_input: bool = False
+    ) -> None:
         self.out = out or sys.stdout
         self.err = err or sys.stderr
+        # keys are read one at a time (so a confirmation can take one): the line being typed
+        # is drawn on ``err`` by us, below the output, and redrawn after each printed line
+        self.echo_input = echo_input
+        self._input: str | None = None
+        self._asking = False
+
+    def _clear_input(self) -> None:
+        if self.echo_input and self._input is not None and not self._asking:
+            self.err.write("\r\x1b[K")
+            self.err.flush()
+
+    def _draw_input(self) -> None:
+        if self.echo_input and self._input is not None and not self._asking:
+            self.err.write(f"› {self._input}")
+            self.err.flush()
+
+    def _print(self, text: str, stream: TextIO) -> None:
+        self._clear_input()
+        print(text, file=stream, flush=True)
+        self._draw_input()
+
+    def set_input(self, text: str) -> None:
+        """The line being typed (keys mode): echoed on ``err``."""
+        self._clear_input()
+        self._input = text
+        self._draw_input()
+
+    def ask(self, question: Question | None) -> None:
+        """Show a confirmation question (the typed line waits), or end it (None)."""
+        if question is None:
+            self._asking = False
+            self._draw_input()
+            return
+        self._clear_input()
+        self._asking = True
+        for line in question.lines():
+            print(f"voicecli: {line}", file=self.err, flush=True)
 
     def status(self, text: str) -> None:
-        print(text, file=self.err, flush=True)
+        self._print(text, self.err)
 
     def on_event(self, event: object, t: float) -> None:
         if isinstance(event, ev.TurnEnded):
             stamp = _fmt_t(t)
             if event.user_text:
-                print(f"[{stamp}] you: {event.user_text}", file=self.out, flush=True)
+                self._print(f"[{stamp}] you: {event.user_text}", self.out)
             if event.outcome == "silent":
                 line = "(chose not to answer)"
             else:
@@ -43,9 +83,9 @@ class PlainView:
                 if event.outcome == "interrupted":
                     line += " [interrupted]"
             lat = f"  ({event.latency_s * 1000:.0f} ms)" if event.latency_s is not None else ""
-            print(f"[{stamp}] gemini: {line}{lat}", file=self.out, flush=True)
+            self._print(f"[{stamp}] gemini: {line}{lat}", self.out)
         elif isinstance(event, ev.UserText):
-            print(f"[{_fmt_t(t)}] you (typed): {event.text}", file=self.out, flush=True)
+            self._print(f"[{_fmt_t(t)}] you (typed): {event.text}", self.out)
         elif isinstance(event, ev.ToolCall):
             for c in event.calls:
                 self.status(f"  tool call {c.name}({excerpt(c.args)})")

@@ -110,6 +110,40 @@ class StdinLines:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
         self._closed = False
+        self._claim: asyncio.Queue[str] | None = None  # a confirmation owns the keyboard
+
+    # --- a confirmation question takes the keys (ui.confirm) -----------------------------
+    @property
+    def one_key(self) -> bool:
+        """True: each key arrives on its own (cbreak); False: whole lines (line mode)."""
+        return self.keys
+
+    def claim(self) -> asyncio.Queue[str]:
+        """Keys (or lines, in line mode) go to the returned queue until ``release``; the line
+        being typed is left as it is (paused, not sent)."""
+        self._claim = asyncio.Queue(QUEUE_SIZE)
+        return self._claim
+
+    def release(self) -> None:
+        self._claim = None
+        if self.on_buffer is not None:
+            self.on_buffer(self.editor.buffer)
+
+    def _to_claim(self, text: str) -> None:
+        claim = self._claim
+        if claim is None:
+            return
+        for piece in text if self.keys else [text]:
+            with contextlib.suppress(asyncio.QueueFull):
+                claim.put_nowait(piece)
+
+    def _deliver(self, sink: Sink, line: str | None) -> None:
+        """On the loop: a line from the reader thread, to the question if one is asked."""
+        if self._claim is not None:
+            self._to_claim("" if line is None else line)
+            if line is not None:
+                return
+        sink(line)
 
     def start(self, loop: asyncio.AbstractEventLoop, sink: Sink) -> None:
         self._loop = loop
@@ -136,9 +170,14 @@ class StdinLines:
             data = b""
         if not data:
             self._remove_reader()
+            self._to_claim("\x04")
             sink(None)
             return
-        for line in self.editor.feed(self._decoder.decode(data)):
+        text = self._decoder.decode(data)
+        if self._claim is not None:  # a question owns the keys; the typed line waits
+            self._to_claim(text)
+            return
+        for line in self.editor.feed(text):
             sink(line)
         if self.on_buffer is not None:
             self.on_buffer(self.editor.buffer)
@@ -154,7 +193,7 @@ class StdinLines:
         if self._closed or loop is None or loop.is_closed():
             return False
         try:
-            loop.call_soon_threadsafe(sink, line)
+            loop.call_soon_threadsafe(self._deliver, sink, line)
         except RuntimeError:  # the loop closed meanwhile
             return False
         return True

@@ -21,6 +21,8 @@ from voicecli.audio.format import dbfs
 from voicecli.config import Settings
 from voicecli.errors import VoicecliError
 from voicecli.pricing import prices_for
+from voicecli.tools.confirm import Approver, approve_all, make_approver
+from voicecli.ui.confirm import KeyApprover, Question
 from voicecli.ui.jsonl import JsonLinesView
 from voicecli.ui.live_view import LiveView
 from voicecli.ui.plain import PlainView
@@ -41,6 +43,18 @@ class TalkUI:
 
     def status(self, text: str) -> None:
         self.view.status(text)
+
+    def approver(self, yes: bool) -> Approver:
+        """How ``confirm = true`` tools are asked: ``--yes`` approves; with a terminal on
+        stdin the question takes the keyboard from typed input (``ui.confirm``); otherwise
+        the call is refused at once (no one to ask)."""
+        if yes:
+            return approve_all
+        reader = self.prompt.reader if self.prompt is not None else None
+        if reader is not None and reader.fd is not None and _fd_isatty(reader.fd):
+            view = self.view if hasattr(self.view, "ask") else _StatusQuestions(self.view)
+            return KeyApprover(reader, view)  # type: ignore[arg-type]
+        return make_approver(False)
 
     def metered(self, source: Any) -> Any:
         """The microphone source, feeding the live view's level meter when there is one."""
@@ -88,6 +102,28 @@ class MeteredSource:
         await self.source.aclose()
 
 
+class _StatusQuestions:
+    """For views without a question area (JSON lines): the question as status lines."""
+
+    def __init__(self, view: View) -> None:
+        self.view = view
+
+    def ask(self, question: Question | None) -> None:
+        if question is not None:
+            for line in question.lines():
+                self.view.status(f"voicecli: {line}")
+
+    def status(self, text: str) -> None:
+        self.view.status(text)
+
+
+def _fd_isatty(fd: int) -> bool:
+    try:
+        return os.isatty(fd)
+    except OSError:
+        return False
+
+
 def _isatty(stream: Any) -> bool:
     try:
         return bool(stream.isatty())
@@ -100,7 +136,13 @@ def pick_view(settings: Settings, json_out: bool) -> View:
         return JsonLinesView()
     if _isatty(sys.stdout) and os.environ.get("TERM") != "dumb":
         return LiveView(connection_limit_s=settings.connection_limit or None)
-    return PlainView()
+    return PlainView(echo_input=_key_by_key())
+
+
+def _key_by_key() -> bool:
+    """Plain view with a terminal on stdin and stderr: keys are read one at a time (cbreak),
+    so a tool confirmation can be answered with one key; the typed line is drawn on stderr."""
+    return _isatty(sys.stdin) and _isatty(sys.stderr) and os.environ.get("TERM") != "dumb"
 
 
 @contextlib.contextmanager
@@ -114,8 +156,9 @@ def talk_ui(
     view = pick_view(settings, json_out)
     ui = TalkUI(view, observers=[view])
     if typed_input:
-        live = view if isinstance(view, LiveView) else None
-        reader = StdinLines(keys=live is not None, on_buffer=live.set_input if live else None)
+        keyed = view if isinstance(view, LiveView | PlainView) else None
+        keys = isinstance(view, LiveView) or (isinstance(view, PlainView) and view.echo_input)
+        reader = StdinLines(keys=keys, on_buffer=keyed.set_input if keyed and keys else None)
         status = SessionStatus(settings.connection_limit or None)
         status.prices = prices_for(settings.model, settings.tables)
         ui.prompt = Prompt(reader, status)
