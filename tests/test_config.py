@@ -101,3 +101,51 @@ def test_key_remove_twice_says_so(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["key", "remove"]) == 0
     err = capsys.readouterr().err
     assert "removed" not in err and "no key stored" in err
+
+
+@pytest.mark.parametrize(
+    ("where", "message"),
+    [
+        ("flag", r"^unknown voice 'Nobody' \(`voicecli voices` lists them\)$"),
+        ("file", r"config.toml: unknown voice 'Nobody'"),
+        ("env", r"^VOICECLI_VOICE: unknown voice 'Nobody'"),
+    ],
+)
+def test_voices_are_checked_from_the_voice_table_wherever_they_come_from(
+    tmp_path: Path, where: str, message: str
+) -> None:
+    import re
+
+    from voicecli.errors import VoicecliError
+
+    conf = tmp_path / "config.toml"
+    conf.write_text('voice = "Nobody"\n' if where == "file" else "")
+    env = {"VOICECLI_VOICE": "Nobody"} if where == "env" else {}
+    flags = {"voice": "Nobody"} if where == "flag" else {}
+    with pytest.raises(VoicecliError) as info:
+        cfg.load(conf, flags, env=env)
+    assert re.search(message, info.value.one_line()), info.value.one_line()
+    assert info.value.exit_code == 2
+
+
+def test_a_voice_close_to_a_real_one_gets_a_suggestion_and_case_is_forgiven() -> None:
+    from voicecli.errors import UsageError
+
+    with pytest.raises(UsageError) as info:
+        cfg.load(None, {"voice": "Kroe"}, env={})
+    assert info.value.one_line().startswith("unknown voice 'Kroe' (did you mean Kore?")
+    s = cfg.load(None, {"voice": "puck", "tts_voice": "zephyr"}, env={})
+    assert (s.voice, s.tts_voice) == ("Puck", "Zephyr")
+
+
+@pytest.mark.parametrize("command", ["talk", "listen", "say"])
+def test_every_command_refuses_an_unknown_voice_the_same_way(
+    command: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from voicecli.cli import main
+
+    args = [command, "--sim", "--voice", "Nobody"]
+    args += ["hi", "-o", "x.wav"] if command == "say" else ["--input", "missing.wav"]
+    assert main(args) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == ["error: unknown voice 'Nobody' (`voicecli voices` lists them)"]

@@ -96,3 +96,26 @@ def test_help_lists_the_flags() -> None:
     proc = run_cli("talk", "--help")
     for flag in ("--no-tools", "--search", "--yes"):
         assert flag in proc.stdout
+
+
+def test_bundled_scenarios_call_only_tools_that_exist_by_default() -> None:
+    from voicecli.sim import bundled_scenarios, load_scenario
+    from voicecli.tools.builtin import builtin_tools
+
+    default_tools = {t.spec.name for t in builtin_tools()}
+    for name in bundled_scenarios():
+        called = {c.name for turn in load_scenario(name).turns for c in turn.tool_calls}
+        assert called <= default_tools, (name, called - default_tools)
+
+
+def test_the_bundled_tools_scenario_gets_real_answers(tmp_path: Path) -> None:
+    wav = utterances(tmp_path / "in.wav", 2)
+    args = ["talk", "--sim", "--scenario", "tools", "--input", str(wav), "--fast"]
+    proc = run_cli(*args, "--transcript", str(tmp_path / "t.jsonl"), "--no-history")
+    assert proc.returncode == 0, proc.stderr
+    rec = records(tmp_path / "t.jsonl")
+    results = [r for res in rec if res["type"] == "tool_result" for r in res["results"]]
+    assert [r["name"] for r in results[:2]] == ["calculate", "get_current_time"]
+    assert all("error" not in r["response"] for r in results[:2]), results
+    said = " ".join(r.get("model_text") or "" for r in rec if r["type"] == "turn")
+    assert "17.5 times 3 is 52.5." in said, said

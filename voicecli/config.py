@@ -300,12 +300,14 @@ def load(
     raw = read_file(path, required=config_path is not None)
     names = _names()
     values: dict[str, Any] = {}
+    sources: dict[str, str | None] = {}  # where a value came from (None: a flag)
     tables: dict[str, Any] = {}
     for key, value in raw.items():
         if key in RAW_TABLES:
             tables[key] = value
         elif key in names:
             values[key] = _coerce(key, value, str(path))
+            sources[key] = str(path)
         else:
             raise ConfigError(
                 f"{path}: unknown setting {key!r}", "see config.example.toml for every setting"
@@ -314,13 +316,18 @@ def load(
         env_value = env.get(ENV_PREFIX + name.upper())
         if env_value not in (None, ""):
             values[name] = _coerce(name, env_value, ENV_PREFIX + name.upper())
+            sources[name] = ENV_PREFIX + name.upper()
     for name, value in (flags or {}).items():
         if value is not None:
             values[name] = _coerce(name, value, "--" + name.replace("_", "-"))
+            sources[name] = None
     if "base_url" not in values and env.get("GOOGLE_GEMINI_BASE_URL"):
         values["base_url"] = env["GOOGLE_GEMINI_BASE_URL"]
     if "ca_file" not in values and env.get("SSL_CERT_FILE"):
         values["ca_file"] = env["SSL_CERT_FILE"]
+    for name in ("voice", "tts_voice"):
+        if values.get(name) is not None:
+            values[name] = _known_voice(values[name], sources.get(name))
     values["api_key"], values["key_problem"] = keys.find_api_key(
         env, values.get("api_key"), key_file()
     )
@@ -333,6 +340,20 @@ def load(
             "use --vad webrtc (or silero), or --turn-detection server",
         )
     return settings
+
+
+def _known_voice(name: str, source: str | None) -> str:
+    """A voice from the voice table (its proper spelling), checked the same way for talk,
+    listen, say and the config file; unknown: one line with the closest names."""
+    from voicecli.errors import UsageError
+    from voicecli.speech.voices import canonical_voice
+
+    try:
+        return canonical_voice(name)
+    except UsageError as e:
+        if source is None:
+            raise
+        raise ConfigError(f"{source}: {e.message}", e.hint) from None
 
 
 def find_api_key(env: dict[str, str], from_file: str | None) -> str | None:
