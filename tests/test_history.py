@@ -228,3 +228,48 @@ def test_an_existing_readable_database_is_made_private(tmp_path: Path) -> None:
     path.chmod(0o644)
     HistoryStore(path).close()
     assert path.stat().st_mode & 0o777 == 0o600
+
+
+def test_the_session_list_never_cuts_names() -> None:
+    long_model = "gemini-2.5-flash-native-audio-preview-12-2025"
+    words = "a first utterance that goes on for quite a bit longer than forty-eight characters"
+    row = {
+        "id": 7, "started_at": 0.0, "command": "listen", "sim": 1, "outcome": "ok",
+        "model": long_model, "turns": 1, "duration_s": 3.0, "first_words": words,
+    }  # fmt: skip
+    head, line = history_text.session_list([row])
+    assert long_model in line and line.endswith(words) and "…" not in line
+    assert head.index("model") == line.index(long_model)  # columns still line up
+
+
+def test_models_and_voices_piped_are_whole(capsys: pytest.CaptureFixture[str]) -> None:
+    from voicecli.live import capabilities
+    from voicecli.speech.voices import voices
+
+    assert main(["models"]) == 0
+    out = capsys.readouterr().out
+    assert "…" not in out
+    for m in capabilities.all_models():
+        assert m.name in out
+    assert main(["voices"]) == 0
+    out = capsys.readouterr().out
+    assert "…" not in out and all(f"{n} " in out or f"{n}\n" in out for n in voices())
+
+
+def test_tables_fold_on_a_narrow_terminal() -> None:
+    import io
+    import re
+
+    from voicecli.ui.tables import print_table
+
+    class Tty(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    out = Tty()
+    name = "gemini-2.5-flash-native-audio-preview-12-2025"
+    print_table(("model", "API", "thinking"), [(name, "developer", "budget")], out, width=40)
+    lines = re.sub(r"\x1b\[[0-9;]*m", "", out.getvalue()).splitlines()
+    assert "…" not in "\n".join(lines) and max(len(line) for line in lines) <= 40
+    cells = [line.split("│")[1].strip() for line in lines if "│" in line]
+    assert "".join(cells).startswith(name)  # the name folds onto more lines, whole

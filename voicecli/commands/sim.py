@@ -31,20 +31,22 @@ def sim_cmd(
 
 def models() -> None:
     """The Live models voicecli knows and what each can do."""
-    from rich.console import Console
-    from rich.table import Table
+    from voicecli.ui.tables import print_table
 
-    table = Table("model", "API", "proactive audio", "affective", "thinking", "audioStreamEnd")
+    rows = []
     for m in capabilities.all_models():
         default = (
             " (default)" if m.name == capabilities.DEFAULT_MODEL and m.api == "developer" else ""
         )
-        table.add_row(
-            m.name + default,
-            m.api,
-            m.proactive_audio.value,
-            m.affective_dialog.value,
-            m.thinking.value,
-            "honoured" if m.honours_stream_end else "ignored",
+        rows.append(
+            (
+                m.name + default,
+                m.api,
+                m.proactive_audio.value,
+                m.affective_dialog.value,
+                m.thinking.value,
+                "honoured" if m.honours_stream_end else "ignored",
+            )
         )
-    Console().print(table)
+    headers = ("model", "API", "proactive audio", "affective", "thinking", "audioStreamEnd")
+    print_table(headers, rows)

@@ -195,13 +195,12 @@ def overview(
 
 def voices(config: ConfigOpt = None) -> None:
     """The prebuilt voices for `say`, `overview` and `talk --voice`."""
-    from rich.console import Console
-    from rich.table import Table
-
     from voicecli.speech.voices import voices as voice_table
+    from voicecli.ui.tables import print_table
 
     default = cfg.load(config).tts_voice
-    table = Table("voice", "sounds")
-    for name, description in voice_table().items():
-        table.add_row(name + (" (default)" if name == default else ""), description)
-    Console().print(table)
+    rows = [
+        (name + (" (default)" if name == default else ""), description)
+        for name, description in voice_table().items()
+    ]
+    print_table(("voice", "sounds"), rows)

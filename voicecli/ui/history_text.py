@@ -17,23 +17,22 @@ def _when(unix: float | None) -> str:
     return time.strftime("%Y-%m-%d %H:%M", time.localtime(unix)) if unix else "-"
 
 
-def _cut(text: str | None, n: int) -> str:
-    text = " ".join((text or "").split())
-    return text if len(text) <= n else text[: n - 1] + "…"
-
-
 def session_list(rows: list[dict[str, Any]]) -> list[str]:
+    """One line per session; nothing is cut off (columns are as wide as their widest cell)."""
     if not rows:
         return ["no conversations stored yet"]
+    mw = max(len("model"), *(len(r["model"] or "-") for r in rows))
+    ow = max(len("outcome"), *(len(outcome(r)) for r in rows))
     lines = [
-        f"{'id':>5}  {'started':<16}  {'what':<6} {'via':<4} {'outcome':<8} "
-        f"{'model':<24} {'turns':>5} {'duration':>8}  first words"
+        f"{'id':>5}  {'started':<16}  {'what':<6} {'via':<4} {'outcome':<{ow}} "
+        f"{'model':<{mw}} {'turns':>5} {'duration':>8}  first words"
     ]
     for r in rows:
+        first = " ".join((r["first_words"] or "").split())
         lines.append(
             f"{r['id']:>5}  {_when(r['started_at']):<16}  {r.get('command') or 'talk':<6} "
-            f"{via(r):<4} {outcome(r):<8} {_cut(r['model'], 24):<24} "
-            f"{r['turns']:>5} {clock(r['duration_s'] or 0):>8}  {_cut(r['first_words'], 48)}"
+            f"{via(r):<4} {outcome(r):<{ow}} {r['model'] or '-':<{mw}} "
+            f"{r['turns']:>5} {clock(r['duration_s'] or 0):>8}  {first}".rstrip()
         )
     return lines
 
