@@ -119,7 +119,7 @@ def test_live_view_and_prompt_in_a_terminal(talk_args: list[str]) -> None:
 
     try:
         wait_for("gemini: first answer")
-        wait_for("│ mic")  # the status line
+        wait_for("│ latency")  # the status line (no "mic" while a file streams)
         os.write(master, b"/sta")
         wait_for("› /sta")  # the prompt line draws what is typed
         os.write(master, b"ts\r")

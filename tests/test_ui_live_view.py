@@ -50,13 +50,15 @@ def test_partial_transcripts_update_in_place_and_commit_once() -> None:
     view.on_event(ev.OutputTranscript(" Pixel?"), 2.9)
     speaking = region(view, console, 3.0)
     assert "gemini: How about Pixel?" in speaking
-    assert "speaking" in speaking and "latency 400 ms" in speaking
+    # the status line's latency is the live layer's (the finished turn's), never its own
+    assert "speaking" in speaking and "latency -" in speaking
     turn = ev.TurnEnded(1, "spoken", "What's a good name for a cat?", "How about Pixel?", 0.1, 0.4)
     view.on_event(turn, 3.2)
     out = printed(view, console, 3.2)
-    assert "00:03 you: What's a good name for a cat?" in out
-    assert "00:03 gemini: How about Pixel?  400 ms" in out
+    assert "00:01 you: What's a good name for a cat?" in out  # when the utterance started
+    assert "00:02 gemini: How about Pixel?  400 ms" in out  # when the reply started
     after = region(view, console, 3.3)
+    assert "latency 400 ms" in after
     assert "you:" not in after and "gemini:" not in after  # partials cleared
     assert "listening" in after
     assert printed(view, console, 3.4) == ""  # finished lines are printed exactly once
@@ -230,3 +232,29 @@ async def test_metered_source_feeds_the_meter() -> None:
     assert len(frames) == 4 and source.frame_ms == 20
     assert -24 < view.session.level_dbfs < -22  # 0.1 full-scale sine: -23 dBFS
     assert "mic ▮▮▮▮▮▯▯▯ -23 dB" in region(view, console, 1.0)
+
+
+def test_a_line_typed_during_a_reply_prints_below_the_line_it_interrupted() -> None:
+    view, console = make_view()
+    view.on_event(ev.UserSpeechStarted(), 1.0)
+    view.on_event(ev.UserSpeechEnded(), 2.0)
+    view.on_event(ev.OutputTranscript("Once upon a"), 2.4)
+    view.on_event(ev.UserText("stop, tell me the time"), 3.0)
+    assert "you (typed)" not in printed(view, console, 3.0)  # held while the reply runs
+    view.on_event(ev.TurnEnded(1, "interrupted", "a story", "Once upon a", 0.6, 0.4), 3.1)
+    lines = [ln for ln in printed(view, console, 3.1).splitlines() if ln.strip()]
+    assert [ln.split(" ", 1)[1].split(":")[0] for ln in lines] == ["you", "gemini", "you (typed)"]
+    assert lines[0].startswith("00:01 you: a story") and lines[2].startswith("00:03 you (typed)")
+
+
+def test_no_mic_on_while_a_file_streams_and_no_stale_thinking_after_a_cancel() -> None:
+    view, console = make_view()
+    view.on_event(ev.UserSpeechEnded(), 1.0)
+    assert "mic" not in region(view, console, 1.0)  # no meter: a file, not the microphone
+    assert "thinking" in region(view, console, 1.0)
+    view.on_event(ev.ToolCall((ev.FunctionCall("c1", "slow", {}),)), 1.2)
+    view.on_event(ev.ToolCallCancellation(("c1",)), 1.5)
+    after = region(view, console, 1.6)
+    assert "thinking" not in after and "listening" in after and "running" not in after
+    view.set_level(-20.0)
+    assert "mic ▮" in region(view, console, 1.7)

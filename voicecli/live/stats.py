@@ -23,8 +23,9 @@ class SessionStats:
     silent: int = 0
     interrupted: int = 0
     latencies_s: list[float] = field(default_factory=list)  # per finished turn (TurnEnded)
-    last_latency_s: float | None = None  # the latest: first reply audio, then the turn's
+    last_latency_s: float | None = None  # the latest finished turn's
     latency_t: float | None = None  # when the latest first-audio latency was measured
+    first_audio_latency_s: float | None = None  # measured at that first audio
     tokens: Tokens = field(default_factory=Tokens)  # by modality, summed over reports
     last_usage: Tokens | None = None  # the latest report (the last turn's)
     tool_calls: int = 0
@@ -52,7 +53,9 @@ class SessionStats:
                 return None
             latency = max(0.0, t - self._user_end)
             self._user_end = None
-            self.last_latency_s, self.latency_t = latency, t
+            # an early estimate, for the latency records; what is shown as the latency is
+            # the finished turn's (below), so the status line and the turn line agree
+            self.first_audio_latency_s, self.latency_t = latency, t
             return latency
         if isinstance(event, ev.UserSpeechEnded | ev.UserText):
             self._user_end = t

@@ -22,8 +22,10 @@ from typing import Any
 
 from rich import box
 from rich.console import Console, Group, RenderableType
+from rich.control import Control
 from rich.live import Live
 from rich.panel import Panel
+from rich.segment import ControlType, Segment
 from rich.spinner import Spinner
 from rich.text import Text
 
@@ -162,9 +164,14 @@ class LiveView:
         self._pending: list[RenderableType] = []  # finished items, printed once
         self._user = ""  # partial transcripts of the turn in progress
         self._model = ""
+        self._user_start: float | None = None  # when the utterance in progress began
+        self._model_start: float | None = None  # when the reply in progress began
+        self._held: list[RenderableType] = []  # typed lines that came during a reply
         self._tools: dict[str, ToolEntry] = {}  # running tool calls by id
         self._input: str | None = None  # the prompt line, when typing is on
         self._question: Question | None = None  # a confirmation being asked
+        self._drawn_rows: list[int] = []  # cell width of each row of the last live region
+        self._drawn_width = 0
         self._t0: float | None = None  # clock value at session time 0
         self._live: Live | None = None
         self._thread: threading.Thread | None = None
@@ -179,6 +186,8 @@ class LiveView:
             before = self.session.shown_state
             latency = self.session.on_event(event, t)
             if isinstance(event, ev.AudioChunk):  # hot path: redraw only on a visible change
+                if self._model_start is None:
+                    self._model_start = t
                 if latency is not None or self.session.shown_state != before:
                     self._version += 1
                 return
@@ -187,17 +196,26 @@ class LiveView:
 
     def _apply(self, event: object, t: float) -> None:
         if isinstance(event, ev.InputTranscript):
+            if self._user_start is None:
+                self._user_start = t
             self._user += event.text
+        elif isinstance(event, ev.UserSpeechStarted) or (
+            isinstance(event, ev.VoiceActivity) and event.kind == "start"
+        ):
+            if self._user_start is None:
+                self._user_start = t
         elif isinstance(event, ev.OutputTranscript) or (
             isinstance(event, ev.ModelText) and not event.thought
         ):
+            if self._model_start is None:
+                self._model_start = t
             self._model += event.text
         elif isinstance(event, ev.TurnEnded):
             self._commit_turn(event, t)
         elif isinstance(event, ev.UserText):
-            self._pending.append(
-                Text.assemble(_stamp(t), ("you (typed): ", "bold cyan"), event.text)
-            )
+            line = Text.assemble(_stamp(t), ("you (typed): ", "bold cyan"), event.text)
+            # typed during a reply: printed below the line it interrupts, once that ends
+            (self._held if self._model_start is not None else self._pending).append(line)
         elif isinstance(event, ev.ToolCall):
             for c in event.calls:
                 self._tools[c.id] = ToolEntry(c.id, c.name, dict(c.args), started=t)
@@ -226,10 +244,17 @@ class LiveView:
             self._pending.append(Text.assemble(_stamp(t), (text, "yellow")))
 
     def _commit_turn(self, turn: ev.TurnEnded, t: float) -> None:
+        """The turn's lines, each stamped with the time it began (the utterance's start,
+        the reply's first sound), then any line typed while the reply was under way."""
         if turn.user_text:  # else a partial, if any, is already the next utterance's
-            self._pending.append(Text.assemble(_stamp(t), ("you: ", "bold cyan"), turn.user_text))
+            said_at = self._user_start if self._user_start is not None else t
+            self._pending.append(
+                Text.assemble(_stamp(said_at), ("you: ", "bold cyan"), turn.user_text)
+            )
             self._user = ""
-        line = Text.assemble(_stamp(t), ("gemini: ", "bold magenta"))
+            self._user_start = None
+        replied_at = self._model_start if self._model_start is not None else t
+        line = Text.assemble(_stamp(replied_at), ("gemini: ", "bold magenta"))
         if turn.outcome == "silent":
             line.append("… chose not to answer", style="dim italic")
         else:
@@ -241,6 +266,9 @@ class LiveView:
             line.append(f"  {ms(turn.latency_s)}", style="dim")
         self._pending.append(line)
         self._model = ""
+        self._model_start = None
+        self._pending.extend(self._held)
+        self._held.clear()
 
     def set_level(self, dbfs: float) -> None:
         """The mic level (dBFS) for the meter; cheap, callable from the audio side."""
@@ -305,12 +333,11 @@ class LiveView:
         line = Text.assemble(
             ("● ", STATE_STYLE.get(state, "")), (state, STATE_STYLE.get(state, ""))
         )
-        line.append(" │ mic ", style="dim")
         if s.muted:
+            line.append(" │ mic ", style="dim")
             line.append("off", style="red")
-        elif not s.level_known:
-            line.append("on", style="dim")
-        else:
+        elif s.level_known:  # a microphone is metering (a file being streamed has no mic)
+            line.append(" │ mic ", style="dim")
             filled = s.level_bucket(METER_STEPS)
             line.append("▮" * filled, style="green" if filled < METER_STEPS - 1 else "red")
             line.append("▯" * (METER_STEPS - filled), style="dim")
@@ -322,6 +349,7 @@ class LiveView:
             line.append(" │ ", style="dim")
             line.append(f"{clock(left)} left", style="bold red" if left < 60 else "dim")
         line.append(f" │ {s.total_tokens:,} tokens", style="dim")
+        line.no_wrap, line.overflow = True, "ellipsis"  # always one row, whatever the width
         return line
 
     def tick(self, now: float | None = None) -> bool:
@@ -334,12 +362,39 @@ class LiveView:
             self._drawn = key
             pending, self._pending = self._pending, []
             renderable = self._render_locked(now)
+        if self._live is not None:
+            self._forget_reflowed_region()
         for item in pending:
             self.console.print(item, highlight=False)
         if self._live is not None:
             self._live.update(renderable, refresh=True)
+            self._remember_region(renderable)
         self.renders += 1
         return True
+
+    def _remember_region(self, renderable: RenderableType) -> None:
+        """The width of each row just drawn, to know what a narrower window made of them."""
+        lines = self.console.render_lines(renderable, self.console.options, pad=False)
+        self._drawn_rows = [Segment.get_line_length(line) for line in lines]
+        self._drawn_width = self.console.width
+
+    def _forget_reflowed_region(self) -> None:
+        """After the window got narrower, a terminal that re-wraps old rows (tmux, VTE) shows
+        the last region on more rows than rich counts: erase all of them, so no stale line
+        stays behind, and let rich draw afresh."""
+        width = self.console.width
+        if not self._drawn_rows or width >= self._drawn_width or self._live is None:
+            if width != self._drawn_width:
+                self._drawn_width = width
+            return
+        rows = sum(max(1, -(-n // width)) for n in self._drawn_rows)
+        moves: list[Any] = [(ControlType.CARRIAGE_RETURN,), (ControlType.ERASE_IN_LINE, 2)]
+        moves += [(ControlType.CURSOR_UP, 1), (ControlType.ERASE_IN_LINE, 2)] * (rows - 1)
+        render = getattr(self._live, "_live_render", None)
+        if render is not None:
+            render._shape = None  # nothing left for rich to move over
+        self.console.control(Control(*moves))
+        self._drawn_rows, self._drawn_width = [], width
 
     # ------------------------------------------------------------------------ lifecycle
     def start(self, *, ticker: bool = True) -> LiveView:
@@ -366,6 +421,9 @@ class LiveView:
                 continue
 
     def stop(self) -> None:
+        with self._lock:
+            self._pending.extend(self._held)
+            self._held.clear()
         self._stop.set()
         self._wake.set()
         if self._thread is not None:

@@ -35,6 +35,9 @@ class PlainView:
         self.echo_input = echo_input
         self._input: str | None = None
         self._asking = False
+        self._user_start: float | None = None
+        self._model_start: float | None = None
+        self._held: list[str] = []
 
     def _clear_input(self) -> None:
         if self.echo_input and self._input is not None and not self._asking:
@@ -71,11 +74,32 @@ class PlainView:
     def status(self, text: str) -> None:
         self._print(text, self.err)
 
+    def on_session_end(self, record: dict[str, object]) -> None:
+        for held in self._held:  # a reply that never finished: the typed lines still show
+            self._print(held, self.out)
+        self._held.clear()
+
+    def _began(self, event: object, t: float) -> None:
+        """Note when the utterance and the reply in progress began (their lines' stamps)."""
+        if isinstance(event, ev.UserSpeechStarted | ev.InputTranscript) or (
+            isinstance(event, ev.VoiceActivity) and event.kind == "start"
+        ):
+            if self._user_start is None:
+                self._user_start = t
+        elif self._model_start is None and (
+            isinstance(event, ev.AudioChunk | ev.OutputTranscript)
+            or (isinstance(event, ev.ModelText) and not event.thought)
+        ):
+            self._model_start = t
+
     def on_event(self, event: object, t: float) -> None:
+        self._began(event, t)
         if isinstance(event, ev.TurnEnded):
-            stamp = _fmt_t(t)
+            said_at = self._user_start if self._user_start is not None else t
+            stamp = _fmt_t(self._model_start if self._model_start is not None else t)
             if event.user_text:
-                self._print(f"[{stamp}] you: {event.user_text}", self.out)
+                self._print(f"[{_fmt_t(said_at)}] you: {event.user_text}", self.out)
+                self._user_start = None
             if event.outcome == "silent":
                 line = "(chose not to answer)"
             else:
@@ -84,8 +108,16 @@ class PlainView:
                     line += " [interrupted]"
             lat = f"  ({event.latency_s * 1000:.0f} ms)" if event.latency_s is not None else ""
             self._print(f"[{stamp}] gemini: {line}{lat}", self.out)
+            self._model_start = None
+            for held in self._held:  # typed while this reply was under way: below it
+                self._print(held, self.out)
+            self._held.clear()
         elif isinstance(event, ev.UserText):
-            self._print(f"[{_fmt_t(t)}] you (typed): {event.text}", self.out)
+            typed = f"[{_fmt_t(t)}] you (typed): {event.text}"
+            if self._model_start is not None:
+                self._held.append(typed)
+            else:
+                self._print(typed, self.out)
         elif isinstance(event, ev.ToolCall):
             for c in event.calls:
                 self.status(f"  tool call {c.name}({excerpt(c.args)})")

@@ -72,7 +72,7 @@ class SessionStatus:
         if t > self.last_t:
             self.last_t = t
         if self._fed_elsewhere:
-            latency = self.stats.last_latency_s if self.stats.latency_t == t else None
+            latency = self.stats.first_audio_latency_s if self.stats.latency_t == t else None
         else:
             latency = self.stats.on_event(event, t)
         if isinstance(event, ev.AudioChunk):  # the hot path: ~50 per second while speaking
@@ -93,6 +93,9 @@ class SessionStatus:
             self.state = THINKING
         elif isinstance(event, ev.TurnEnded):
             self.state = HEARING if event.outcome == "interrupted" else LISTENING
+        elif isinstance(event, ev.ToolCallCancellation):
+            if self.state == THINKING:  # the call it was waiting on is gone
+                self.state = LISTENING
         elif isinstance(event, ev.SetupDone):
             self.connected_at = t
             self.go_away_at = None
