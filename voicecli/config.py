@@ -325,8 +325,8 @@ def load(
         values["base_url"] = env["GOOGLE_GEMINI_BASE_URL"]
     if "ca_file" not in values and env.get("SSL_CERT_FILE"):
         values["ca_file"] = env["SSL_CERT_FILE"]
-    for name in ("voice", "tts_voice"):
-        if values.get(name) is not None:
+    for name in ("voice", "tts_voice"):  # a voice-shaped name: is it in the voice table?
+        if isinstance(values.get(name), str) and _VOICE.fullmatch(values[name]):
             values[name] = _known_voice(values[name], sources.get(name))
     values["api_key"], values["key_problem"] = keys.find_api_key(
         env, values.get("api_key"), key_file()
