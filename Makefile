@@ -7,7 +7,8 @@ OUT := out
 # System packages: espeak-ng gives the simulator a voice, libportaudio2 is what sounddevice
 # opens devices with, pulseaudio & co. provide the virtual microphone/speaker for device tests.
 SYSPKGS := espeak-ng libportaudio2
-TESTPKGS := pulseaudio pulseaudio-utils libasound2-plugins sox
+# xvfb, xdotool and python3-tk: a private X display with a window for the screen-sharing tests.
+TESTPKGS := pulseaudio pulseaudio-utils libasound2-plugins sox xvfb xdotool python3-tk
 
 .PHONY: demo test venv sysdeps testdeps lint typecheck pytest bench clean test-sdk-min test-sdk-min-ci
 
@@ -16,8 +17,8 @@ $(BIN)/voicecli: pyproject.toml
 	$(PY) -m venv $(VENV)
 	@echo "make: upgrading pip"
 	$(BIN)/pip install -q --upgrade pip
-	@echo "make: installing voicecli[dev,aec,mcp,silero] and its dependencies"
-	$(BIN)/pip install -q --disable-pip-version-check -e '.[dev,aec,mcp,silero]'
+	@echo "make: installing voicecli[dev,aec,mcp,silero,video] and its dependencies"
+	$(BIN)/pip install -q --disable-pip-version-check -e '.[dev,aec,mcp,silero,video]'
 	@echo "make: $(VENV) is ready"
 	touch $@
 
@@ -49,7 +50,7 @@ test: venv testdeps lint typecheck pytest
 bench: venv testdeps
 	@for b in bench/bench_gate.py bench/bench_talk.py bench/bench_turns.py bench/bench_soak.py \
 	          bench/bench_ui.py bench/bench_say.py bench/bench_devices.py bench/bench_starter.py \
-	          bench/bench_continue.py; do \
+	          bench/bench_continue.py bench/bench_video.py; do \
 	  echo "### $$b"; $(BIN)/python $$b || exit 1; done
 
 # The suite against the lowest google-genai that pyproject.toml allows, in a second venv.

@@ -28,11 +28,13 @@ _EXPORTS = {
     "VoicecliError": "voicecli.errors",
     "ExitCode": "voicecli.errors",
     "SimServer": "voicecli.sim.server",
+    "ShareSpec": "voicecli.video.spec",
 }
 __all__ = [
     "ExitCode",
     "SessionSpec",
     "Settings",
+    "ShareSpec",
     "SimServer",
     "Summary",
     "TalkRequest",
@@ -54,6 +56,7 @@ if TYPE_CHECKING:
     from voicecli.session.engine import TalkRequest, run_talk
     from voicecli.session.spec import SessionSpec
     from voicecli.sim.server import SimServer
+    from voicecli.video.spec import ShareSpec
 
 
 def __getattr__(name: str) -> Any:

@@ -22,6 +22,7 @@ from voicecli.redaction import (
     redacting_hooks,
     user_error,
 )
+from voicecli.video.options import fill_optional_values
 
 app = typer.Typer(
     cls=Group,
@@ -87,6 +88,7 @@ def debug_first(args: list[str]) -> tuple[list[str], bool]:
 def main(argv: list[str] | None = None) -> int:
     """Entry point: runs the app and maps every error to one line and an exit code."""
     args, debug = debug_first(list(sys.argv[1:] if argv is None else argv))
+    args = fill_optional_values(args)  # --screen, --camera without a value
     debug = debug or os.environ.get("VOICECLI_DEBUG") == "1"
     redacting_hooks()
     command = typer.main.get_command(app)

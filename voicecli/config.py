@@ -130,6 +130,16 @@ class Settings:
     output_device: str | None = field(
         default=None, metadata=_doc("speaker: index or part of the name (voicecli devices)")
     )
+    video_fps: float = field(default=1.0, metadata=_doc("pictures per second at most (--fps)"))
+    video_max_size: int = field(
+        default=1024, metadata=_doc("long side of pictures sent, pixels (--max-size)")
+    )
+    proactive_video: bool = field(
+        default=False, metadata=_doc("the model may speak up about a new picture (costs more)")
+    )
+    media_resolution: str | None = field(
+        default=None, metadata=_doc("low | medium | high: tokens per picture (model default)")
+    )
     api_key: str | None = field(default=None, repr=False, metadata=_doc("API key"))
     tables: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
     # a key was found but cannot be used: raised when a command needs the key
@@ -237,6 +247,10 @@ def _validate(s: Settings) -> Settings:
         )
     if s.base_url is not None:
         _check_url(s.base_url)
+    if s.media_resolution is not None and s.media_resolution not in ("low", "medium", "high"):
+        raise ConfigError(
+            f"media_resolution must be low, medium or high, not {s.media_resolution!r}"
+        )
     return s
 
 

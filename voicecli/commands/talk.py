@@ -22,6 +22,7 @@ from voicecli.commands.options import (
 from voicecli.errors import SessionTimeout
 from voicecli.live.conversation import Summary
 from voicecli.session import SessionSpec, run_session
+from voicecli.video.options import SHARE_OPTS, share_spec
 
 
 def _spec(flags: Flags, **more: object) -> SessionSpec:
@@ -37,7 +38,7 @@ def _spec(flags: Flags, **more: object) -> SessionSpec:
     )
 
 
-@with_options(SHARED, TALK_MODEL_OPTS, TOOL_OPTS, RESUME_OPTS)
+@with_options(SHARED, TALK_MODEL_OPTS, TOOL_OPTS, RESUME_OPTS, SHARE_OPTS)
 def talk(
     input: Annotated[
         Path | None,
@@ -62,7 +63,15 @@ def talk(
     Type a line (Enter) to send text into the session; /help lists /mute, /style, /stats, /quit.
     """
     settings = flags.settings()
-    spec = _spec(flags, kind="talk", input=input, fast=fast, record=record, yes=flags["yes"])
+    spec = _spec(
+        flags,
+        kind="talk",
+        input=input,
+        fast=fast,
+        record=record,
+        yes=flags["yes"],
+        share=share_spec(flags, settings),
+    )
     check_answered(run_session(settings, spec))
 
 
@@ -78,7 +87,7 @@ def check_answered(summary: Summary) -> None:
         )
 
 
-@with_options(SHARED)
+@with_options(SHARED, SHARE_OPTS)
 def listen(
     topic: Annotated[
         list[str] | None,
@@ -124,6 +133,7 @@ def listen(
         topics=topic or [],
         quiet=quiet,
         then_talk=then_talk,
+        share=share_spec(flags, settings),
     )
     run_session(settings, spec)
 

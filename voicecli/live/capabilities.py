@@ -59,6 +59,7 @@ class ModelCaps:
     # send_context_update with the google-genai >= 3.4 fields without naming models: the
     # less forgiving reading is that the 2.5 generation does not take it.
     context_update: bool = True
+    media_resolution: bool = True  # takes generationConfig.mediaResolution (video and images)
 
 
 DEFAULT_MODEL = "gemini-3.8-live"
@@ -92,6 +93,7 @@ _MODELS: tuple[ModelCaps, ...] = (
         stable=False,
         note="no proactive audio; synchronous tool calls only",
         non_blocking_tools=False,
+        media_resolution=False,  # not documented for this preview: not sent (strict reading)
     ),
     ModelCaps(
         "gemini-2.5-flash-native-audio-preview-12-2025",

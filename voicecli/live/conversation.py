@@ -82,6 +82,7 @@ class Conversation:
         self.opt = options or Options()
         self.book = TurnBook()
         self.summary = Summary()
+        self.media: Any = None  # voicecli.video's Media while sharing (/look, /unshare)
         self._t0 = time.monotonic()
         self._changed = asyncio.Event()  # set whenever the turn state changes
         self._stop = asyncio.Event()

@@ -49,6 +49,23 @@ class TextIn:
 
 
 @dataclass(frozen=True)
+class VideoIn:
+    """``realtimeInput.video``: one picture (JPEG/PNG) of a shared screen, camera or file."""
+
+    data: bytes
+    mime: str = "image/jpeg"
+
+
+@dataclass(frozen=True)
+class ContextIn:
+    """``clientContent`` with ``turnComplete`` false: text for the model's context that asks
+    for no reply (watched output). It interrupts a reply in progress, so it is sent between
+    the model's turns."""
+
+    text: str
+
+
+@dataclass(frozen=True)
 class ToolResults:
     """``toolResponse``: answers to the server's function calls."""
 
@@ -73,7 +90,7 @@ class ContextUpdate:
 
 ClientMessage = (
     AudioIn | StreamEnd | ActivityStart | ActivityEnd | TextIn | ToolResults | HistoryIn
-    | ContextUpdate
+    | ContextUpdate | VideoIn | ContextIn
 )  # fmt: skip
 
 

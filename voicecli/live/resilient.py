@@ -154,6 +154,9 @@ class ResilientTransport:
             if self._conn is not None:
                 await self._conn.send(msg)
             return
+        if isinstance(msg, m.VideoIn):  # not journaled: a stale picture is worth nothing
+            await self._send_now(msg)
+            return
         self._journal_add(msg)
         conn = self._conn
         if conn is None:
@@ -162,6 +165,15 @@ class ResilientTransport:
             await conn.send(msg)
         except Exception as e:  # the receive side notices the close and reconnects
             log.debug("send failed (%s); will be sent again after reconnecting", e)
+
+    async def _send_now(self, msg: m.ClientMessage) -> None:
+        conn = self._conn
+        if conn is None:
+            return
+        try:
+            await conn.send(msg)
+        except Exception as e:  # the receive side notices the close and reconnects
+            log.debug("send failed (%s)", e)
 
     async def _send_tool_results(self, msg: m.ToolResults) -> None:
         """Answers go only to the connection that made the calls; after a reconnect the

@@ -10,6 +10,7 @@ from typing import Any
 from google.genai import types
 
 from voicecli.config import Settings
+from voicecli.errors import UsageError
 from voicecli.live.capabilities import ModelCaps, resolve
 
 # Server detection when the gate does not say how long its hangover is (``--vad off``).
@@ -44,6 +45,25 @@ def realtime_input_config(
     )
 
 
+_MEDIA_RESOLUTION = {
+    "low": types.MediaResolution.MEDIA_RESOLUTION_LOW,
+    "medium": types.MediaResolution.MEDIA_RESOLUTION_MEDIUM,
+    "high": types.MediaResolution.MEDIA_RESOLUTION_HIGH,
+}
+
+
+def media_resolution(settings: Settings, caps: ModelCaps) -> types.MediaResolution | None:
+    """``--media-resolution`` for models that take it (the capability table); else refused."""
+    if settings.media_resolution is None:
+        return None
+    if not caps.media_resolution:
+        raise UsageError(
+            f"{caps.name} does not take --media-resolution",
+            "drop it, or use gemini-3.8-live",
+        )
+    return _MEDIA_RESOLUTION[settings.media_resolution]
+
+
 def instructions(settings: Settings, extra: str | None = None) -> str | None:
     """System instructions: the user's text, then the delivery style, then mode extras."""
     parts = []
@@ -54,6 +74,19 @@ def instructions(settings: Settings, extra: str | None = None) -> str | None:
     if settings.style:
         parts.append(f"Speak in this style: {settings.style.strip()}.")
     return "\n\n".join(parts) or None
+
+
+def proactive_video(settings: Settings, proactive_audio: bool | None) -> bool | None:
+    """``--proactive-video``: a generation may follow any new picture; the SDK documents
+    that it requires proactive audio, so it is refused without it."""
+    if not settings.proactive_video:
+        return None
+    if not proactive_audio:
+        raise UsageError(
+            "--proactive-video needs proactive audio",
+            "drop --no-proactive, or use a model with proactive audio (gemini-3.8-live)",
+        )
+    return True
 
 
 def build_config(
@@ -96,7 +129,10 @@ def build_config(
         input_audio_transcription=types.AudioTranscriptionConfig(),
         output_audio_transcription=types.AudioTranscriptionConfig(),
         proactivity=(
-            types.ProactivityConfig(proactive_audio=feats.proactive_audio)
+            types.ProactivityConfig(
+                proactive_audio=feats.proactive_audio,
+                proactive_video=proactive_video(settings, feats.proactive_audio),
+            )
             if feats.proactive_audio is not None
             else None
         ),
@@ -116,6 +152,7 @@ def build_config(
         history_config=(
             types.HistoryConfig(initial_history_in_client_content=True) if seed_history else None
         ),
+        media_resolution=media_resolution(settings, caps),
     )
 
 

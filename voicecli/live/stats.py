@@ -113,6 +113,11 @@ class Summary:
     malformed: int = 0
     reconnects: int = 0
     ended_by_user: bool = False  # Ctrl-C, /quit: an utterance left waiting is no failure
+    frames_sent: int = 0  # pictures of the shared screen, camera or video (voicecli.video)
+    frames_unchanged: int = 0  # looks not sent because the picture had not changed
+    video_bytes: int = 0
+    images_sent: int = 0  # --image and /look
+    watched_lines: int = 0  # --watch / --watch-file lines sent as context
 
 
 def summary_tokens(s: Summary) -> Tokens:

@@ -174,6 +174,13 @@ class LiveTransport:
                 system_instruction=instruction_content(system) if system is not None else None,
                 tools=list(msg.tools) if msg.tools is not None else None,
             )
+        elif isinstance(msg, m.VideoIn):
+            await session.send_realtime_input(video=types.Blob(data=msg.data, mime_type=msg.mime))
+        elif isinstance(msg, m.ContextIn):
+            await session.send_client_content(
+                turns=types.Content(role="user", parts=[types.Part(text=msg.text)]),
+                turn_complete=False,
+            )
         else:
             await session.send_tool_response(
                 function_responses=[

@@ -32,6 +32,7 @@ from voicecli.session.spec import SessionSpec
 from voicecli.tools import check_config
 from voicecli.ui.summary import format_summary
 from voicecli.ui.talk_ui import TalkUI, talk_ui
+from voicecli.video.options import describe
 
 
 def run_session(settings: Settings, spec: SessionSpec) -> Summary:
@@ -65,7 +66,8 @@ def _run_session(settings: Settings, spec: SessionSpec) -> Summary:
             ui.status(f"note: {note}")
         parts = _parts(settings, spec, audio, ui)
         about = f"; topics: {', '.join(spec.topics)}" if spec.topics else ""
-        ui.status(f"voicecli: {settings.model} via {where}; {parts.banner}{about}")
+        shared = describe(spec.share)
+        ui.status(f"voicecli: {settings.model} via {where}; {parts.banner}{about}; {shared}")
         req = TalkRequest(
             input=spec.input if parts.source is None else None,
             source=parts.source,
@@ -82,6 +84,8 @@ def _run_session(settings: Settings, spec: SessionSpec) -> Summary:
             connect=spec.connect,
             continuation=plan,
             keep_audio=history[0].audio_path if history else None,
+            share=spec.share,
+            in_step=spec.input is not None,
         )
         if spec.kind == "listen":
             summary = asyncio.run(co.run_listen(settings, spec.topics, req))

@@ -40,6 +40,8 @@ from voicecli.pricing import prices_for
 from voicecli.tools import ToolSet, make_approver, open_tools
 from voicecli.tools.confirm import Approver
 from voicecli.ui.transcript import TranscriptWriter
+from voicecli.video import session as media_session
+from voicecli.video.spec import ShareSpec
 
 log = logging.getLogger(__name__)
 
@@ -68,6 +70,8 @@ class TalkRequest:
     connect: Connect | None = None  # how to open a connection; None: the SDK (live_connect)
     continuation: Plan | None = None  # --continue / --session: resume or seed
     keep_audio: Path | None = None  # the history's copy of the two-sided recording (FLAC)
+    share: ShareSpec | None = None  # screen, camera, video, images, watched output
+    in_step: bool = False  # the audio is a file: a --video file follows its position
 
 
 def make_gate(settings: Settings, caps: capabilities.ModelCaps) -> Gate:
@@ -220,7 +224,11 @@ async def _run(
             initial_handle=plan.handle if plan else None,
             seed=[(t.role, t.text) for t in plan.seed] if plan else None,
         )
-        async with transport_cm as transport:
+        async with (
+            media_session.opened(req.share, in_step=req.in_step or req.input is not None) as media,
+            transport_cm as transport,
+        ):  # pictures are opened before connecting, so a missing screen fails first
+            source = media_session.wrap_source(source, media)
             conv = Conversation(
                 transport,
                 source,
@@ -235,15 +243,18 @@ async def _run(
             conv.context = ctx
             if plan is not None:
                 conv.notify(continued_event(plan, transport), 0.0)
+            media_session.attach(media, conv, transport, settings)
             if req.on_start is not None:
                 req.on_start(conv)
             try:
-                summary = await conv.run()
+                async with media.running():
+                    summary = await conv.run()
                 if not summary.ended_by_user:
                     await _drain(sinks)
                 return summary
             finally:
                 await source.aclose()
+                media_session.fill_summary(media, conv.summary)
                 _write_summary(observers, conv)
 
 

@@ -18,6 +18,7 @@ from voicecli.errors import UsageError
 from voicecli.live.conversation import Observer
 from voicecli.live.messages import Connect
 from voicecli.tools.confirm import Approver
+from voicecli.video.spec import ShareSpec
 
 
 @dataclass
@@ -48,6 +49,7 @@ class SessionSpec:
     sinks: Sequence[AudioSink] = ()  # more places for the model's audio
     observers: Sequence[Observer] = field(default_factory=list)  # more event observers
     connect: Connect | None = None  # opens a Live connection; None: the SDK (tests: a fake)
+    share: ShareSpec | None = None  # screen, camera, video, images, watched output
 
     def check(self) -> None:
         """Flag combinations that cannot work, refused before anything opens."""

@@ -68,6 +68,7 @@ class InputTracker:
                 out += self._blob(blob)
         if get(ri, "video") is not None:
             self.record.messages["realtime_input.video"] += 1
+            out += self._picture(get(ri, "video"))
         text = get(ri, "text")
         if text is not None:
             self.record.messages["realtime_input.text"] += 1
@@ -82,7 +83,7 @@ class InputTracker:
         mime = str(get(blob, "mime_type") or "")
         if mime and not mime.startswith("audio/"):
             self.record.messages["realtime_input.video"] += 1
-            return []
+            return self._picture(blob)
         self.record.audio_mimes[mime or "(none)"] += 1
         try:
             pcm = b64decode(str(get(blob, "data") or ""))
@@ -109,6 +110,18 @@ class InputTracker:
                 self._manual_audio_s += seconds
             return []
         return self._detected(self.detector.feed(pcm))
+
+    def _picture(self, blob: Any) -> list[Action]:
+        """A picture is seen (vision.py); with proactive video it starts a generation: the
+        less forgiving reading of "might trigger a generation on each received image"
+        (ProactivityConfig.proactive_video, google-genai types.py)."""
+        warning = self.record.vision.video(blob)
+        if warning is not None:
+            self.record.warn(warning)
+            return []
+        if self.info.proactive_video:
+            return [Ended(UserTurn(source="video", ended_by="picture", heard="(a picture)"))]
+        return []
 
     def _resample(self, pcm: bytes, rate: int) -> bytes:
         rs = self._resamplers.get(rate)
@@ -189,6 +202,7 @@ class InputTracker:
             return []
         self.record.client_contents.append(cc)
         if not get(cc, "turn_complete"):
+            self.record.vision.context(cc)  # context: appended, no reply (vision.py)
             return []
         texts = []
         for content in get(cc, "turns") or []:

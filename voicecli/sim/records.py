@@ -13,6 +13,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from voicecli.sim.vision import Vision
+
 
 @dataclass
 class UserTurn:
@@ -61,6 +63,7 @@ class SessionRecord:
     turns: list[UserTurn] = field(default_factory=list)
     interruptions: int = 0
     warnings: list[str] = field(default_factory=list)
+    vision: Vision = field(default_factory=Vision)  # pictures and context text received
     close_code: int | None = None
     close_reason: str | None = None
     closed: bool = False
@@ -92,6 +95,8 @@ class Snapshot:
     next_index: int
     history: tuple[tuple[str, str], ...]  # (heard, reply) per finished turn
     seeded: int = 0  # turns of initial history the conversation was seeded with
+    started_at: float = 0.0  # monotonic time the session (its first connection) began
+    had_video: bool = False  # pictures were received in the session
 
 
 class Conversations:
@@ -123,6 +128,12 @@ class Conversations:
             return None
         self.used.append(handle)
         return snap
+
+    def expire(self, started_at: float) -> None:
+        """The session that began at ``started_at`` is over: its handles resume nothing."""
+        self._by_handle = {
+            h: entry for h, entry in self._by_handle.items() if entry[0].started_at != started_at
+        }
 
     def fault_once(self, index: int, fault: str | None, repeat: bool) -> str | None:
         """The fault to inject for scenario turn ``index``: once per server unless repeat."""

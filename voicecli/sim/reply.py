@@ -121,6 +121,7 @@ async def stream_reply(io: SessionIO, turn: UserTurn) -> None:
         result = outcome
     template = spec.reply if spec.reply is not None else scen.default_reply
     text = fill(template, turn.heard, result, seeded=str(io.seeded_count), system=io.system_text)
+    text = io.record.vision.fill(text)  # {frames}, {colour}, {watched}: what it saw
     turn.reply_text = text
     pcm = await synthesize(text, turn.index, spec.duration_s, scen.voice)
     if spec.level_dbfs is not None:

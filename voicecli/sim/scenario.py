@@ -67,6 +67,7 @@ class Scenario:
     honour_resumption: bool = True  # False: handles are issued but every resume is refused
     resume_delay_ms: int = 0  # a resumed connection waits this long before setupComplete
     handle_ttl_s: float | None = None  # handles older than this are forgotten (None: kept)
+    video_session_limit_s: float = 120.0  # session length with video, without compression
     turns: list[Turn] = field(default_factory=list)
 
     def turn(self, index: int) -> Turn:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import time
 from typing import Any
 
 from aiohttp import WSMsgType, web
@@ -50,6 +51,9 @@ class LiveSession:
         self.seeding = False  # taking initial history (history_config) until turnComplete
         self.seeded_count = 0
         self.system_text = ""
+        self._started_at = time.monotonic()  # the session's start (kept across resumption)
+        self._had_video = False
+        self._video_limit: asyncio.Task[None] | None = None
 
     # ---- the SessionIO interface used by reply.py -----------------------------------
 
@@ -149,6 +153,7 @@ class LiveSession:
             self.record.resumed_from = parsed.resume_handle
             self._next_index, self._history = snap.next_index, list(snap.history)
             self.seeded_count = snap.seeded
+            self._started_at, self._had_video = snap.started_at, snap.had_video
             await asyncio.sleep(self.scenario.resume_delay_ms / 1000)  # a slow resume
         silence = fidelity.end_silence_ms(parsed.silence_ms, self.scenario)
         self._inputs = InputTracker(
@@ -161,6 +166,8 @@ class LiveSession:
             await self._send_handle()
         self._spawn(self._responder())
         self._spawn(self._deadline_timer())
+        if self._had_video:
+            self._arm_video_limit()
         return True
 
     async def _next_message(self) -> dict[str, Any] | None:
@@ -208,6 +215,9 @@ class LiveSession:
             elif kind == "realtime_input":
                 actions = self._inputs.realtime_input(p.get(msg, "realtime_input"))
             elif kind == "client_content":
+                # LiveClientContent reference: "A message here will interrupt any current
+                # model generation" (whatever turnComplete says)
+                await self._barge_in()
                 actions = self._inputs.client_content(p.get(msg, "client_content"))
             elif kind == "tool_response":
                 self._tool_response(p.get(msg, "tool_response"))
@@ -220,6 +230,9 @@ class LiveSession:
                 self.record.warn(f"unknown client message {kind}")
             for action in actions:
                 await self._act(action)
+            if self.record.vision.frames and not self._had_video:
+                self._had_video = True
+                self._arm_video_limit()
 
     async def _act(self, action: Action) -> None:
         if isinstance(action, Started):
@@ -300,7 +313,13 @@ class LiveSession:
             self._reply_task = self._reply_turn = None
 
     async def _send_handle(self) -> None:
-        snap = Snapshot(self._next_index, tuple(self._history), self.seeded_count)
+        snap = Snapshot(
+            self._next_index,
+            tuple(self._history),
+            seeded=self.seeded_count,
+            started_at=self._started_at,
+            had_video=self._had_video,
+        )
         handle = self.conversations.issue(snap)
         self.record.handles_issued.append(handle)
         with contextlib.suppress(*SEND_ERRORS):
@@ -318,6 +337,22 @@ class LiveSession:
         with contextlib.suppress(*SEND_ERRORS):
             await self.send(p.go_away(left))
         await self._close_after(left)
+
+    def _arm_video_limit(self) -> None:
+        """LIVE_FACTS "Sessions": about 2 minutes with video without compression. Strict
+        reading: counted from the session's start, no goAway first, and the session is
+        over (its handles resume nothing)."""
+        if self.info.compression or self._video_limit is not None:
+            return
+        left = self._started_at + self.scenario.video_session_limit_s - time.monotonic()
+        self._video_limit = asyncio.create_task(self._end_video_session(max(0.0, left)))
+        self._tasks.append(self._video_limit)
+
+    async def _end_video_session(self, seconds: float) -> None:
+        await asyncio.sleep(seconds)
+        self.conversations.expire(self._started_at)
+        self.record.warn("session with video ended: no context window compression")
+        await self.close(1011, "Session duration limit reached for sessions with video.")
 
     async def _close_after(self, seconds: float) -> None:
         await asyncio.sleep(seconds)

@@ -15,6 +15,8 @@ from voicecli.live import capabilities as caps_table
 from voicecli.live.capabilities import ModelCaps, Support, Thinking
 from voicecli.sim.protocol import camel, close_reason, get, get_path, has
 
+MEDIA_RESOLUTIONS = ("MEDIA_RESOLUTION_LOW", "MEDIA_RESOLUTION_MEDIUM", "MEDIA_RESOLUTION_HIGH")
+
 BAD_KEY_REASON = "API key not valid. Please pass a valid API key."
 
 SETUP_FIELDS = (
@@ -58,6 +60,8 @@ class SetupInfo:
     # until one has turnComplete (HistoryConfig in google-genai types.py; LIVE_FACTS)
     initial_history: bool = False
     system_text: str = ""  # the setup's systemInstruction text (contextUpdate replaces it)
+    compression: bool = False  # contextWindowCompression was set up
+    proactive_video: bool = False  # a generation may follow each received picture
 
     @property
     def honours_stream_end(self) -> bool:
@@ -113,6 +117,8 @@ def parse_setup(setup: Any, version: str) -> SetupInfo | Rejection:
             get_path(setup, "history_config", "initial_history_in_client_content")
         ),
         system_text=content_text(get(setup, "system_instruction")),
+        compression=get(setup, "context_window_compression") is not None,
+        proactive_video=bool(get(get(setup, "proactivity") or {}, "proactive_video")),
     )
 
 
@@ -137,6 +143,10 @@ def _capability_problem(setup: dict[str, Any], caps: ModelCaps) -> str | None:
             return f"proactive_audio cannot be disabled for {model}: it is always on"
         if caps.proactive_audio is Support.NO:
             return f"proactivity is not supported for {model}"
+        # ProactivityConfig.proactive_video (google-genai types.py): "This requires that
+        # proactive_audio is enabled"
+        if get(proactivity, "proactive_video") and not pa:
+            return "proactive_video requires proactive_audio to be enabled"
     if has(gen, "enable_affective_dialog") and caps.affective_dialog is Support.NO:
         return f"enable_affective_dialog is not supported for {model}"
     thinking = get(gen, "thinking_config")
@@ -147,6 +157,13 @@ def _capability_problem(setup: dict[str, Any], caps: ModelCaps) -> str | None:
             return f"{model} takes thinking_level, not thinking_budget"
         if caps.thinking is Thinking.BUDGET and get(thinking, "thinking_level") is not None:
             return f"{model} takes thinking_budget, not thinking_level"
+    resolution = get(gen, "media_resolution")
+    if resolution is not None:
+        # the capability table says which models take it (strict: unknown -> refused)
+        if not caps.media_resolution:
+            return f"media_resolution is not supported for {model}"
+        if str(resolution).upper() not in MEDIA_RESOLUTIONS:
+            return f"Invalid value at 'setup.generation_config.media_resolution' ({resolution})"
     if get_path(setup, "realtime_input_config", "automatic_activity_detection") is not None:
         aad = get_path(setup, "realtime_input_config", "automatic_activity_detection")
         if not isinstance(aad, dict):

@@ -21,6 +21,8 @@ class Cmd(Enum):
     TOOLS = "tools"
     TOOL = "tool"
     STATS = "stats"
+    LOOK = "look"
+    UNSHARE = "unshare"
     HELP = "help"
     QUIT = "quit"
     UNKNOWN = "unknown"
@@ -47,6 +49,8 @@ COMMANDS: dict[str, tuple[Cmd, str, str]] = {
     "tools": (Cmd.TOOLS, "on|off", "declare the session's tools, or none, mid-session"),
     "tool": (Cmd.TOOL, "add|remove NAME", "declare one tool more, or one less"),
     "stats": (Cmd.STATS, "", "turns, latency, tokens, time used and left"),
+    "look": (Cmd.LOOK, "[screen|camera|FILE]", "send one picture now (default: the screen)"),
+    "unshare": (Cmd.UNSHARE, "", "stop sharing the screen, camera, video and watched output"),
     "help": (Cmd.HELP, "", "this list"),
     "quit": (Cmd.QUIT, "", "end the session (exit 0)"),
 }
@@ -71,7 +75,7 @@ def parse(line: str) -> Command:
         hint = f"; did you mean /{close[0]}?" if close else ""
         return Command(Cmd.UNKNOWN, text, f"unknown command /{name}{hint} (/help lists them)")
     kind, arg_spec, _ = entry
-    if arg_spec and not arg:
+    if arg_spec and not arg and not arg_spec.startswith("["):  # [..]: optional
         example = EXAMPLES.get(name, "calm and slow")
         return Command(Cmd.UNKNOWN, text, f"/{name} needs {arg_spec}, e.g. /{name} {example}")
     if kind is Cmd.TOOLS and arg.lower() not in ("on", "off"):

@@ -349,6 +349,9 @@ class LiveView:
             line.append(" │ ", style="dim")
             line.append(f"{clock(left)} left", style="bold red" if left < 60 else "dim")
         line.append(f" │ {s.total_tokens:,} tokens", style="dim")
+        if s.sharing is not None:
+            line.append(" │ ", style="dim")
+            line.append(f"▣ {s.sharing.short()}", style="yellow" if s.sharing.shared else "dim")
         line.no_wrap, line.overflow = True, "ellipsis"  # always one row, whatever the width
         return line
 

@@ -24,7 +24,7 @@ from typing import Any, Protocol
 from voicecli.errors import VoicecliError
 from voicecli.live import events as ev
 from voicecli.live.stats import SessionStats
-from voicecli.ui.commands import Cmd, help_lines, parse
+from voicecli.ui.commands import Cmd, Command, help_lines, parse
 from voicecli.ui.status import SessionStatus
 
 log = logging.getLogger(__name__)
@@ -342,6 +342,8 @@ class Prompt:
             conv.set_muted(False)
         elif cmd.kind is Cmd.STATS:
             self._say(self.stats_line())
+        elif cmd.kind in (Cmd.LOOK, Cmd.UNSHARE):
+            await self._media(cmd)
         elif cmd.kind is Cmd.HELP:
             for text in help_lines():
                 self._say(text)
@@ -352,6 +354,23 @@ class Prompt:
         else:
             self._say(cmd.error or "unknown command", "warning")
 
+    async def _media(self, cmd: Command) -> None:
+        """/look and /unshare act on the session's sharing (voicecli.video), if any."""
+        media = getattr(self.conv, "media", None)
+        if cmd.kind is Cmd.UNSHARE:
+            if media is None or not media.shared:
+                self._say("nothing is shared")
+            else:
+                await media.unshare()
+            return
+        if media is None:
+            self._say("/look needs a session started with a sharing option", "warning")
+            return
+        try:
+            self._say(await media.look(cmd.arg))
+        except VoicecliError as e:
+            self._say(e.one_line(), "warning")
+
     def stats_line(self) -> str:
         assert self.conv is not None and self.status is not None
         line = self.status.stats_line(self.conv.rel())
@@ -360,6 +379,9 @@ class Prompt:
         reconnects = self.conv.stats.reconnects
         if reconnects:
             line += f"; {reconnects} reconnect{'s' if reconnects != 1 else ''}"
+        media = getattr(self.conv, "media", None)
+        if media is not None:
+            line += "; " + media.snapshot().stats()
         if self.conv.muted:
             line += " (muted)"
         return line

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from voicecli.live import events as ev
 from voicecli.live.stats import SessionStats
 from voicecli.pricing import Prices, money
+from voicecli.video.events import Sharing
 
 # What the views print when the microphone is muted or unmuted (``events.MuteChanged``).
 MUTED_NOTICE = ev.MuteChanged(True).text
@@ -45,6 +46,7 @@ class SessionStatus:
     connected_at: float | None = 0.0  # when the current connection started
     go_away_at: float | None = None  # session time at which the server said it will close
     _fed_elsewhere: bool = False  # the stats are the conversation's, counted there
+    sharing: Sharing | None = None  # what is shared (voicecli.video); None: never asked
 
     def attach(self, stats: SessionStats) -> None:
         """Show the conversation's counts (which it keeps) instead of counting here."""
@@ -110,6 +112,8 @@ class SessionStatus:
             else:  # resumed, or a new session: a new connection with its own lifetime
                 self.state = LISTENING
                 self.connected_at, self.go_away_at = t, None
+        elif isinstance(event, Sharing):
+            self.sharing = event if (event.shared or self.sharing is not None) else None
         return None
 
     def set_level(self, dbfs: float) -> None:

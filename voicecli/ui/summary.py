@@ -27,5 +27,20 @@ def format_summary(s: Summary) -> str:
     return (
         f"done: {plural(s.turns, 'turn')} ({s.spoken} spoken, {s.silent} silent by choice, "
         f"{s.interrupted} interrupted{extra}){lat}; {sent}; {summary_tokens(s).line()}{cost}; "
-        f"{s.duration_s:.1f} s"
+        f"{s.duration_s:.1f} s{media_summary(s)}"
     )
+
+
+def media_summary(s: Summary) -> str:
+    """What was shared, for the summary line (empty when nothing was)."""
+    parts = []
+    if s.frames_sent or s.frames_unchanged:
+        parts.append(
+            f"{s.frames_sent} frames sent ({s.video_bytes / 1024:.0f} KB), "
+            f"{s.frames_unchanged} unchanged not sent"
+        )
+    if s.images_sent:
+        parts.append(f"{s.images_sent} images")
+    if s.watched_lines:
+        parts.append(f"{s.watched_lines} watched lines")
+    return "; " + ", ".join(parts) if parts else ""
