@@ -26,7 +26,7 @@ def test_talk_help_groups_options_in_panels_and_fits_80_columns() -> None:
         assert re.search(rf"─ {panel} ─", text), panel
     lines = text.splitlines()
     assert max(len(line) for line in lines) <= 80
-    assert len(lines) <= 75  # was 99 lines; +5 for the Sharing panel (finer flags hidden)
+    assert len(lines) <= 78  # was 99 lines; +5 for the Sharing panel (finer flags hidden)
     help_starts = []
     for line in lines:
         m = re.match(r"│ --model +-m +NAME +(\S)", line)
