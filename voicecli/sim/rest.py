@@ -205,19 +205,8 @@ def _speaker_voices(speech: Any) -> dict[str, str]:
 
 def _voice_lines(prompt: str, speech: Any) -> list[tuple[str, str]]:
     """(voice name, text) per spoken line; 400 for unknown voices or > 2 speakers."""
-    multi = get(speech, "multi_speaker_voice_config")
-    if multi is not None:
-        configs = get(multi, "speaker_voice_configs") or []
-        if len(configs) > 2:
-            raise RestError(
-                400,
-                "INVALID_ARGUMENT",
-                f"multi_speaker_voice_config supports at most 2 speakers; got {len(configs)}.",
-            )
-        voices: dict[str, str] = {}
-        for cfg in configs:
-            name = str(get_path(cfg, "voice_config", "prebuilt_voice_config", "voice_name") or "")
-            voices[str(get(cfg, "speaker") or "")] = _check_voice(name)
+    if get(speech, "multi_speaker_voice_config") is not None:
+        voices = _speaker_voices(speech)
         first = next(iter(voices.values()), "Kore")
         out = []
         for raw in prompt.splitlines():
