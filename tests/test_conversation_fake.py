@@ -118,3 +118,24 @@ async def test_talk_request_takes_a_connect_factory(tmp_path: Path) -> None:
     req = TalkRequest(input=utterance(tmp_path), fast=True, connect=fake.connect, reply_wait_s=0.5)
     summary = await run_talk(settings, req)
     assert summary.spoken == 1 and len(fake.configs) == 1
+
+
+def test_a_short_burst_while_the_model_speaks_is_no_barge_in(tmp_path: Path) -> None:
+    """Leftover echo comes in bursts of 60-100 ms while the canceller re-adapts: while the
+    model speaks, speech opens the gate only after barge_in_ms (160 ms with the onset)."""
+    conv = conversation(tmp_path, FakeLive(), Sink())
+    loud = synth.tone(300, 0.02, 16000).tobytes()  # ~-3 dBFS
+    quiet = (synth.tone(300, 0.02, 16000) // 300).tobytes()  # ~-53 dBFS
+
+    def opens(frames: list[bytes]) -> int | None:
+        """The frame (1-based) at which the gate would open: its onset is 3 speech frames."""
+        conv._barge_in_ms, run = 0, 0
+        for i, f in enumerate(frames, 1):
+            run = run + 1 if conv._barge_in(f, True) else 0
+            if run == conv.gate.params.frames(conv.gate.params.onset_ms):
+                return i
+        return None
+
+    assert opens([loud] * 5 + [quiet] + [loud] * 5) is None  # two 100 ms bursts
+    assert opens([loud] * 8) == 8  # 160 ms of speech interrupts
+    assert opens([quiet] * 20) is None  # too quiet: the echo canceller's leftover

@@ -196,10 +196,6 @@ reply = "Once upon a time, in a small village by the sea, there lived an old fis
 """
 
 
-# Known defect (issue 17): with client-driven turns, leftover echo after AEC sometimes opens
-# the gate while the model speaks; the assertion stands, the retries cover the flake until
-# barge_in_dbfs is tuned.
-@pytest.mark.flaky(reruns=5, reruns_delay=1)
 @pytest.mark.parametrize(
     ("echo", "interrupts_itself"), [("off", True), ("half", False), ("aec", False)]
 )

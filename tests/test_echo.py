@@ -99,10 +99,10 @@ async def test_half_duplex_mutes_while_playing_and_for_the_tail() -> None:
 
 
 class SubtractingCanceller:
-    """A perfect canceller for a 1:1 echo with no delay: near - far."""
+    """A perfect canceller for a 1:1 echo ``lag`` pieces late: near - far of then."""
 
-    def __init__(self) -> None:
-        self.far: list[np.ndarray] = []
+    def __init__(self, lag: int = 0) -> None:
+        self.far: list[np.ndarray] = [np.zeros(160, np.int16)] * lag
         self.delays: list[int] = []
 
     def reverse(self, far: bytearray) -> None:
@@ -147,16 +147,63 @@ async def test_echo_canceller_interleaves_one_far_piece_per_near_piece() -> None
     assert max(canc.delays) <= 10
 
 
-async def test_echo_canceller_mutes_while_it_converges() -> None:
+async def test_echo_canceller_unmutes_once_it_has_converged() -> None:
+    """A canceller that takes the echo out: muted for the first 1.5 s of far end only."""
     spk = FakeSpeaker()
     spk.blocks, items = played_and_heard(2.0, delay_pieces=3)  # a 30 ms echo path
+    aec = EchoCanceller(TimedSource(items), spk, canceller=SubtractingCanceller(lag=3))  # type: ignore[arg-type]
+    aec.tones.push_far = lambda piece: None  # type: ignore[method-assign]  # noise, no tones
+    _ = [f async for f in aec.frames()]
+    assert aec.stats()["aec_warmup_muted_s"] == pytest.approx(1.5, abs=0.02)
+
+
+async def test_echo_canceller_stays_muted_while_the_echo_is_not_taken_out() -> None:
+    """A fixed 1.5 s once let AEC3's leftover echo through and the model interrupted itself:
+    the microphone stays muted until the echo is 20 dB down, at most 4 s."""
+    spk = FakeSpeaker()
+    spk.blocks, items = played_and_heard(5.0, delay_pieces=3)  # a 30 ms echo path
+    spk.per_call = 2  # 20 ms of played audio per 20 ms mic frame
     aec = EchoCanceller(TimedSource(items), spk, canceller=NullCanceller())  # type: ignore[arg-type]
     out = b"".join([f async for f in aec.frames()])
     assert aec.shifts == 0
     pcm = np.frombuffer(out, "<i2")
-    assert not pcm[: 24000 - 320].any()  # the first 1.5 s of far end: muted
-    assert pcm[24000 + 320 :].any()  # then the canceller's output
-    assert aec.stats()["aec_warmup_muted_s"] == pytest.approx(1.5, abs=0.02)
+    assert not pcm[: 64000 - 640].any()  # 4 s of far end: muted
+    assert pcm[64000 + 640 :].any()  # then the canceller's output, as a last resort
+    assert aec.stats()["aec_warmup_muted_s"] == pytest.approx(4.0, abs=0.02)
+
+
+async def test_a_near_piece_waits_for_its_far_piece() -> None:
+    """The speaker hands a block over only after the mic frame captured at the same time was
+    read (the virtual devices do): the near piece is held back a frame, not paired with
+    silence (the holes kept AEC3 from converging)."""
+    spk = FakeSpeaker()
+    played, items = played_and_heard(1.2)
+    items = items[5:]  # the speaker is already playing when the microphone starts
+    pending = list(played)
+    now = [0.0]
+
+    def on_frame(i: int) -> None:
+        # a frame is read 25 ms after its capture; by then the speaker has handed over only
+        # the blocks that started by 5 ms into the frame
+        captured = items[i][1]
+        now[0] = captured + 0.025
+        while pending and pending[0][0] <= captured + 0.005:
+            spk.blocks.append(pending.pop(0))
+
+    canc = SubtractingCanceller()
+    aec = EchoCanceller(
+        TimedSource(items, on_frame=on_frame),
+        spk,
+        canceller=canc,
+        clock=lambda: now[0],  # type: ignore[arg-type]
+    )
+    aec.WARMUP_PIECES = 0
+    aec.tones.push_far = lambda piece: None  # type: ignore[method-assign]
+    out = [f async for f in aec.frames()]
+    # only the very last piece goes without: the source ended before its block was handed over
+    assert aec.far_missing == 1 and aec.far_waits > 0
+    assert len(out) == len(items) and all(len(f) == FRAME for f in out)
+    assert all(not np.frombuffer(f, "<i2").any() for f in out[:-1])  # each with its own
 
 
 async def test_echo_canceller_shifts_the_far_end_when_the_echo_comes_first() -> None:

@@ -9,8 +9,9 @@
   speaker played, one 10 ms piece per 10 ms of microphone, lined up by PortAudio's DAC/ADC
   timestamps and corrected by the echo delay it measures (``echo_path``). The echo is taken
   out and the user's voice gets through, so barge-in keeps working. While AEC3 converges
-  (the first 1.5 s of model audio) the microphone is muted like ``half``; when no echo path
-  is found (headphones) the microphone passes untouched. A tone from the model (the
+  (at least 1.5 s of model audio, until it takes 20 dB out of the echo, at most 4 s) the
+  microphone is muted like ``half``; when no echo path is found (headphones) the microphone
+  passes untouched. A tone from the model (the
   simulator's voice) is taken out by ``echo_tone`` instead: AEC3 does not learn tones.
 * ``auto``: ``aec`` when livekit is installed, else ``half``.
 """
@@ -22,7 +23,7 @@ import math
 import statistics
 import time
 from collections import deque
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from functools import cache
 from typing import Any, Protocol
 
@@ -168,21 +169,31 @@ class EchoCanceller:
     played ``shift`` after its capture time: the canceller sees a steady interleave and a
     constant delay (bursty or jittery feeding makes AEC3 diverge). ``EchoPath`` measures
     the real echo delay; when the echo comes too early (AEC3 cannot cancel an echo that
-    precedes its far end) or very late, ``shift`` is corrected. Without an echo path
-    (headphones) the raw microphone passes. While AEC3 converges (the first 1.5 s of far
-    end after the echo path appeared or moved) the microphone is muted like ``half``.
+    precedes its far end) or very late, ``shift`` is corrected. A near piece whose far piece
+    has not been handed over yet waits for it (up to ``HOLD_S``, during a reply only) rather
+    than going with silence. Without an echo path (headphones) the raw microphone passes.
+    While AEC3 converges (after the echo path appeared or moved: at least 1.5 s of far end,
+    until the recent echo is ``CONVERGED_DB`` down, at most 4 s) the microphone is muted
+    like ``half``.
     """
 
     LEAD_S = 0.05  # the far piece may lead its near piece by up to this...
     LAG_S = 0.005  # ...or lag by this much; outside, the far queue is re-aligned to +-LAG_S
     DELAY_RANGE_S = (0.005, 0.25)  # measured echo delays outside: shift to DELAY_TARGET_S
     DELAY_TARGET_S = 0.03
-    WARMUP_PIECES = 150  # 1.5 s of far end muted while AEC3 converges...
-    TAIL_PIECES = 30  # ...and 300 ms after it
+    WARMUP_PIECES = 150  # at least 1.5 s of far end muted while AEC3 converges...
+    CONVERGED_DB = 20.0  # ...until it takes this much out of the last 0.3 s of echo...
+    WARMUP_MAX_PIECES = 400  # ...or for at most 4 s (the user talking over it keeps it low)
+    TAIL_PIECES = 30  # and 300 ms after the far end goes quiet
     IDLE_PIECES = 100  # the far end silent for 1 s: the canceller is skipped
+    HOLD_S = 0.06  # a near piece waits up to this long after its capture for its far piece
 
     def __init__(
-        self, source: AudioSource, speaker: RecordingSpeaker, canceller: Canceller | None = None
+        self,
+        source: AudioSource,
+        speaker: RecordingSpeaker,
+        canceller: Canceller | None = None,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.source = source
         self.speaker = speaker
@@ -203,7 +214,12 @@ class EchoCanceller:
         self._far_active = 0  # loud far pieces since the echo path appeared
         self._far_quiet = 10**9  # pieces since the far end was last loud
         self.far_dropped = 0  # too old when their near piece came: re-aligned
-        self.far_missing = 0  # not there yet: silence fed instead
+        self.far_missing = 0  # never came: silence fed instead
+        self.far_waits = 0  # near pieces held back for a far piece still on its way
+        self._clock = clock
+        self._pending: deque[tuple[float, bytes]] = deque()  # near pieces waiting for far
+        self._far_newest: float | None = None  # time of the newest far piece collected
+        self._out = Reframer(source.frame_ms * INPUT_RATE // 1000 * 2)
         self.near_pieces = 0
         self.shifts = 0
         self.warmup_muted = 0
@@ -213,6 +229,21 @@ class EchoCanceller:
         # echo reduction of each reply (a run of loud far end): microphone vs. output energy
         self.reductions_db: deque[float] = deque(maxlen=200)
         self._reply_in = self._reply_out = 0.0
+        self._recent: deque[tuple[float, float]] = deque(maxlen=30)  # (mic, out) energies
+        self._converged = False
+
+    def _converging(self) -> bool:
+        """Still muting: too little far end since the echo path appeared, or AEC3 takes
+        out less than CONVERGED_DB of the recent echo (a fixed 1.5 s was sometimes too short:
+        the leftover echo interrupted the model)."""
+        if self._far_active < self.WARMUP_PIECES:
+            return True
+        if self._far_active >= self.WARMUP_MAX_PIECES or self._converged:
+            return False
+        mic = sum(e[0] for e in self._recent)
+        out = sum(e[1] for e in self._recent)
+        self._converged = mic > 0 and 10 * math.log10(mic / max(out, 1.0)) >= self.CONVERGED_DB
+        return not self._converged
 
     def _collect_far(self) -> None:
         for t_play, block in self.speaker.played_blocks():
@@ -221,10 +252,13 @@ class EchoCanceller:
                 self._far_t0, self._far_n, self._tight = t, 0, True
                 self._far_cut.flush(pad=False)
             for piece in self._far_cut.push(self._far_rs.process(int16_to_bytes(block))):
-                self._far.append((self._far_t0 + self._far_n / INPUT_RATE, piece))
+                self._far_newest = self._far_t0 + self._far_n / INPUT_RATE
+                self._far.append((self._far_newest, piece))
                 self._far_n += _PIECE
 
-    def _far_for(self, captured: float) -> tuple[bytes, float | None]:
+    def _far_for(self, captured: float, wait: bool) -> tuple[bytes | None, float | None]:
+        """The far piece to process with the near piece ``captured``; (None, None) when it
+        is still on its way and ``wait`` allows holding the near piece back for it."""
         far, want = self._far, captured + self.shift
         while far and far[0][0] < want - self.LAG_S:
             far.popleft()
@@ -233,6 +267,12 @@ class EchoCanceller:
             self._tight = False
             t, piece = far.popleft()
             return piece, t
+        if wait and not far and self._far_newest is not None:
+            # the speaker hands its blocks over a little after their DAC time (the virtual
+            # devices: up to ~30 ms); feeding silence and then skipping the late piece
+            # punched holes in the far end that AEC3 never converged through
+            self.far_waits += 1
+            return None, None
         self.far_missing += 1
         return self._silence, None
 
@@ -247,66 +287,91 @@ class EchoCanceller:
             self.shifts += 1
             self._tight = True
             self.path.reset_delay()
-            self._far_active = 0  # AEC3 converges again
+            self._restart_warmup()  # AEC3 converges again
+
+    def _restart_warmup(self) -> None:
+        self._far_active = 0
+        self._converged = False
+        self._recent.clear()
 
     def _process(self, frame: bytes, t: float) -> bytes:
-        out = bytearray()
+        """The processed pieces that are ready: those of ``frame`` and of earlier frames
+        whose far pieces have come since, in order (empty while one is held back)."""
         self._collect_far()
         for k in range(0, len(frame) - _PIECE_BYTES + 1, _PIECE_BYTES):
             captured, _ = self._near_clock.place(t + k / 2 / INPUT_RATE, _PIECE)
-            piece, t_play = self._far_for(captured)
-            raw = frame[k : k + _PIECE_BYTES]
-            loud = piece is not self._silence and _loud(piece)
-            if not loud and self._far_quiet >= self.IDLE_PIECES:
-                # the speaker has been silent a while: no echo to cancel, save the CPU (the
-                # canceller sees both streams skip together, so its delay stays the same)
-                self._far_quiet += 1
-                self.idle_pieces += 1
-                out += raw
-                continue
-            near = bytearray(raw)
-            self.tones.push_far(piece)
-            if self.tones.freqs:
-                # a tone: AEC3 does not learn it (see echo_tone.py), so it is not run (its
-                # two calls are the biggest cost here; it sees both streams skip together)
-                self.tones.clean(near)
-                self.tone_pieces += 1
-            else:
-                self.canceller.reverse(bytearray(piece))
-                # the delay hint: the measured echo delay once known (AEC3 finds it itself;
-                # every FFI call costs CPU, so it is sent only when it changes)
-                hint = self.path.delay
-                hint = 0 if hint is None else max(0, hint * 1000 // INPUT_RATE)
-                if hint != self._hint:
-                    self.canceller.set_delay_ms(hint)
-                    self._hint = hint
-                self.canceller.process(near)
-            self.near_pieces += 1
-            was_coupled = self.path.coupled
-            self.path.push(piece, raw)
-            if self.path.coupled and not was_coupled:
-                self._far_active = 0  # a new echo path: AEC3 converges again
-            self._follow_delay()
-            if loud:
-                self._far_active += 1
-                self._far_quiet = 0
-                self._reply_in += _energy(raw)
-                self._reply_out += _energy(near)
-            else:
-                self._far_quiet += 1
-                if self._far_quiet == self.TAIL_PIECES and self._reply_in > 0:
-                    self.reductions_db.append(
-                        round(10 * math.log10(self._reply_in / max(self._reply_out, 1.0)), 1)
-                    )
-                    self._reply_in = self._reply_out = 0.0
-            if not self.path.coupled:
-                out += raw
-            elif self._far_active < self.WARMUP_PIECES and self._far_quiet < self.TAIL_PIECES:
-                out += self._silence
-                self.warmup_muted += 1
-            else:
-                out += near
+            self._pending.append((captured, frame[k : k + _PIECE_BYTES]))
+        return self._drain(final=False)
+
+    def _drain(self, final: bool) -> bytes:
+        out = bytearray()
+        now = self._clock()
+        while self._pending:
+            captured, raw = self._pending[0]
+            wait = (
+                not final
+                and now - captured < self.HOLD_S
+                and self._far_quiet < self.IDLE_PIECES  # idle: no echo to wait for
+            )
+            piece, _ = self._far_for(captured, wait)
+            if piece is None:
+                break
+            self._pending.popleft()
+            out += self._cancel(raw, piece)
         return bytes(out)
+
+    def _cancel(self, raw: bytes, piece: bytes) -> bytes:
+        """One 10 ms near piece with its far piece: the microphone to send."""
+        loud = piece is not self._silence and _loud(piece)
+        if not loud and self._far_quiet >= self.IDLE_PIECES:
+            # the speaker has been silent a while: no echo to cancel, save the CPU (the
+            # canceller sees both streams skip together, so its delay stays the same)
+            self._far_quiet += 1
+            self.idle_pieces += 1
+            return raw
+        near = bytearray(raw)
+        self.tones.push_far(piece)
+        if self.tones.freqs:
+            # a tone: AEC3 does not learn it (see echo_tone.py), so it is not run (its
+            # two calls are the biggest cost here; it sees both streams skip together)
+            self.tones.clean(near)
+            self.tone_pieces += 1
+        else:
+            self.canceller.reverse(bytearray(piece))
+            # the delay hint: the measured echo delay once known (AEC3 finds it itself;
+            # every FFI call costs CPU, so it is sent only when it changes)
+            hint = self.path.delay
+            hint = 0 if hint is None else max(0, hint * 1000 // INPUT_RATE)
+            if hint != self._hint:
+                self.canceller.set_delay_ms(hint)
+                self._hint = hint
+            self.canceller.process(near)
+        self.near_pieces += 1
+        was_coupled = self.path.coupled
+        self.path.push(piece, raw)
+        if self.path.coupled and not was_coupled:
+            self._restart_warmup()  # a new echo path: AEC3 converges again
+        self._follow_delay()
+        if loud:
+            self._far_active += 1
+            self._far_quiet = 0
+            e_in, e_out = _energy(raw), _energy(near)
+            self._reply_in += e_in
+            self._reply_out += e_out
+            self._recent.append((e_in, e_out))
+        else:
+            self._far_quiet += 1
+            if self._far_quiet == self.TAIL_PIECES and self._reply_in > 0:
+                self.reductions_db.append(
+                    round(10 * math.log10(self._reply_in / max(self._reply_out, 1.0)), 1)
+                )
+                self._reply_in = self._reply_out = 0.0
+        if not self.path.coupled:
+            return raw
+        if self._far_quiet < self.TAIL_PIECES and self._converging():
+            self.warmup_muted += 1
+            return self._silence
+        return bytes(near)
 
     def stats(self) -> dict[str, float | int]:
         delay = self.path.delay
@@ -317,6 +382,7 @@ class EchoCanceller:
             "aec_shifts": self.shifts,
             "aec_far_realigned": self.far_dropped,
             "aec_far_missing": self.far_missing,
+            "aec_far_waits": self.far_waits,
             "aec_warmup_muted_s": round(self.warmup_muted * _PIECE / INPUT_RATE, 2),
             "aec_replies": len(red),
             "aec_reduction_min_db": min(red, default=0.0),
@@ -324,8 +390,15 @@ class EchoCanceller:
         }
 
     async def frames(self) -> AsyncIterator[bytes]:
+        """Frames of the source's size; while a near piece waits for its far piece they
+        come up to ``HOLD_S`` late (during a reply only), never reordered or dropped."""
         async for frame, t in timed(self.source):
-            yield self._process(frame, t)
+            for out in self._out.push(self._process(frame, t)):
+                yield out
+        for out in self._out.push(self._drain(final=True)):
+            yield out
+        for out in self._out.flush(pad=True):
+            yield out
 
     async def aclose(self) -> None:
         await self.source.aclose()

@@ -91,6 +91,7 @@ class Conversation:
         self._last_speech: float | None = None
         self._rec_in_s = 0.0  # input seconds given to the recorder
         self._unsent = bytearray()  # gated audio not sent yet (at most SEND_MS)
+        self._barge_in_ms = 0  # loud speech so far while the model speaks (barge-in)
         self._tool_tasks: set[asyncio.Task[None]] = set()
         self._reasoning = False  # interactionStatus IN_PROGRESS: more output may follow
         self.context: Any = None  # live.control.SessionContext: what /system ... change
@@ -212,8 +213,10 @@ class Conversation:
                     await self._apply(self.gate.finish(stop_trailing=True), now)
                 continue
             speech = self.detector.is_speech(frame) if self.detector else True
-            if speech and self.book.model_busy and not self.gate.is_open:
-                speech = dbfs(frame) >= self.opt.barge_in_dbfs
+            if self.book.model_busy and not self.gate.is_open:
+                speech = self._barge_in(frame, speech)
+            else:
+                self._barge_in_ms = 0
             if speech and self.gate.is_open:
                 self._last_speech = now
                 self.book.user_speech(now)
@@ -226,6 +229,14 @@ class Conversation:
                 await self._settle()
         await self._apply(self.gate.finish(), time.monotonic())
         await self._trail_silence()
+
+    def _barge_in(self, frame: bytes, speech: bool) -> bool:
+        """While the model speaks: speech opens the gate only when loud enough and, with
+        the gate's onset, at least ``barge_in_ms`` long."""
+        loud = speech and dbfs(frame) >= self.opt.barge_in_dbfs
+        self._barge_in_ms = self._barge_in_ms + self.gate.params.frame_ms if loud else 0
+        hold = self.opt.barge_in_ms - self.gate.params.onset_ms
+        return loud and self._barge_in_ms > hold
 
     async def _trail_silence(self) -> None:
         """Server detection: keep sending silence until the server has ended the turn (or the
