@@ -74,18 +74,32 @@ def recording_of(data: dict[str, Any]) -> Path:
     return p
 
 
+def turn_end(row: dict[str, Any]) -> float:
+    """Where turn ``row`` ends on the recording: its end, or the end of its reply's audio
+    when that came in a burst and was laid past it."""
+    end = float(row["t"])
+    if row.get("model_start") is not None:
+        end = max(end, float(row["model_start"]) + float(row.get("audio_s") or 0.0))
+    return end
+
+
 def turn_span(data: dict[str, Any], turn: int) -> tuple[float, float]:
     """Seconds of the recording that hold turn ``turn`` (1-based, as ``history show``
-    numbers them): from the end of the turn before to the end of this one."""
+    numbers them): from the end of the turn before (or a moment before its utterance) to
+    the end of this one, a moment after it but never into the next utterance."""
     turns = data["turns"]
     if not 1 <= turn <= len(turns):
         raise UsageError(f"session {data['id']} has turns 1-{len(turns)}, not {turn}")
-    start = turns[turn - 2]["t"] if turn > 1 else 0.0
+    start = turn_end(turns[turn - 2]) if turn > 1 else 0.0
     row = turns[turn - 1]
     user_start = row.get("user_start")
     if user_start is not None:
         start = min(start, user_start) if turn == 1 else max(start, user_start - 0.3)
-    return max(0.0, start), float(row["t"]) + 0.3
+    end = turn_end(row) + 0.3
+    after = turns[turn].get("user_start") if turn < len(turns) else None
+    if after is not None and after > turn_end(row):
+        end = min(end, float(after))
+    return max(0.0, start), end
 
 
 def read(path: Path, start_s: float = 0.0, end_s: float | None = None) -> tuple[np.ndarray, int]:

@@ -48,6 +48,11 @@ class HistoryRecorder:
     ``NOT_STORED`` when nothing else was stored. ``keep_audio`` names the session's kept
     recording; it is deleted when the session leaves no row, and recordings past the size
     cap are pruned, oldest first (``audio_history.prune``).
+
+    Times are stored on the session recording's timeline: the conversation hands over its
+    ``RecordingClock`` (``use_clock``), and each turn carries its ``TurnSpan``; with
+    ``--fast`` that is not the wall clock, so subtitles and ``history play --turn`` match
+    the kept recording.
     """
 
     def __init__(
@@ -67,9 +72,10 @@ class HistoryRecorder:
         self.failed: str | None = None
         self.audio_path: Path | None = None
         self.audio_cap_bytes = audio_cap_bytes
-        self._user_start: float | None = None
+        self._user_start: float | None = None  # a turn's times, for a turn with no span
         self._user_end: float | None = None
         self._model_start: float | None = None
+        self._clock: Any = None  # live.timeline.RecordingClock, from the conversation
         self._unreported = False
         self._report_lock = threading.Lock()
         self._warn = warn or (lambda text: print(f"warning: {text}", file=sys.stderr))
@@ -79,6 +85,10 @@ class HistoryRecorder:
         self._thread = threading.Thread(target=self._run, name="voicecli-history", daemon=True)
         self._thread.start()
 
+    def use_clock(self, clock: Any) -> None:
+        """The conversation's recording clock: stored times are on its timeline."""
+        self._clock = clock
+
     def on_event(self, event: object, t: float) -> None:
         if isinstance(event, ev.AudioChunk):  # the hot path: one time noted per turn
             if self._model_start is None:
@@ -86,6 +96,8 @@ class HistoryRecorder:
             return
         if self._unreported:
             self._report()
+        if self._clock is not None:
+            t = self._clock.now(t)
         if isinstance(event, ev.UserSpeechStarted):
             self._user_start, self._user_end = t, None
         elif isinstance(event, ev.UserSpeechEnded):
@@ -93,6 +105,9 @@ class HistoryRecorder:
         elif isinstance(event, ev.TurnEnded):
             spans = (self._user_start, self._user_end, self._model_start)
             self._user_start = self._user_end = self._model_start = None
+            if event.span is not None:
+                span = event.span
+                spans, t = (span.user_start, span.user_end, span.model_start), span.end
             if self.failed is None:
                 self._put((event, t, spans))
         elif isinstance(event, _STORED) and self.failed is None:

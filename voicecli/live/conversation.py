@@ -38,6 +38,7 @@ from voicecli.live.ports import (
     Transport,
 )
 from voicecli.live.stats import SessionStats, Summary, summary_tokens
+from voicecli.live.timeline import RecordingClock
 from voicecli.live.turns import TurnBook, TurnOutcome
 
 log = logging.getLogger(__name__)
@@ -89,7 +90,13 @@ class Conversation:
         self.stats = SessionStats()  # the session's counts (views and /stats read them)
         self._input_done = False
         self._last_speech: float | None = None
-        self._rec_in_s = 0.0  # input seconds given to the recorder
+        # where the two-sided recording places audio (with --fast: by content, not by the
+        # clock); what the history stores is on this timeline
+        self.clock = RecordingClock(fast=self.opt.fast)
+        for obs in self.observers:  # observers that store times (history) use its timeline
+            use_clock = getattr(obs, "use_clock", None)
+            if use_clock is not None:
+                use_clock(self.clock)
         self._unsent = bytearray()  # gated audio not sent yet (at most SEND_MS)
         self._barge_in_ms = 0  # loud speech so far while the model speaks (barge-in)
         self._tool_tasks: set[asyncio.Task[None]] = set()
@@ -99,13 +106,6 @@ class Conversation:
     # ------------------------------------------------------------------------ helpers
     def rel(self, t: float | None = None) -> float:
         return (time.monotonic() if t is None else t) - self._t0
-
-    def _rec_time(self, t: float) -> float:
-        """Where the two-sided recording places audio at monotonic ``t``: the session time,
-        or in fast mode the input's own time (the input runs ahead of the clock there, and
-        a recording on the clock had to hold everything in between: memory grew without
-        bound, issue 18 item 10); replies then start where the input paused for them."""
-        return self._rec_in_s if self.opt.fast else self.rel(t)
 
     @property
     def muted(self) -> bool:
@@ -205,9 +205,9 @@ class Conversation:
             now = time.monotonic()
             if self.book.no_reply_due(now, self.opt.reply_wait_s) and not self._tool_tasks:
                 self._no_reply(now)
+            at = self.clock.user(len(frame) / SAMPLE_WIDTH / INPUT_RATE, self.rel(now))
             if self.recorder is not None:
-                self.recorder.add_user(frame, self._rec_time(now))
-                self._rec_in_s += len(frame) / SAMPLE_WIDTH / INPUT_RATE
+                self.recorder.add_user(frame, at)
             if self.muted:  # nothing goes out; an utterance in progress is closed
                 if self.gate.is_open or self.gate.trailing:
                     await self._apply(self.gate.finish(stop_trailing=True), now)
@@ -219,6 +219,7 @@ class Conversation:
                 self._barge_in_ms = 0
             if speech and self.gate.is_open:
                 self._last_speech = now
+                self.clock.speech()
                 self.book.user_speech(now)
             was_trailing = self.gate.trailing
             ended = await self._apply(self.gate.push(frame, speech), now)
@@ -265,12 +266,14 @@ class Conversation:
                 if self.opt.manual_activity:
                     await self.transport.send(m.ActivityStart())
                 self.book.user_started(now)
+                self.clock.speech_started()
                 self.notify(ev.UserSpeechStarted(t=self.rel(now)), self.rel(now))
             elif action.kind is Act.SPEECH_END:
                 if self.opt.manual_activity:
                     await self.transport.send(m.ActivityEnd())
                 end = self._last_speech or now
                 self.book.user_ended(end)
+                self.clock.speech_ended()
                 self.notify(ev.UserSpeechEnded(t=self.rel(end)), self.rel(end))
                 ended = True
             elif action.kind is Act.STREAM_END:
@@ -349,8 +352,9 @@ class Conversation:
             book.model_audio(event.t, seconds, dbfs(event.pcm) > self.opt.silent_dbfs)
             for sink in self.sinks:
                 sink.write(event.pcm)
+            at = self.clock.model(seconds, self.rel(event.t or None))
             if self.recorder is not None:
-                self.recorder.add_model(event.pcm, self._rec_time(event.t))
+                self.recorder.add_model(event.pcm, at)
         elif isinstance(event, ev.InputTranscript):
             book.user_text(event.text)
         elif isinstance(event, ev.OutputTranscript):
@@ -358,8 +362,9 @@ class Conversation:
         elif isinstance(event, ev.Interrupted):
             for sink in self.sinks:
                 sink.clear()
+            cut = self.clock.cut(self.rel(event.t or None))
             if self.recorder is not None:
-                self.recorder.model_cut(self._rec_time(event.t))
+                self.recorder.model_cut(cut)
             turn = book.interrupted(event.t)
             if turn is not None:
                 self._turn_ended(turn, event.t)
@@ -415,6 +420,7 @@ class Conversation:
                 latency_s=None if turn.latency_s is None else round(turn.latency_s, 3),
                 reason=turn.reason,
                 t=self.rel(t),
+                span=self.clock.turn_ended(self.rel(t)),
             ),
             self.rel(t),
         )

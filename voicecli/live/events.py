@@ -190,8 +190,21 @@ class UserText:
 
 
 @dataclass(frozen=True)
+class TurnSpan:
+    """Where a turn lies on the session's recording (seconds from its start, the
+    recording's own timeline: with ``--fast`` not the clock's): the utterance it answers,
+    the reply's first audio, and the turn's end. None: there was none (a typed turn)."""
+
+    user_start: float | None
+    user_end: float | None
+    model_start: float | None
+    end: float
+
+
+@dataclass(frozen=True)
 class TurnEnded:
-    """A model turn is over: outcome is spoken, silent (chose not to answer) or interrupted."""
+    """A model turn is over: outcome is spoken, silent (chose not to answer) or interrupted.
+    ``span``: where it lies on the recording (for the history; not a JSON-lines field)."""
 
     index: int
     outcome: str
@@ -201,6 +214,7 @@ class TurnEnded:
     latency_s: float | None
     reason: str | None = None
     t: float = 0.0
+    span: TurnSpan | None = None
 
 
 @dataclass(frozen=True)

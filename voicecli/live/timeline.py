@@ -1,46 +1,83 @@
-"""The ``--record`` timeline of a ``--fast`` run: the conversation's own, not the clock's.
+"""The session recording's own clock: where each piece of audio goes, and each turn lies.
 
-With ``--fast`` the input is read as fast as the model answers, so wall-clock times put a
-1.6 s question into a few milliseconds and the reply on top of it. ``FastTimeline`` places
-the audio by content instead: the user's audio follows on from where it left off, each
-reply starts where the utterance it answers ends, and the user's next audio comes after
-the reply. The result sounds like the conversation would have in real time.
+In real time the two-sided recording is on the session clock (seconds since the start);
+model audio that arrives in a burst is laid end to end from where the burst began. With
+``--fast`` the input is read as fast as the model answers, so wall-clock times would put a
+1.6 s question into a few milliseconds and the reply on top of it; there the audio is placed
+by content instead: the user's audio follows on from where it left off, each reply starts
+where the utterance it answers ends, and the user's next audio comes after the reply. The
+recording then sounds like the conversation would have in real time.
+
+``RecordingClock`` is that placement, kept by the conversation whether or not a recording is
+written, so what the history stores (each turn's ``TurnSpan``, the time of every stored
+event) is on the recording's timeline: subtitles and ``history play --turn`` point at the
+audio they describe.
 """
 
 from __future__ import annotations
 
-from voicecli.audio.base import INPUT_RATE, OUTPUT_RATE, SAMPLE_WIDTH
-from voicecli.live.conversation import Recorder
+from voicecli.live.events import TurnSpan
 
 
-class FastTimeline:
-    """A Recorder in front of a Recorder: ignores the clock, lays the audio end to end."""
+class RecordingClock:
+    """Pure bookkeeping, no I/O: the conversation tells it about audio and speech as they
+    happen and asks it where they are on the recording (seconds)."""
 
-    def __init__(self, inner: Recorder) -> None:
-        self.inner = inner
-        self._user_end = 0.0  # where the user's audio so far ends (seconds)
-        self._model_end = 0.0  # where the model's audio so far ends
+    def __init__(self, fast: bool = False) -> None:
+        self.fast = fast
+        self.user_end = 0.0  # where the user's audio so far ends
+        self.model_end = 0.0  # where the model's audio so far ends
+        self._frame = (0.0, 0.0)  # the latest user frame: (start, end)
+        self._speech_start: float | None = None
+        self._speech_end: float | None = None  # end of the latest frame with speech
+        self._user_start: float | None = None  # the turn's utterance
+        self._user_stop: float | None = None
+        self._model_start: float | None = None  # the turn's first model audio
 
-    def add_user(self, pcm16k: bytes, t: float) -> None:
-        start = max(self._user_end, self._model_end)
-        self._user_end = start + len(pcm16k) / SAMPLE_WIDTH / INPUT_RATE
-        self.inner.add_user(pcm16k, start)
+    # ------------------------------------------------------------------ audio placement
+    def user(self, seconds: float, t: float) -> float:
+        """Place a user frame of ``seconds`` heard at session time ``t``; its start."""
+        start = max(self.user_end, self.model_end) if self.fast else t
+        self.user_end = start + seconds
+        self._frame = (start, self.user_end)
+        return start
 
-    def add_model(self, pcm24k: bytes, t: float) -> None:
-        start = max(self._model_end, self._user_end)
-        self._model_end = start + len(pcm24k) / SAMPLE_WIDTH / OUTPUT_RATE
-        self.inner.add_model(pcm24k, start)
+    def model(self, seconds: float, t: float) -> float:
+        """Place model audio of ``seconds`` received at session time ``t``; its start."""
+        start = max(self.model_end, self.user_end) if self.fast else max(self.model_end, t)
+        self.model_end = start + seconds
+        if self._model_start is None:
+            self._model_start = start
+        return start
 
-    def model_cut(self, t: float) -> None:
-        # the user's audio is never laid under the model's, so nothing was spoken over
-        # it; what the model sent before the cut stays, as it was heard
-        self.inner.model_cut(max(self._model_end, self._user_end))
+    def cut(self, t: float) -> float:
+        """The model was interrupted at session time ``t``: where its audio is cut. With
+        ``--fast`` nobody spoke over the reply, so what it sent stays, as it was heard."""
+        if self.fast:
+            return self.now(t)
+        self.model_end = min(self.model_end, t)
+        return t
 
-    @property
-    def has_content(self) -> bool:
-        return bool(getattr(self.inner, "has_content", False))
+    def now(self, t: float) -> float:
+        """Where the recording is at session time ``t``."""
+        return max(self.user_end, self.model_end) if self.fast else t
 
-    def close(self, keep: bool = True) -> None:
-        close = getattr(self.inner, "close", None)
-        if close is not None:
-            close(keep=keep)
+    # ------------------------------------------------------------------ the turn's span
+    def speech(self) -> None:
+        """The latest user frame held speech."""
+        self._speech_end = self._frame[1]
+
+    def speech_started(self) -> None:
+        """The gate opened at the latest user frame: an utterance begins."""
+        self._user_start, self._user_stop = self._frame[0], None
+        self._speech_end = self._frame[1]
+
+    def speech_ended(self) -> None:
+        """The gate closed: the utterance ended with its last frame of speech."""
+        self._user_stop = self._speech_end if self._speech_end is not None else self._frame[1]
+
+    def turn_ended(self, t: float) -> TurnSpan:
+        """The turn that ends at session time ``t``: its span, then a fresh one begins."""
+        span = TurnSpan(self._user_start, self._user_stop, self._model_start, self.now(t))
+        self._user_start = self._user_stop = self._model_start = None
+        return span

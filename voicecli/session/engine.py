@@ -33,7 +33,6 @@ from voicecli.live.messages import Connect
 from voicecli.live.reconnect import ReconnectPolicy
 from voicecli.live.resilient import ResilientTransport
 from voicecli.live.setup import build_config, turn_mode
-from voicecli.live.timeline import FastTimeline
 from voicecli.live.transport import live_connect
 from voicecli.paths import check_paths
 from voicecli.pricing import prices_for
@@ -212,9 +211,7 @@ async def _run(
     plan = req.continuation
     with _outputs(req) as (sinks, file_recorder, observers):
         _notes_to(source, observers)
-        recorder: Recorder | None = file_recorder
-        if req.fast and recorder is not None:  # the conversation's own timeline
-            recorder = FastTimeline(recorder)
+        recorder: Recorder | None = file_recorder  # placed by the conversation's clock
         connect = req.connect or live_connect(settings, setup_timeout=settings.setup_timeout)
         transport_cm = ResilientTransport(
             connect,

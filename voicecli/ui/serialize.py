@@ -91,7 +91,7 @@ def to_record(event: object, t_rel: float | None = None) -> dict[str, Any]:
         rec["ids"] = list(event.ids)
     elif dataclasses.is_dataclass(event):
         for f in dataclasses.fields(event):
-            if f.name != "t":
+            if f.name not in ("t", "span"):  # span: the recording's timeline, for history
                 rec[f.name] = getattr(event, f.name)
     t = getattr(event, "t", None) if t_rel is None else t_rel
     if t is not None:
