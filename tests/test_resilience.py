@@ -136,9 +136,63 @@ async def test_unknown_resumption_handle_falls_back_to_new_session(
     phases = [r.phase for r in obs.of(ev.Reconnect)]
     assert phases[-1] == "new_session"
     assert any(s.close_code == 1007 for s in sim.sessions)  # the refused resume
-    # the new session has no context, but every utterance after the drop was answered
+    # every utterance after the drop was answered
     answered = [t for s in sim.sessions for t in s.replied_turns]
     assert len(answered) == 3 and summary.spoken == 3
+
+
+async def test_new_session_after_a_refused_resume_is_seeded(sim_factory, tmp_path) -> None:
+    """Issue 16: the server forgets the handle mid-conversation; the new session starts with
+    the conversation so far as initial history (not blank), within the token budget, and
+    the turn cut by the drop is sent again as audio (not seeded twice)."""
+    text = (
+        BASE
+        + "honour_resumption = false\n"
+        + turns(
+            'heard = "one"\nreply = "uno, {seeded} seeded"',
+            'heard = "two"\nreply = "dos, {seeded} seeded"',
+            'heard = "three"\nreply = "tres"\nfault = "drop"',
+        )
+    )
+    sim = sim_factory(make_scenario(text, tmp_path))
+    wav = tmp_path / "four.wav"
+    synth.make_utterances_wav(wav, [(1.0, 1.0)] * 4, rate=16000)
+    summary, obs = await run(sim, wav, tmp_path)
+    refused = [s for s in sim.sessions if s.close_code == 1007]
+    assert len(refused) == 1 and "invalid or expired" in (refused[0].close_reason or "")
+    last = sim.sessions[-1]
+    assert last.seeded_turns == [("user", "one"), ("model", "uno, 0 seeded"), ("user", "two"),
+                                 ("model", "dos, 0 seeded")]  # fmt: skip
+    # the cut third utterance was sent again as audio, and answered; then the fourth (a new
+    # session starts the simulator's script again: which scripted reply is not the point)
+    assert len(last.replied_turns) == 2 and last.turns[0].speech_s >= 0.9
+    reconnect = obs.of(ev.Reconnect)[-1]
+    assert (reconnect.phase, reconnect.seeded) == ("new_session", 4)
+    texts = [t.model_text for t in obs.of(ev.TurnEnded) if t.outcome == "spoken"]
+    assert texts[-2:] == ["uno, 4 seeded", "dos, 4 seeded"]  # the model had the history
+    assert summary.spoken == 4 and summary.reconnects == 1
+    record = [json.loads(x) for x in (tmp_path / "t.jsonl").read_text().splitlines()]
+    shown = [(x["phase"], x["seeded"]) for x in record if x["type"] == "reconnect"]
+    assert shown[-1] == ("new_session", 4) and all(n == 0 for _, n in shown[:-1]), shown
+
+
+async def test_reseed_keeps_the_newest_turns_within_the_budget(sim_factory, tmp_path) -> None:
+    long = "a rather long answer that takes many tokens " * 4
+    text = (
+        BASE
+        + "honour_resumption = false\n"
+        + turns(
+            f'heard = "one"\nreply = "{long}"',
+            'heard = "two"\nreply = "dos"',
+            'heard = "three"\nreply = "tres"\nfault = "drop"',
+        )
+    )
+    sim = sim_factory(make_scenario(text, tmp_path))
+    wav = tmp_path / "three.wav"
+    synth.make_utterances_wav(wav, [(1.0, 1.0)] * 3, rate=16000)
+    summary, obs = await run(sim, wav, tmp_path, continue_budget_tokens=30)
+    assert sim.sessions[-1].seeded_turns == [("user", "two"), ("model", "dos")]
+    assert obs.of(ev.Reconnect)[-1].seeded == 2 and summary.spoken == 3
 
 
 @pytest.mark.flaky(reruns=2)  # real-time timing: the second utterance must fall in the gap

@@ -271,12 +271,14 @@ class Continued:
 @dataclass(frozen=True)
 class Reconnect:
     """The connection is being replaced: phase "reconnecting", "resumed" or "new_session"
-    (the server could not resume: the conversation goes on without its earlier context)."""
+    (the server could not resume: a new session, seeded with ``seeded`` turns of the
+    conversation so far as initial history; 0: it starts without earlier context)."""
 
     phase: str
     reason: str = ""
     attempt: int = 0
     t: float = 0.0
+    seeded: int = 0
 
 
 LocalEvent = (

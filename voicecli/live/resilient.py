@@ -7,7 +7,10 @@ It wraps one ``LiveTransport`` at a time and looks like one to the conversation:
   when the time left is nearly up, by a timer independent of the receive loop;
 * on an abnormal close (1011, 1006, network loss) reconnects with backoff and jitter,
   bounded; a rejected key or unknown model while resuming stops with that error;
-* a handle the server no longer knows falls back to a fresh session (said so);
+* a handle the server no longer knows falls back to a fresh session (said so), seeded with
+  the conversation so far as initial history (as ``--continue`` does): the earlier
+  conversation's seed and this session's finished turns (their transcripts), the newest that
+  fit in ``seed_budget`` tokens;
 * every client message sent since the last handle (audio, stream ends, activity, text) is
   journaled,
   bounded, and sent again after the resume, so speech said while reconnecting, or not yet
@@ -23,6 +26,7 @@ from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
+from voicecli.continuation import SeedTurn, within_budget
 from voicecli.errors import NetworkError, ServerError, VoicecliError
 from voicecli.live import events as ev
 from voicecli.live import messages as m
@@ -52,6 +56,7 @@ class ResilientTransport:
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         initial_handle: str | None = None,
         seed: list[tuple[str, str]] | None = None,
+        seed_budget: int = 8000,
     ) -> None:
         self.connect = connect
         self.make_config = make_config
@@ -81,6 +86,14 @@ class ResilientTransport:
         self.seed = seed
         self.opened_as = "new"  # new | resumed | seeded
         self.refused_handle: str | None = None  # why the stored handle was not taken
+        # the conversation so far, to seed a new session when a reconnect cannot resume:
+        # turns the server holds (their input is out of the journal), turns finished but not
+        # yet confirmed by a handle (their input is still journaled: sent again, not seeded),
+        # and the turn in progress
+        self.seed_budget = seed_budget
+        self._held: list[tuple[str, str]] = []
+        self._finished: list[tuple[str, str]] = []
+        self._turn: list[tuple[str, str]] = []
 
     # ------------------------------------------------------------------ lifecycle
     async def __aenter__(self) -> ResilientTransport:
@@ -157,6 +170,8 @@ class ResilientTransport:
         if isinstance(msg, m.VideoIn):  # not journaled: a stale picture is worth nothing
             await self._send_now(msg)
             return
+        if isinstance(msg, m.TextIn):
+            self._said("user", " " + msg.text)
         self._journal_add(msg)
         conn = self._conn
         if conn is None:
@@ -201,6 +216,35 @@ class ResilientTransport:
         What was sent after it (an utterance in progress) stays, to be sent again."""
         while self._journal and self._journal[0][0] <= self._boundary_seq:
             self._drop_oldest()
+        self._held += self._finished
+        self._finished = []
+
+    # ------------------------------------------------------------------ the conversation so far
+    def _said(self, role: str, text: str) -> None:
+        """A piece of the turn in progress (transcripts arrive in pieces)."""
+        if self._turn and self._turn[-1][0] == role:
+            self._turn[-1] = (role, self._turn[-1][1] + text)
+        else:
+            self._turn.append((role, text))
+
+    def _turn_done(self) -> None:
+        self._finished += [(role, " ".join(text.split())) for role, text in self._turn]
+        self._turn = []
+
+    def reseed(self) -> list[tuple[str, str]]:
+        """The initial history for a new session that replaces this one: the earlier
+        conversation and what the server held of this one, newest first within the budget
+        (lines of one speaker in a row are one turn; it opens with the user)."""
+        turns: list[SeedTurn] = []
+        for role, text in [*(self.seed or ()), *self._held]:
+            if not text:
+                continue
+            if turns and turns[-1].role == role:
+                turns[-1] = SeedTurn(role, f"{turns[-1].text} {text}")
+            else:
+                turns.append(SeedTurn(role, text))
+        kept, _left, _tokens = within_budget(turns, self.seed_budget)
+        return [(t.role, t.text) for t in kept]
 
     async def _replay(self) -> None:
         conn = self._conn
@@ -229,11 +273,16 @@ class ResilientTransport:
             return not self._in_turn and (not self.resume or self.handle is not None)
         if isinstance(event, ev.ToolCall):
             self._call_ids.update(c.id for c in event.calls)
+        elif isinstance(event, ev.InputTranscript):
+            self._said("user", event.text)
+        elif isinstance(event, ev.OutputTranscript):
+            self._said("model", event.text)
         if isinstance(event, _TURN_ACTIVITY):
             self._in_turn = True
         elif isinstance(event, (ev.TurnComplete, ev.Interrupted)):
             self._in_turn = False
             self._boundary_seq = self._seq
+            self._turn_done()
             if not self.resume:
                 self._journal_commit()
                 return self._switch_pending
@@ -280,6 +329,9 @@ class ResilientTransport:
             planned = error is None and self._switch_pending
             reason = "server asked to move (goAway)" if planned else _reason(error)
             self._switch_pending = self._in_turn = False
+            # what the server did not confirm with a handle is in the journal, sent again
+            # on the new connection: its turns will be told again, not seeded
+            self._finished, self._turn = [], []
             if self._timer is not None:
                 self._timer.cancel()
             await self._disconnect()
@@ -297,8 +349,10 @@ class ResilientTransport:
             yield ev.Reconnect("reconnecting", reason, attempt)
             if not planned or attempt > 1:
                 await self._sleep(self.policy.delay(attempt))
+            resuming = self.resume and self.handle is not None
+            seed = [] if resuming else self.reseed()
             try:
-                await self._connect(self.handle)
+                await self._connect(self.handle, seed=bool(seed))
             except VoicecliError as e:
                 if is_unknown_handle(e):
                     self.handle = None
@@ -312,10 +366,14 @@ class ResilientTransport:
                 reason, error = _reason(e), e
                 continue
             break
-        resumed = self.resume and self.handle is not None
         self.reconnects += 1
+        if seed:  # the history first: the server takes nothing else until it has ended
+            assert self._conn is not None
+            await self._conn.send(m.HistoryIn(tuple(seed)))
         await self._replay()
-        yield ev.Reconnect("resumed" if resumed else "new_session", reason, attempt)
+        yield ev.Reconnect(
+            "resumed" if resuming else "new_session", reason, attempt, seeded=len(seed)
+        )
 
 
 def _gave_up(attempts: int, reason: str, last: VoicecliError | None) -> VoicecliError:

@@ -220,6 +220,7 @@ async def _run(
             resume=settings.resume,
             initial_handle=plan.handle if plan else None,
             seed=[(t.role, t.text) for t in plan.seed] if plan else None,
+            seed_budget=settings.continue_budget_tokens,  # a reconnect that cannot resume
         )
         async with (
             media_session.opened(req.share, in_step=req.in_step or req.input is not None) as media,

@@ -87,6 +87,8 @@ def _reconnect_text(event: ev.Reconnect) -> tuple[str, str]:
         return f"· reconnecting{why}{attempt}", "yellow"
     if event.phase == "resumed":
         return "· reconnected, conversation resumed", "green"
+    if event.seeded:
+        return f"· reconnected as a new session, {event.seeded} earlier turns seeded{why}", "yellow"
     return f"· reconnected as a new session: earlier context is lost{why}", "yellow"
 
 
