@@ -1,8 +1,8 @@
 """Listen back: each session's two-sided recording, kept with its history.
 
 While a session runs, ``ConversationRecorder`` streams both sides (you LEFT, the model RIGHT,
-24 kHz) into ``recordings/<start>-<pid>.flac`` in the data dir; the history row names the
-file. FLAC is lossless and about half the size of WAV for speech; a 10-minute session is a
+24 kHz) into ``recordings/<start>-<pid>-<random>.flac`` in the data dir; the history row
+names the file. FLAC is lossless and about half the size of WAV for speech; a 10-minute session is a
 few MB. The files together stay under ``audio_history_mb`` (oldest pruned first, at the end
 of each session). ``voicecli history play ID [--turn N]`` plays one, ``history export ID
 --format wav`` writes it as WAV.
