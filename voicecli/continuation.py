@@ -19,6 +19,7 @@ history database; the transport carries the plan out.
 from __future__ import annotations
 
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -94,10 +95,17 @@ def conversation_turns(store: Any, conversation_id: int, upto: int) -> list[Seed
         "ORDER BY s.id, tr.t, CASE tr.role WHEN 'model' THEN 1 ELSE 0 END, tr.id",
         (conversation_id, conversation_id, upto),
     ).fetchall()
+    return merge_turns(
+        ("model" if row["role"] == "model" else "user", str(row["text"])) for row in rows
+    )
+
+
+def merge_turns(lines: Iterable[tuple[str, str]]) -> list[SeedTurn]:
+    """(role, text) lines as turns: whitespace squeezed, empty lines skipped, lines of one
+    speaker in a row joined into one turn."""
     turns: list[SeedTurn] = []
-    for row in rows:
-        role = "model" if row["role"] == "model" else "user"
-        text = " ".join(str(row["text"]).split())
+    for role, raw in lines:
+        text = " ".join(raw.split())
         if not text:
             continue
         if turns and turns[-1].role == role:

@@ -26,7 +26,7 @@ from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
-from voicecli.continuation import SeedTurn, within_budget
+from voicecli.continuation import merge_turns, within_budget
 from voicecli.errors import NetworkError, ServerError, VoicecliError
 from voicecli.live import events as ev
 from voicecli.live import messages as m
@@ -235,14 +235,7 @@ class ResilientTransport:
         """The initial history for a new session that replaces this one: the earlier
         conversation and what the server held of this one, newest first within the budget
         (lines of one speaker in a row are one turn; it opens with the user)."""
-        turns: list[SeedTurn] = []
-        for role, text in [*(self.seed or ()), *self._held]:
-            if not text:
-                continue
-            if turns and turns[-1].role == role:
-                turns[-1] = SeedTurn(role, f"{turns[-1].text} {text}")
-            else:
-                turns.append(SeedTurn(role, text))
+        turns = merge_turns([*(self.seed or ()), *self._held])
         kept, _left, _tokens = within_budget(turns, self.seed_budget)
         return [(t.role, t.text) for t in kept]
 
