@@ -218,7 +218,6 @@ class EchoCanceller:
         self.far_waits = 0  # near pieces held back for a far piece still on its way
         self._clock = clock
         self._pending: deque[tuple[float, bytes]] = deque()  # near pieces waiting for far
-        self._far_newest: float | None = None  # time of the newest far piece collected
         self._out = Reframer(source.frame_ms * INPUT_RATE // 1000 * 2)
         self.near_pieces = 0
         self.shifts = 0
@@ -252,8 +251,7 @@ class EchoCanceller:
                 self._far_t0, self._far_n, self._tight = t, 0, True
                 self._far_cut.flush(pad=False)
             for piece in self._far_cut.push(self._far_rs.process(int16_to_bytes(block))):
-                self._far_newest = self._far_t0 + self._far_n / INPUT_RATE
-                self._far.append((self._far_newest, piece))
+                self._far.append((self._far_t0 + self._far_n / INPUT_RATE, piece))
                 self._far_n += _PIECE
 
     def _far_for(self, captured: float, wait: bool) -> tuple[bytes | None, float | None]:
@@ -267,7 +265,7 @@ class EchoCanceller:
             self._tight = False
             t, piece = far.popleft()
             return piece, t
-        if wait and not far and self._far_newest is not None:
+        if wait and not far and self._far_clock.anchor is not None:  # the speaker plays
             # the speaker hands its blocks over a little after their DAC time (the virtual
             # devices: up to ~30 ms); feeding silence and then skipping the late piece
             # punched holes in the far end that AEC3 never converged through
