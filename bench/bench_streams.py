@@ -1,0 +1,95 @@
+"""CPU floor of PortAudio stream shapes on the virtual devices (issue 17, where the CPU goes).
+
+    python bench/bench_streams.py [--seconds 8]
+
+Each shape runs alone in a child process on ``scripts/vaudio.sh``'s private PulseAudio, idle
+(the callbacks copy or write silence, nothing else), and prints the process's CPU as % of a
+core. The starter-shaped baseline's shapes (blocking 1024-frame reads, blocking writes) are
+measured in the same run. This is the cost voicecli pays before any Python work of its own.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+from bench_devices import start_vaudio, vaudio  # noqa: E402
+
+SHAPES = {
+    "speaker callback, 10 ms blocks, latency low (voicecli today)": "outcb:10",
+    "speaker callback, 20 ms blocks, latency low": "outcb:20",
+    "speaker blocking writes, idle (baseline)": "outblock:0",
+    "mic callback, 20 ms blocks, latency high (voicecli today)": "incb:20",
+    "mic callback, 40 ms blocks, latency high": "incb:40",
+    "mic blocking 1024-frame reads (baseline)": "inblock:64",
+    "duplex callback, 10 ms blocks": "duplex:10",
+    "duplex callback, 20 ms blocks": "duplex:20",
+}
+
+CHILD = r"""
+import os, sys, threading, time
+import sounddevice as sd
+kind, ms, secs = sys.argv[1], int(sys.argv[2]), float(sys.argv[3])
+def out_cb(o, f, t, s): o.fill(0)
+def in_cb(i, f, t, s): bytes(i)
+def duplex_cb(i, o, f, t, s): o.fill(0)
+if kind == "outcb":
+    s = sd.OutputStream(samplerate=24000, blocksize=24 * ms, channels=1, dtype="int16",
+                        latency="low", callback=out_cb)
+elif kind == "outblock":
+    s = sd.RawOutputStream(samplerate=24000, channels=1, dtype="int16", latency="low")
+elif kind == "incb":
+    s = sd.RawInputStream(samplerate=16000, blocksize=16 * ms, channels=1, dtype="int16",
+                          latency="high", callback=in_cb)
+elif kind == "inblock":
+    s = sd.RawInputStream(samplerate=16000, blocksize=1024, channels=1, dtype="int16")
+else:
+    s = sd.Stream(samplerate=24000, blocksize=24 * ms, channels=1, dtype="int16",
+                  latency="low", callback=duplex_cb)
+s.start()
+if kind == "inblock":
+    def read():
+        while True:
+            s.read(1024)
+    threading.Thread(target=read, daemon=True).start()
+time.sleep(1)
+t0 = os.times(); time.sleep(secs); t1 = os.times()
+used = (t1.user + t1.system) - (t0.user + t0.system)
+print(f"{100 * used / secs:.2f} {s.latency}", flush=True)
+os._exit(0)
+"""
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--seconds", type=float, default=8.0)
+    a = ap.parse_args()
+    env = start_vaudio()
+    try:
+        print("| stream shape (idle) | CPU, % of a core | PortAudio latency |")
+        print("|---|---|---|")
+        for name, shape in SHAPES.items():
+            kind, ms = shape.split(":")
+            out = subprocess.run(
+                [sys.executable, "-c", CHILD, kind, ms, str(a.seconds)],
+                env={**env, **os.environ},
+                capture_output=True,
+                text=True,
+                check=False,
+            )
+            line = out.stdout.strip().split(" ", 1)
+            if out.returncode or len(line) != 2:
+                print(f"| {name} | failed: {out.stderr.strip()[-200:]} | |")
+                continue
+            print(f"| {name} | {float(line[0]):.2f} | {line[1]} s |")
+    finally:
+        vaudio(env, "stop")
+
+
+if __name__ == "__main__":
+    main()
