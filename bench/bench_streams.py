@@ -11,7 +11,6 @@ measured in the same run. This is the cost voicecli pays before any Python work 
 from __future__ import annotations
 
 import argparse
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -58,8 +57,8 @@ if kind == "inblock":
             s.read(1024)
     threading.Thread(target=read, daemon=True).start()
 time.sleep(1)
-t0 = os.times(); time.sleep(secs); t1 = os.times()
-used = (t1.user + t1.system) - (t0.user + t0.system)
+c0 = time.process_time(); time.sleep(secs)
+used = time.process_time() - c0
 print(f"{100 * used / secs:.2f} {s.latency}", flush=True)
 os._exit(0)
 """
@@ -77,7 +76,7 @@ def main() -> None:
             kind, ms = shape.split(":")
             out = subprocess.run(
                 [sys.executable, "-c", CHILD, kind, ms, str(a.seconds)],
-                env={**env, **os.environ},
+                env=env,
                 capture_output=True,
                 text=True,
                 check=False,
