@@ -258,7 +258,7 @@ async def model_voice(seconds: float) -> tuple[bytes, str]:
 async def echo_reduction(env: dict[str, str]) -> dict[str, Any] | None:
     from voicecli.audio.devices import MicSource
     from voicecli.audio.echo import EchoCanceller, WebRtcCanceller, aec_available
-    from voicecli.audio.speaker import SpeakerSink
+    from voicecli.audio.speaker_callback import CallbackSpeaker
 
     if not aec_available():
         return None
@@ -286,7 +286,7 @@ async def echo_reduction(env: dict[str, str]) -> dict[str, Any] | None:
 
     sf.write(str(user), np.frombuffer(speech_24k(2.0, seed=5), "<i2"), 24000)
     try:
-        spk = SpeakerSink(keep_played=True)
+        spk = CallbackSpeaker()
         tap = Tap()
         aec = EchoCanceller(MicSource(), spk, canceller=tap)
         reply, voice = await model_voice(10.0)

@@ -164,7 +164,9 @@ async def test_a_vanishing_server_is_a_device_error_not_a_hang(vaudio, tmp_path:
                     t_kill = time.monotonic()
         assert time.monotonic() - t_kill < 3.0
         with pytest.raises(DeviceError, match="speaker .* stopped"):
-            spk.write(bytes(960))
+            spk.write(bytes(960))  # an idle speaker finds out when its stream will not start
+            async with asyncio.timeout(3):
+                await spk.drain()
         spk.close()
     finally:
         await asyncio.to_thread(run, [vaudio.script, "stop"])
@@ -183,3 +185,40 @@ def test_devices_command_lists_and_checks(vaudio) -> None:  # type: ignore[no-un
     test = subprocess.run([*cmd, "--test", "--seconds", "1"], capture_output=True, text=True)
     assert test.returncode == 0, test.stderr
     assert "dBFS" in test.stderr and "played a 0.6 s tone" in test.stderr
+
+
+async def test_a_microphone_that_goes_quiet_is_a_device_error(vaudio, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """No block for STALL_S (a wedged driver): one DeviceError from the watchdog, no hang."""
+    from voicecli.audio import devices
+
+    mic = MicSource()
+    monkeypatch.setattr(devices, "STALL_S", 0.5)
+    monkeypatch.setattr(mic, "_open", lambda: setattr(mic, "_stream", object()))
+    t0 = time.monotonic()
+    with pytest.raises(DeviceError, match="no audio from the microphone"):
+        async with asyncio.timeout(5):
+            async for _ in mic.frames():
+                pass
+    assert time.monotonic() - t0 < 1.5
+    mic._stream = None  # nothing real to close
+
+
+async def test_the_speaker_stream_runs_only_while_a_reply_plays(vaudio, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """Idle, the device stream is stopped (no CPU); each reply starts it and plays in full:
+    stopping it only after the device buffer has played out keeps every reply's tail."""
+    spk = SpeakerSink()
+    assert not spk._stream.active  # noqa: SLF001
+    with vaudio.record_speaker(tmp_path / "spk.wav") as wav:
+        for freq in (500, 700):
+            spk.write(sine(freq, 0.3, 24000))
+            await spk.drain()
+            await asyncio.sleep(0.4)
+            assert not spk._stream.active  # noqa: SLF001 - stopped between replies
+    spk.close()
+    assert spk.starts == 2 and spk.xruns == 0 and spk.underruns == 0
+    x, sr = read_wav(wav)
+    start, end, gap = sound_span(x, sr)
+    assert gap >= 0.3  # the pause between the replies
+    loud = np.flatnonzero(np.abs(x) > 500)
+    runs = np.split(loud, np.flatnonzero(np.diff(loud) > sr // 20) + 1)
+    assert [round(len(r) and (r[-1] - r[0]) / sr, 2) for r in runs] == [0.3, 0.3], runs

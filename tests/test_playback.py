@@ -172,3 +172,61 @@ def test_a_near_miss_widens_the_margin_of_the_next_stream() -> None:
     b.pull(200)
     b.push(tone(80))
     assert b.underruns == 0 and b.stats()["start_margin_ms"] == 13
+
+
+# -- a writer that fills a device buffer ahead (SpeakerSink): time by advance, audio by take
+def test_a_writer_waits_in_real_time_then_takes_audio_without_padding() -> None:
+    b = jb(prebuffer_ms=20, min_wait_ms=20)
+    b.push(tone(80))
+    assert b.state is PlayState.BUFFERING and b.wait_left == 20 and not b.ready(20)
+    b.advance(15)
+    assert b.state is PlayState.BUFFERING and b.wait_left == 5
+    b.advance(5)
+    assert b.state is PlayState.PLAYING and b.ready(20)
+    out = np.zeros(50, dtype=np.int16)
+    assert b.take(out) == 50 and b.take(out) == 30  # never padded with silence
+    assert b.state is PlayState.PLAYING and b.played == 80 and b.silence == 0
+    assert not b.ready(20)  # nothing queued and the stream goes on: not ready
+
+
+def test_a_writer_that_starves_counts_the_gap_as_an_underrun() -> None:
+    b = jb(prebuffer_ms=20, gap_ms=500)
+    b.push(tone(30))
+    b.advance(20)
+    b.take(np.zeros(30, dtype=np.int16))
+    b.starve()  # the device is about to run dry with nothing queued
+    assert b.state is PlayState.DRAINED and b.wait_left == 500
+    b.advance(40)
+    b.push(tone(30))  # late: an underrun of the 40 ms the device went without
+    assert b.underruns == 1 and b.underrun_samples == 40
+    assert b.state is PlayState.BUFFERING
+
+
+def test_a_dry_spell_ends_the_stream_for_a_writer_too() -> None:
+    b = jb(prebuffer_ms=10, gap_ms=100)
+    b.push(tone(10))
+    b.advance(10)
+    b.take(np.zeros(10, dtype=np.int16))
+    b.starve()
+    b.advance(101)
+    assert b.state is PlayState.IDLE and b.underruns == 0
+
+
+def test_an_ended_stream_goes_idle_once_taken() -> None:
+    b = jb(prebuffer_ms=50)
+    b.push(tone(30))
+    b.end()
+    assert b.wait_left == 0 and not b.ready(40)  # still BUFFERING until told the time
+    b.advance(0)
+    assert b.ready(40)  # its last samples
+    assert b.take(np.zeros(40, dtype=np.int16)) == 30 and b.state is PlayState.IDLE
+
+
+def test_audio_the_device_still_holds_is_part_of_the_margin() -> None:
+    """A chunk that finds the jitter buffer empty but 30 ms in the device is no near miss."""
+    b = jb(prebuffer_ms=10, close_ms=5)
+    b.push(tone(20))
+    b.advance(10)
+    b.take(np.zeros(20, dtype=np.int16))
+    b.push(tone(20), ahead=30)
+    assert b._low == 30  # noqa: SLF001 - the margin the chunk came with

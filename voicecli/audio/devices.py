@@ -141,6 +141,18 @@ def start_stream(
     return stream
 
 
+def open_output(info: DeviceInfo, rate: int, channels: int, latency: str | float) -> Any:
+    """An output stream for blocking writes of int16 numpy blocks, opened but not started
+    (the speaker starts it while it has something to play)."""
+    mod = sd()
+    try:
+        return mod.OutputStream(
+            samplerate=rate, device=info.index, channels=channels, dtype="int16", latency=latency
+        )
+    except mod.PortAudioError as exc:
+        raise open_error(exc, info, "output") from exc
+
+
 def close_stream(stream: Any, timeout: float = 2.0) -> None:
     """Abort and close a stream on a daemon thread: a wedged driver cannot hang the exit."""
 
@@ -181,6 +193,8 @@ class MicSource:
         self.block = self.rate * block_ms // 1000
         self._blocks: deque[tuple[bytes, float, float]] = deque(maxlen=max(2, queue_ms // block_ms))
         self._ready = asyncio.Event()
+        self._last_block = 0.0  # when the callback handed over the latest block
+        self._watch: asyncio.TimerHandle | None = None
         self._stream: Any = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stopping = False
@@ -211,6 +225,7 @@ class MicSource:
         if len(self._blocks) == self._blocks.maxlen:
             self.overflows += 1  # deque drops the oldest
         self._blocks.append((data, start, now))
+        self._last_block = now
         self.blocks_in += 1
         if flagged:
             self.xruns += 1
@@ -246,21 +261,29 @@ class MicSource:
                     f"the microphone {self.info.label()} stopped (unplugged or taken by another program)",
                     "check the device and start again; files written so far are kept",
                 )
-            self._ready.clear()
-            try:
-                async with asyncio.timeout(STALL_S):
-                    await self._ready.wait()
-            except TimeoutError:
+            if time.monotonic() - self._last_block > STALL_S:
                 raise DeviceError(
                     f"no audio from the microphone {self.info.label()} for {STALL_S:.0f} s",
                     "the device is busy or gone; files written so far are kept",
-                ) from None
+                )
+            self._ready.clear()
+            await self._ready.wait()  # a block, the end, or the watchdog
         return self._blocks.popleft()
+
+    def _watchdog(self) -> None:
+        """Wakes a wait for the next block once no block has come for STALL_S (one timer a
+        second, not a timeout around every block)."""
+        assert self._loop is not None
+        if time.monotonic() - self._last_block > STALL_S:
+            self._ready.set()
+        self._watch = self._loop.call_later(STALL_S / 2, self._watchdog)
 
     async def timed_frames(self) -> AsyncIterator[tuple[bytes, float]]:
         self._loop = asyncio.get_running_loop()
         self._stopping = self._finished = False
         await asyncio.to_thread(self._open)
+        self._last_block = time.monotonic()
+        self._watch = self._loop.call_later(STALL_S / 2, self._watchdog)
         resampler = StreamResampler(self.rate, INPUT_RATE)
         reframer = Reframer(frame_bytes(self.frame_ms))
         frame_s = self.frame_ms / 1000
@@ -290,6 +313,9 @@ class MicSource:
             yield frame
 
     async def aclose(self) -> None:
+        if self._watch is not None:
+            self._watch.cancel()
+            self._watch = None
         stream, self._stream = self._stream, None
         if stream is not None:
             await asyncio.to_thread(close_stream, stream)

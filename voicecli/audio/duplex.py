@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -18,16 +17,14 @@ from voicecli.audio.device_choice import DeviceInfo
 from voicecli.audio.devices import MicSource
 from voicecli.audio.echo import EchoCanceller, HalfDuplex, resolve_mode, with_echo_control
 from voicecli.audio.format import dbfs, int16_to_bytes
-from voicecli.audio.speaker import SpeakerSink
+from voicecli.audio.speaker import SpeakerBase, SpeakerSink, open_speaker
 from voicecli.audio.synth import tone
-
-SWITCH_INTERVAL_S = 0.001
 
 
 @dataclass
 class LiveAudio:
     mic: MicSource
-    speaker: SpeakerSink
+    speaker: SpeakerBase
     source: AudioSource  # the microphone behind its echo control
     echo_mode: str  # aec | half | off (auto resolved)
     echo_status: str
@@ -59,14 +56,17 @@ def open_live_audio(
     echo: str = "auto",
     frame_ms: int = 20,
     tail_ms: int = 300,
+    mic_block_ms: int = 0,
 ) -> LiveAudio:
     mode = resolve_mode(echo)  # a missing extra is reported before any device opens
-    # the audio callbacks need the GIL within a block (10 ms) or the device underruns;
-    # Python's default switch interval (5 ms) lets the loop hold it for half of that
-    sys.setswitchinterval(min(sys.getswitchinterval(), SWITCH_INTERVAL_S))
-    speaker = SpeakerSink(output_device, keep_played=mode == "aec")
+    speaker = open_speaker(output_device, keep_played=mode == "aec")
     try:
-        mic = MicSource(input_device, frame_ms=frame_ms)
+        # without the echo canceller, 40 ms capture blocks (two frames each): half the
+        # callbacks and loop wake-ups of 20 ms blocks, for at most 20 ms more before a
+        # frame reaches the gate; the canceller keeps 20 ms blocks (its far and near
+        # ends in step)
+        block_ms = mic_block_ms or (20 if mode == "aec" else 40)
+        mic = MicSource(input_device, frame_ms=frame_ms, block_ms=block_ms)
         source, text = with_echo_control(mic, speaker, mode, tail_ms)
     except BaseException:
         speaker.close()

@@ -230,6 +230,9 @@ class _Track:
         return old
 
 
+USER_BATCH_S = 0.2  # the recorder places the user's audio this much at a time
+
+
 class ConversationRecorder:
     """A stereo WAV: user audio LEFT, model audio RIGHT, on one timeline (seconds since
     the session start). Model chunks that arrive in a burst are laid end to end; the part
@@ -240,7 +243,11 @@ class ConversationRecorder:
         self.rate = rate
         self.window = int(window_s * rate)
         self.late_samples = 0  # audio that came too late to be placed (already on disk)
-        self._user = _Track(INPUT_RATE, rate, tol_s=0.005)
+        self._user_tol_s = 0.005
+        self._user = _Track(INPUT_RATE, rate, tol_s=self._user_tol_s)
+        self._pending = bytearray()  # user audio not placed yet (contiguous)
+        self._pending_t = self._pending_end = 0.0
+        self._batch_bytes = round(USER_BATCH_S * INPUT_RATE) * 2
         self._model = _Track(OUTPUT_RATE, rate, tol_s=0.0)
         self._buf = np.zeros((rate * 8, 2), dtype=np.int16)
         self._base = 0  # timeline sample of _buf[0]; everything before it is on disk
@@ -250,10 +257,24 @@ class ConversationRecorder:
 
     @property
     def has_content(self) -> bool:
-        return self._hi > 0
+        return self._hi > 0 or bool(self._pending)
 
     def add_user(self, pcm16k: bytes, t: float) -> None:
-        self._add(self._user, 0, pcm16k, t)
+        """User audio is placed in batches of ``USER_BATCH_S`` (one resampler call for
+        several frames: the microphone's frames come every 20 ms)."""
+        if self._pending and t > self._pending_end + self._user_tol_s:
+            self._place_user()  # a gap: the next segment starts at t
+        if not self._pending:
+            self._pending_t = t
+        self._pending += pcm16k
+        self._pending_end = self._pending_t + len(self._pending) / 2 / INPUT_RATE
+        if len(self._pending) >= self._batch_bytes:
+            self._place_user()
+
+    def _place_user(self) -> None:
+        if self._pending:
+            self._add(self._user, 0, bytes(self._pending), self._pending_t)
+            self._pending.clear()
 
     def add_model(self, pcm24k: bytes, t: float) -> None:
         self._add(self._model, 1, pcm24k, t)
@@ -266,6 +287,7 @@ class ConversationRecorder:
 
     def model_cut(self, t: float) -> None:
         """The model was interrupted at ``t``: drop its audio placed after ``t``."""
+        self._place_user()
         self._advance(t)
         pos = max(round(t * self.rate), self._base)
         old = self._model.cut(pos)
@@ -298,7 +320,10 @@ class ConversationRecorder:
         n = min(upto, self._hi) - self._base
         if n > 0:
             self._writer.put(self._buf[:n].copy())
-            self._buf = np.roll(self._buf, -n, axis=0)
+            # shifted in place (np.roll would allocate a second buffer every second): on
+            # the flat view, numpy copies overlapping 1-D data without a temporary
+            flat = self._buf.reshape(-1)
+            flat[: flat.size - 2 * n] = flat[2 * n :]
             self._buf[-n:] = 0
             self._base += n
         while self._base < upto:  # a long silence with nothing buffered
@@ -311,6 +336,7 @@ class ConversationRecorder:
         if self._closed:
             return
         self._closed = True
+        self._place_user()
         for pos, a in self._user.flush():
             self._put(pos, a, 0)
         for pos, a in self._model.flush():

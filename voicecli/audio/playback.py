@@ -101,7 +101,9 @@ class JitterBuffer:
         self.streams = 0
 
     # ------------------------------------------------------------------ producer side
-    def push(self, samples: Int16Array) -> None:
+    def push(self, samples: Int16Array, ahead: int = 0) -> None:
+        """Queue ``samples``; ``ahead``: samples already pulled that have not been heard
+        yet (a device buffer that a writer fills ahead), part of the margin they came with."""
         n = len(samples)
         if n == 0:
             return
@@ -119,8 +121,8 @@ class JitterBuffer:
             self.target = min(self._max_target, max(1, round(self.target * self.params.grow)))
             self._min_wait = min(self.target, round(self._min_wait * self.params.grow))
             self._rebuffer()
-        elif self.state is PlayState.PLAYING and (self._low < 0 or self.queued < self._low):
-            self._low = self.queued  # the margin this chunk arrived with
+        elif self.state is PlayState.PLAYING and (self._low < 0 or self.queued + ahead < self._low):
+            self._low = self.queued + ahead  # the margin this chunk arrived with
         self._chunks.append(samples)
         self.queued += n
         over = self.queued - self._capacity
@@ -194,15 +196,76 @@ class JitterBuffer:
         self.pull_into(out)
         return out
 
+    def _may_start(self) -> bool:
+        """BUFFERING only: the start-up buffer is full (and the margin waited), the stream
+        has ended, or it waited as long as the start-up buffer lasts."""
+        enough = self.queued >= self.target and self._waited >= self._min_wait
+        if enough or self._ended or self._waited >= self.target:
+            self.state = PlayState.PLAYING
+            return True
+        return False
+
+    # -- for a writer that fills a device buffer ahead (blocking writes): it plays nothing
+    # while it waits, so time is told with ``advance``, and audio is taken without padding
+    @property
+    def ended(self) -> bool:
+        return self._ended
+
+    @property
+    def wait_left(self) -> int:
+        """Samples of time until the state changes by itself: BUFFERING, until the stream
+        starts if no more audio comes; DRAINED, until the dry spell ends the stream."""
+        if self.state is PlayState.DRAINED:
+            return max(0, self._gap - self._dry)
+        if self.state is not PlayState.BUFFERING or self._ended:
+            return 0
+        if self.queued >= self.target:
+            return max(0, self._min_wait - self._waited)
+        return max(0, self.target - self._waited)
+
+    def ready(self, n: int) -> bool:
+        """PLAYING with ``n`` samples queued, or the stream's last ones."""
+        return self.state is PlayState.PLAYING and (self.queued >= n or self._ended)
+
+    def advance(self, n: int) -> None:
+        """``n`` samples of time passed with no audio taken: BUFFERING waits (and may start
+        playing), DRAINED stays dry (and ends after ``gap_ms``)."""
+        if self.state is PlayState.BUFFERING:
+            self._waited += n
+            self._may_start()
+        elif self.state is PlayState.DRAINED:
+            self._dry += n
+            self.silence += n
+            if self._dry > self._gap:
+                self.state = PlayState.IDLE
+
+    def take(self, out: Int16Array) -> int:
+        """PLAYING: copy up to ``len(out)`` samples of audio, never silence; returns how
+        many. An ended stream with nothing left goes IDLE."""
+        if self.state is not PlayState.PLAYING:
+            return 0
+        got = self._copy_out(out)
+        self.played += got
+        self.stream_played += got
+        if not self.queued and self._ended:
+            self.state = PlayState.IDLE
+        return got
+
+    def starve(self) -> None:
+        """PLAYING with nothing queued and more to come: the device will run dry, a gap
+        begins (more audio within ``gap_ms`` counts as an underrun)."""
+        if self.state is PlayState.PLAYING and not self.queued and not self._ended:
+            self.state = PlayState.DRAINED
+            self._dry = 0
+
     def pull_into(self, out: Int16Array) -> int:
         """Fill ``out`` (1-D int16); returns how many samples are real audio (the rest is
         silence, at the end of the block)."""
         n = len(out)
         st = self.state
         if st is PlayState.BUFFERING:
-            enough = self.queued >= self.target and self._waited >= self._min_wait
-            if enough or self._ended or self._waited >= self.target:
-                self.state = st = PlayState.PLAYING
+            if self._may_start():
+                st = PlayState.PLAYING
             else:
                 self._waited += n
         if st is not PlayState.PLAYING:

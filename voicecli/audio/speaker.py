@@ -1,16 +1,28 @@
-"""The speaker: ``SpeakerSink``, an ``AudioSink`` on a PortAudio output device.
+"""The speaker: an ``AudioSink`` on a PortAudio output device, in two kinds.
 
-``write`` runs on the loop, resamples 24 kHz to the device rate and hands the samples to the
-output callback through a deque of commands (push / clear / end); it never blocks. The
-callback owns the ``JitterBuffer`` and pulls one block per call, so the buffer needs no lock;
-it also keeps the DAC time of what it played (for the echo canceller). Device lookup, formats
-and streams come from ``audio.devices``.
+Both take the loop's calls the same way (``SpeakerBase``): ``write`` resamples 24 kHz to the
+device rate and hands the samples over through a deque of commands (push / clear / end); it
+never blocks. Whoever plays owns the ``JitterBuffer``, so it needs no lock.
+
+* ``SpeakerSink`` (the default): a writer thread plays the jitter buffer with blocking writes
+  into the device buffer, ahead of time, as soon as it has a block of audio. The device
+  stream runs only while there is something to play: it is started when a reply begins, so
+  the reply's first sample goes into an empty device buffer (not behind the silence a
+  running callback stream keeps buffered), and stopped once the reply has played out. An
+  idle speaker costs no CPU.
+* ``CallbackSpeaker`` (``audio.speaker_callback``, for the echo canceller): a callback
+  stream that runs all session long and knows when each block reaches the speaker from
+  PortAudio's DAC timestamps, on one clock from reply to reply.
+
+``open_speaker`` picks one. Device lookup, formats and streams come from ``audio.devices``.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import math
+import threading
 import time
 from collections import deque
 from dataclasses import replace
@@ -24,137 +36,101 @@ from voicecli.audio.devices import (
     choose_format,
     close_stream,
     find_device,
-    start_stream,
+    open_output,
     stream_latency,
 )
 from voicecli.audio.format import Int16Array
-from voicecli.audio.playback import JitterBuffer, JitterParams
+from voicecli.audio.playback import JitterBuffer, JitterParams, PlayState
 from voicecli.audio.resample import StreamResampler
 from voicecli.errors import DeviceError
 
-_PUSH, _CLEAR, _END = 0, 1, 2
+PUSH, CLEAR, END = 0, 1, 2  # commands from the loop to whoever plays
+START_S = 0.005  # a started stream's first sample leaves the device about this much later
+LOW_S = 0.015  # the device's queue below this: write what there is (its wake-up and write)
+
+Command = tuple[int, Int16Array | None, float]
 
 
-class SpeakerSink:
-    """Plays model audio (24 kHz mono PCM16) on an output device through a jitter buffer.
-
-    The stream starts at construction and plays silence while idle, so the first reply
-    starts within one block. It asks PortAudio for its lowest latency (``latency="low"``,
-    10 ms blocks); ``output_latency_s`` is the latency PortAudio states for the stream. With ``keep_played`` the callback also keeps every block it
-    played with its DAC time (``played_blocks``) for the echo canceller.
-    """
+class SpeakerBase:
+    """The loop's side of a speaker: commands in, counters out. Subclasses play."""
 
     def __init__(
-        self,
-        device: str | int | None = None,
-        block_ms: int = 10,
-        jitter: JitterParams | None = None,
-        keep_played: bool = False,
-        rate: int | None = None,
-        latency: str | float = "low",
+        self, device: str | int | None, block_ms: int, jitter: JitterParams | None, rate: int | None
     ) -> None:
         self.info = find_device(device, "output")
         self.rate, self.channels = choose_format(self.info, "output", OUTPUT_RATE, rate)
-        self.latency = latency
         self.block = self.rate * block_ms // 1000
         self._jb = JitterBuffer(replace(jitter or JitterParams(), rate=self.rate))
-        # commands for the callback; bounded (a wedged device must not eat the memory)
-        self._cmds: deque[tuple[int, Int16Array | None, float]] = deque(maxlen=8192)
+        # commands for the player; bounded (a wedged device must not eat the memory)
+        self._cmds: deque[Command] = deque(maxlen=8192)
         self._resampler = StreamResampler(OUTPUT_RATE, self.rate)
         self._mono = np.zeros(self.block, dtype=np.int16)
-        self._zeros = np.zeros(self.block, dtype=np.int16)  # never written: idle blocks
-        self._played: deque[tuple[float, Int16Array]] | None = (
-            deque(maxlen=max(8, 3000 // block_ms)) if keep_played else None
-        )
+        self._zeros = np.zeros(self.block, dtype=np.int16)  # never written to
         self._pending_start: float | None = None
         self.last_sound_end = -math.inf  # monotonic time the last real sample leaves the DAC
-        self.start_latency_s: deque[float] = deque(maxlen=1000)  # write -> first sample out
+        self.start_latency_s: deque[float] = deque(maxlen=1000)  # audio handed over -> out
         self.xruns = 0
+        self.output_latency_s = 0.0
         self._dead = False
         self._closed = False
-        self._last_callback = time.monotonic()
-        self._stream = start_stream(
-            "output",
-            self.info,
-            self.rate,
-            self.block,
-            self.channels,
-            self.latency,
-            self._callback,
-            self._finished_callback,
-        )
-        self.output_latency_s = stream_latency(self._stream)
 
-    # -- PortAudio thread
-    def _callback(self, outdata: Any, frames: int, tinfo: Any, status: Any) -> None:
-        now = self._last_callback = time.monotonic()
+    # -- the player's side
+    def _take_commands(self, ahead: int = 0) -> None:
+        """Apply the loop's commands to the jitter buffer (``ahead``: samples the device
+        holds that have not been heard, part of the margin new audio comes with)."""
         jb, cmds = self._jb, self._cmds
-        if not cmds and not jb.active:  # idle (most of the time): silence, little work
-            outdata.fill(0)
-            if self._played is not None:
-                dac = tinfo.outputBufferDacTime
-                start = now + (dac - tinfo.currentTime) if dac else now + self.output_latency_s
-                silent = self._zeros if frames == self.block else np.zeros(frames, np.int16)
-                self._played.append((start, silent))
-            return
         while cmds:
             kind, samples, t = cmds.popleft()
-            if kind == _PUSH and samples is not None:
+            if kind == PUSH and samples is not None:
                 if not jb.active:
                     self._pending_start = t
-                jb.push(samples)
-            elif kind == _CLEAR:
+                jb.push(samples, ahead)
+            elif kind == CLEAR:
                 jb.clear()
                 self._pending_start = None
             else:
                 jb.end()
-        mono = self._mono if frames == self.block else np.zeros(frames, dtype=np.int16)
-        real = jb.pull_into(mono)
-        outdata[:] = mono[:, None]
-        dac = tinfo.outputBufferDacTime
-        start = now + (dac - tinfo.currentTime) if dac else now + self.output_latency_s
-        if real:
-            self.last_sound_end = start + real / self.rate
-            if self._pending_start is not None:
-                self.start_latency_s.append(now - self._pending_start)
-                self._pending_start = None
-        if self._played is not None:
-            self._played.append((start, mono.copy()))
-        if status.output_underflow:
-            self.xruns += 1
 
-    def _finished_callback(self) -> None:
-        self._dead = True
+    def _first_out(self, now: float) -> None:
+        if self._pending_start is not None:
+            self.start_latency_s.append(now - self._pending_start)
+            self._pending_start = None
 
     # -- event loop
+    def _stalled(self) -> bool:
+        return False
+
     def _check(self) -> None:
         if self._closed:
             return
-        wedged = time.monotonic() - self._last_callback > STALL_S
-        if self._dead or wedged or not self._stream.active:
+        if self._dead or self._stalled():
             self._dead = True
             raise DeviceError(
                 f"the speaker {self.info.label()} stopped (unplugged or taken by another program)",
                 "check the device and start again; files written so far are kept",
             )
 
+    def _send(self, kind: int, samples: Int16Array | None = None) -> None:
+        self._cmds.append((kind, samples, time.monotonic()))
+
     def write(self, pcm: bytes) -> None:
         self._check()
         data = self._resampler.process(pcm)
         if data:
-            self._cmds.append((_PUSH, np.frombuffer(data, dtype="<i2"), time.monotonic()))
+            self._send(PUSH, np.frombuffer(data, dtype="<i2"))
 
     def flush(self) -> None:
         """The model's turn is over: play the rest at once; running dry is no underrun."""
         tail = self._resampler.flush()
         if tail:
-            self._cmds.append((_PUSH, np.frombuffer(tail, dtype="<i2"), time.monotonic()))
-        self._cmds.append((_END, None, 0.0))
+            self._cmds.append((PUSH, np.frombuffer(tail, dtype="<i2"), time.monotonic()))
+        self._send(END)
 
     def clear(self) -> None:
-        """Barge-in: everything queued is dropped within one block."""
+        """Barge-in: everything queued is dropped within one block (what the device
+        buffer already holds still plays)."""
         self._resampler = StreamResampler(OUTPUT_RATE, self.rate)
-        self._cmds.append((_CLEAR, None, 0.0))
+        self._send(CLEAR)
 
     @property
     def is_playing(self) -> bool:
@@ -185,12 +161,9 @@ class SpeakerSink:
         return self._jb.underruns
 
     def played_blocks(self) -> list[tuple[float, Int16Array]]:
-        """Blocks played since the last call: (DAC time of the first sample, samples)."""
-        out: list[tuple[float, Int16Array]] = []
-        log = self._played
-        while log:
-            out.append(log.popleft())
-        return out
+        """Blocks played since the last call: (speaker time of the first sample, samples);
+        only a speaker that keeps them (``CallbackSpeaker``) has any."""
+        return []
 
     def stats(self) -> dict[str, float | int]:
         return {
@@ -200,7 +173,174 @@ class SpeakerSink:
         }
 
     def close(self) -> None:
+        raise NotImplementedError
+
+
+class SpeakerSink(SpeakerBase):
+    """Plays model audio (24 kHz mono PCM16) on an output device through a jitter buffer,
+    with blocking writes from its own thread, the stream started for each reply.
+
+    Blocks of ``block_ms`` go into a device buffer of about ``latency`` seconds
+    (``output_latency_s`` is what PortAudio states for it): it absorbs the writer's
+    scheduling jitter and bounds what still plays after ``clear``. A block's time on the
+    speaker is a play-head count from the stream's start.
+    """
+
+    def __init__(
+        self,
+        device: str | int | None = None,
+        block_ms: int = 20,
+        jitter: JitterParams | None = None,
+        rate: int | None = None,
+        latency: str | float = 0.04,
+    ) -> None:
+        # the start-up margin is the only protection against late audio at a reply's start
+        # (a callback stream has its buffer of silence on top): 20 ms, not 10
+        super().__init__(device, block_ms, jitter or JitterParams(min_wait_ms=20.0), rate)
+        self._out = np.zeros((self.block, self.channels), dtype=np.int16)
+        self._silent_out = np.zeros((self.block, self.channels), dtype=np.int16)
+        self._running = False  # the device stream is started
+        self._fresh = False  # ...just now: its first write is no underrun
+        self._dac_next = 0.0  # speaker time of the next sample written
+        self._padded = 0  # silence written after a reply's end, before the stop
+        self.starts = 0  # device stream starts, one a reply
+        self._busy_since: float | None = None  # a device call under way since
+        self._wake = threading.Event()
+        self._stream = open_output(self.info, self.rate, self.channels, latency)
+        self.output_latency_s = stream_latency(self._stream)
+        # what the device buffer holds: padding this much after a reply plays it out
+        self._buffer_frames = max(
+            self.block,
+            int(self._stream.write_available) or round(self.output_latency_s * self.rate),
+        )
+        self._fill = max(1, self.rate // 200)  # 5 ms of silence at a time while a gap lasts
+        self._thread = threading.Thread(target=self._run, name="voicecli-speaker", daemon=True)
+        self._thread.start()
+
+    # -- writer thread
+    def _run(self) -> None:
+        jb = self._jb
+        try:
+            while not self._closed:
+                self._wake.clear()
+                if self._cmds:
+                    self._take_commands(max(0, round(self._ahead() * self.rate)))
+                st = jb.state
+                if st is PlayState.IDLE:
+                    if self._running:
+                        self._finish()  # returns early when new audio comes
+                    else:
+                        self._wake.wait()
+                elif st is PlayState.PLAYING:
+                    ahead = self._ahead()
+                    if jb.ready(self.block) or ahead <= LOW_S:
+                        # a whole block, the reply's last samples, or (the device running
+                        # low, or not started yet) what there is, unpadded
+                        if jb.queued or jb.ended:
+                            self._write_audio()
+                        else:
+                            jb.starve()  # nothing there: the device will run dry
+                    else:
+                        self._wake.wait(ahead - LOW_S)
+                else:  # BUFFERING or DRAINED: wait in real time, woken early by audio
+                    t0 = time.monotonic()
+                    ahead = self._ahead()
+                    if self._running and ahead <= LOW_S:
+                        self._write(self._zeros[: self._fill], t0)  # keep the device going
+                    else:
+                        timeout = jb.wait_left / self.rate
+                        if self._running:
+                            timeout = min(timeout, ahead - LOW_S)
+                        self._wake.wait(timeout)
+                    jb.advance(round((time.monotonic() - t0) * self.rate))
+        except Exception:  # a device that failed; the loop reports it (_check)
+            self._dead = True
+
+    def _ahead(self) -> float:
+        """Seconds of audio written to the device and not heard yet (0 while stopped)."""
+        return self._dac_next - time.monotonic() if self._running else 0.0
+
+    def _device_call(self, fn: Any, *args: Any) -> Any:
+        self._busy_since = time.monotonic()
+        try:
+            return fn(*args)
+        finally:
+            self._busy_since = None
+
+    def _write_audio(self) -> None:
+        mono = self._mono
+        n = self._jb.take(mono)
+        if not n:
+            return  # the reply ended
+        now = time.monotonic()
+        if not self._running:
+            self._device_call(self._stream.start)
+            self._running = self._fresh = True
+            self._dac_next = max(now + START_S, self._dac_next)
+            self.starts += 1
+        if self._padded:  # more audio came while the last reply's end was padded
+            self._dac_next += self._padded / self.rate
+            self._padded = 0
+        dac = self._write(mono[:n], now)
+        self.last_sound_end = dac + n / self.rate
+        self._first_out(now)
+
+    def _write(self, block: Int16Array, now: float) -> float:
+        """Write ``block`` (blocking while the device buffer is full); its speaker time."""
+        n = len(block)
+        out = self._out[:n]
+        out[:] = block[:, None]
+        underflowed = self._device_call(self._stream.write, out)
+        dac = self._dac_next
+        if underflowed and not self._fresh:  # the writer fell behind: the device ran dry
+            self.xruns += 1
+            dac = max(dac, now + START_S)
+        self._fresh = False
+        self._dac_next = dac + n / self.rate
+        return dac
+
+    def _finish(self) -> None:
+        """The reply has been written: pad the device buffer with silence, which returns
+        once the reply has left it, then stop the device (stopping at once would drop what
+        it still holds). New audio meanwhile ends the padding; what was written of it plays
+        as silence before that audio."""
+        while self._padded < self._buffer_frames:
+            if self._cmds or self._closed:
+                return
+            n = min(self.block, self._buffer_frames - self._padded)
+            self._device_call(self._stream.write, self._silent_out[:n])
+            self._padded += n
+        self._device_call(self._stream.stop)
+        self._running = False
+        self._padded = 0
+
+    # -- event loop
+    def _stalled(self) -> bool:
+        busy = self._busy_since
+        return busy is not None and time.monotonic() - busy > STALL_S
+
+    def _send(self, kind: int, samples: Int16Array | None = None) -> None:
+        super()._send(kind, samples)
+        self._wake.set()
+
+    def stats(self) -> dict[str, float | int]:
+        return {**super().stats(), "speaker_starts": self.starts}
+
+    def close(self) -> None:
         if self._closed:
             return
         self._closed = True
-        close_stream(self._stream)
+        self._wake.set()
+        self._thread.join(timeout=0.5)
+        with contextlib.suppress(Exception):
+            close_stream(self._stream)
+
+
+def open_speaker(device: str | int | None = None, keep_played: bool = False) -> SpeakerBase:
+    """The speaker for a live session: ``keep_played`` (the echo canceller) needs every
+    played block with its DAC time, which only a callback stream knows."""
+    if keep_played:
+        from voicecli.audio.speaker_callback import CallbackSpeaker
+
+        return CallbackSpeaker(device)
+    return SpeakerSink(device)
