@@ -5,9 +5,10 @@
 Starts ``scripts/vaudio.sh`` in a private directory (PULSE_SERVER is set before sounddevice
 is imported) and measures, each next to a naive baseline measured in the same run:
 
-1. playback start: model audio handed to the speaker -> its first sample in the output
-   callback (p95; goal <= 40 ms). Baseline: open an output stream per reply (what
-   ``sd.play`` does).
+1. playback start: model audio handed to the speaker -> its first sample written to the
+   device (the writer thread starts the stream for each reply; p95; goal <= 40 ms; when it
+   is heard is ``bench_starter.py``'s row). Baseline: open a callback stream per reply
+   (what ``sd.play`` does) -> its first callback.
 2. capture hand-off: a mic frame's last sample captured -> the frame handed to the sender
    (p95; goal <= one block + 10 ms). Baseline: blocking reads of 1024 frames (the classic
    PyAudio CHUNK) on a thread.
@@ -340,12 +341,12 @@ async def main(quick: bool) -> None:
         rescan()
         print("voicecli device benchmark (virtual PulseAudio devices, ALSA pulse plugin)\n")
         ours, naive = await playback_start(10 if quick else 30)
-        print("1. model audio -> first sample in the output callback")
+        print("1. model audio -> first sample to the device")
         print(
-            f"   voicecli (jitter buffer, stream kept open): p50 {ms(pctl(ours, 50))}  p95 {ms(pctl(ours, 95))}  (goal p95 <= 40 ms)"
+            f"   voicecli (jitter buffer, written into a started stream): p50 {ms(pctl(ours, 50))}  p95 {ms(pctl(ours, 95))}  (goal p95 <= 40 ms)"
         )
         print(
-            f"   naive (open a stream per reply)           : p50 {ms(pctl(naive, 50))}  p95 {ms(pctl(naive, 95))}"
+            f"   naive (open a callback stream per reply)               : p50 {ms(pctl(naive, 50))}  p95 {ms(pctl(naive, 95))}"
         )
 
         ours_c, naive_c, block_s = await capture_handoff(3 if quick else 10)

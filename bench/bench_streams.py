@@ -3,7 +3,8 @@
     python bench/bench_streams.py [--seconds 8]
 
 Each shape runs alone in a child process on ``scripts/vaudio.sh``'s private PulseAudio, idle
-(the callbacks copy or write silence, nothing else), and prints the process's CPU as % of a
+(the callbacks copy or write silence, nothing else) or, for the blocking writers, playing
+silence as fast as the device takes it, and prints the process's CPU as % of a
 core. The starter-shaped baseline's shapes (blocking 1024-frame reads, blocking writes) are
 measured in the same run. This is the cost voicecli pays before any Python work of its own.
 """
@@ -20,11 +21,14 @@ sys.path.insert(0, str(Path(__file__).parent))
 from bench_devices import start_vaudio, vaudio  # noqa: E402
 
 SHAPES = {
-    "speaker callback, 10 ms blocks, latency low (voicecli today)": "outcb:10",
+    "speaker callback, 10 ms blocks, latency low (voicecli --echo aec)": "outcb:10",
     "speaker callback, 20 ms blocks, latency low": "outcb:20",
-    "speaker blocking writes, idle (baseline)": "outblock:0",
-    "mic callback, 20 ms blocks, latency high (voicecli today)": "incb:20",
-    "mic callback, 40 ms blocks, latency high": "incb:40",
+    "speaker blocking writes, idle (baseline; voicecli: the stream is stopped)": "outblock:0",
+    "speaker blocking 20 ms writes into a 40 ms buffer, playing": "outplay:20:0.04",
+    "speaker blocking 40 ms writes into a 150 ms buffer, playing (voicecli)": "outplay:40:0.12",
+    "speaker blocking 80 ms writes, latency high, playing (baseline)": "outplay:80:high",
+    "mic callback, 20 ms blocks, latency high (voicecli --echo aec)": "incb:20",
+    "mic callback, 40 ms blocks, latency high (voicecli)": "incb:40",
     "mic blocking 1024-frame reads (baseline)": "inblock:64",
     "duplex callback, 10 ms blocks": "duplex:10",
     "duplex callback, 20 ms blocks": "duplex:20",
@@ -33,13 +37,16 @@ SHAPES = {
 CHILD = r"""
 import os, sys, threading, time
 import sounddevice as sd
-kind, ms, secs = sys.argv[1], int(sys.argv[2]), float(sys.argv[3])
+kind, ms, secs, lat = sys.argv[1], int(sys.argv[2]), float(sys.argv[3]), sys.argv[4]
 def out_cb(o, f, t, s): o.fill(0)
 def in_cb(i, f, t, s): bytes(i)
 def duplex_cb(i, o, f, t, s): o.fill(0)
 if kind == "outcb":
     s = sd.OutputStream(samplerate=24000, blocksize=24 * ms, channels=1, dtype="int16",
                         latency="low", callback=out_cb)
+elif kind == "outplay":
+    s = sd.RawOutputStream(samplerate=24000, channels=1, dtype="int16",
+                           latency=lat if lat == "high" else float(lat))
 elif kind == "outblock":
     s = sd.RawOutputStream(samplerate=24000, channels=1, dtype="int16", latency="low")
 elif kind == "incb":
@@ -56,6 +63,11 @@ if kind == "inblock":
         while True:
             s.read(1024)
     threading.Thread(target=read, daemon=True).start()
+if kind == "outplay":
+    def play(block=bytes(48 * ms)):
+        while True:
+            s.write(block)
+    threading.Thread(target=play, daemon=True).start()
 time.sleep(1)
 c0 = time.process_time(); time.sleep(secs)
 used = time.process_time() - c0
@@ -70,12 +82,12 @@ def main() -> None:
     a = ap.parse_args()
     env = start_vaudio()
     try:
-        print("| stream shape (idle) | CPU, % of a core | PortAudio latency |")
+        print("| stream shape | CPU, % of a core | PortAudio latency |")
         print("|---|---|---|")
         for name, shape in SHAPES.items():
-            kind, ms = shape.split(":")
+            kind, ms, *lat = shape.split(":")
             out = subprocess.run(
-                [sys.executable, "-c", CHILD, kind, ms, str(a.seconds)],
+                [sys.executable, "-c", CHILD, kind, ms, str(a.seconds), (lat or ["low"])[0]],
                 env=env,
                 capture_output=True,
                 text=True,

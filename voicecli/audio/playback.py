@@ -19,8 +19,11 @@ pulls fixed blocks at a steady rate. ``JitterBuffer`` sits between the two:
 * it is bounded: beyond ``capacity_s`` the oldest audio is dropped and counted;
 * ``played`` counts real samples handed out, so callers know where playback was cut off.
 
-Time is counted in samples pulled, so tests drive it exactly. The speaker (``devices.py``)
-owns one instance and uses it from its audio callback only.
+Time is counted in samples pulled, so tests drive it exactly. A callback pulls a block per
+call (``pull_into``: silence where there is no audio); a writer that fills a device buffer
+ahead (``SpeakerSink``) takes audio without padding (``take``), tells the time it waits with
+``advance`` and says when the device is about to run dry (``starve``). Whoever plays owns
+the instance (the writer thread, or the audio callback) and uses it from there only.
 """
 
 from __future__ import annotations
