@@ -9,6 +9,7 @@ import sys
 from typing import Annotated
 
 import typer
+from typer.models import CommandInfo
 
 from voicecli import __version__
 from voicecli import config as cfg
@@ -24,14 +25,19 @@ from voicecli.redaction import (
 )
 from voicecli.video.options import fill_optional_values
 
-app = typer.Typer(
-    cls=Group,
-    name="voicecli",
-    help="Talk with Gemini's native-audio Live models from the terminal.",
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
-)
+
+def _typer() -> typer.Typer:
+    return typer.Typer(
+        cls=Group,
+        name="voicecli",
+        help="Talk with Gemini's native-audio Live models from the terminal.",
+        no_args_is_help=True,
+        add_completion=False,
+        pretty_exceptions_enable=False,
+    )
+
+
+app = _typer()
 
 
 def _version(value: bool) -> None:
@@ -76,6 +82,28 @@ app.add_typer(key.app, name="key")
 app.add_typer(history.app, name="history")
 
 
+def app_for(args: list[str]) -> typer.Typer:
+    """The app that runs ``args``. With a command named (after the root's flags), an app of
+    that command alone: building every command's options would cost each session about
+    0.6 MB for nothing. ``--help``, no command and a misspelt one get the whole app, whose
+    help and suggestions list them all."""
+    name = next((a for a in args if not a.startswith("-")), None)
+    commands = [c for c in app.registered_commands if _name(c) == name]
+    groups = [g for g in app.registered_groups if g.name == name]
+    if not commands and not groups:
+        return app
+    one = _typer()
+    one.registered_callback = app.registered_callback
+    one.registered_commands, one.registered_groups = commands, groups
+    return one
+
+
+def _name(info: CommandInfo) -> str | None:
+    if info.name:
+        return info.name
+    return typer.main.get_command_name(info.callback.__name__) if info.callback else None
+
+
 def debug_first(args: list[str]) -> tuple[list[str], bool]:
     """``--debug`` is accepted anywhere before ``--``: it is moved in front of the command."""
     end = args.index("--") if "--" in args else len(args)
@@ -91,7 +119,7 @@ def main(argv: list[str] | None = None) -> int:
     args = fill_optional_values(args)  # --screen, --camera without a value
     debug = debug or os.environ.get("VOICECLI_DEBUG") == "1"
     redacting_hooks()
-    command = typer.main.get_command(app)
+    command = typer.main.get_command(app_for(args))
     try:
         command.main(args=args, prog_name="voicecli", standalone_mode=True)
         code = 0

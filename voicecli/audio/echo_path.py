@@ -67,7 +67,17 @@ def phat_peak(near: np.ndarray, far: np.ndarray, before: int, after: int) -> tup
     delays = np.arange(-after, before + 1)
     mags = np.abs(r[(delays - before) % size])
     k = int(np.argmax(mags))
-    return float(mags[k] / (np.median(mags) + 1e-12)), int(delays[k])
+    return float(mags[k] / (_median(mags) + 1e-12)), int(delays[k])
+
+
+def _median(x: np.ndarray) -> float:
+    """``np.median`` of a 1-D float array without NaNs; numpy's own checks for NaNs in a way
+    that imports ``numpy.ma`` (1 MB of memory) on first use."""
+    h = len(x) // 2
+    if len(x) % 2:
+        return float(np.partition(x, h)[h])
+    part = np.partition(x, (h - 1, h))
+    return float((part[h - 1] + part[h]) / 2)
 
 
 class EchoPath:

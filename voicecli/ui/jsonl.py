@@ -20,6 +20,7 @@ from typing import Any, TextIO
 
 from voicecli.config import redact
 from voicecli.errors import VoicecliError
+from voicecli.live.stats import SessionStats
 from voicecli.ui.serialize import dumps, to_record
 from voicecli.ui.status import SessionStatus
 
@@ -52,6 +53,10 @@ class JsonLinesView:
         self.write(to_record(event, t))
         if latency is not None:
             self.write({"type": "latency", "seconds": round(latency, 3), "t": round(t, 3)})
+
+    def attach_stats(self, stats: SessionStats) -> None:
+        """Take the conversation's counts (one set of counts: the conversation's)."""
+        self.tracker.attach(stats)
 
     def on_session_end(self, record: dict[str, Any]) -> None:
         self.write(record)

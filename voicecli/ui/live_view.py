@@ -30,6 +30,7 @@ from rich.spinner import Spinner
 from rich.text import Text
 
 from voicecli.live import events as ev
+from voicecli.live.stats import SessionStats
 from voicecli.ui.confirm import Question
 from voicecli.ui.status import (
     HEARING,
@@ -144,6 +145,8 @@ def tool_panel(entry: ToolEntry, now: float, asking: bool = False) -> Renderable
 
 class LiveView:
     """Observer drawing the conversation on a rich Console (``with view:`` while talking)."""
+
+    echo_input = True  # typed keys are read one at a time and drawn in the prompt line
 
     def __init__(
         self,
@@ -271,6 +274,10 @@ class LiveView:
         self._model_start = None
         self._pending.extend(self._held)
         self._held.clear()
+
+    def attach_stats(self, stats: SessionStats) -> None:
+        """Show the conversation's counts (one set of counts: the conversation's)."""
+        self.session.attach(stats)
 
     def set_level(self, dbfs: float) -> None:
         """The mic level (dBFS) for the meter; cheap, callable from the audio side."""

@@ -4,6 +4,10 @@
 * stdout is a terminal: the rich live view (``ui.live_view``);
 * otherwise: plain lines (``ui.plain``).
 
+Only the view in use is imported (rich alone is a few MB of a session's memory); the rest of
+this module asks the view what it can do (a level meter, session counts, a typed line)
+rather than which class it is.
+
 Typed input is always on: keys in the live view's prompt line when stdin is a terminal too,
 otherwise lines from stdin (a pipe or file works, so scripts and tests can type).
 """
@@ -23,9 +27,6 @@ from voicecli.errors import VoicecliError
 from voicecli.pricing import prices_for
 from voicecli.tools.confirm import Approver, approve_all, make_approver
 from voicecli.ui.confirm import KeyApprover, Question
-from voicecli.ui.jsonl import JsonLinesView
-from voicecli.ui.live_view import LiveView
-from voicecli.ui.plain import PlainView
 from voicecli.ui.prompt import Prompt, StdinLines
 from voicecli.ui.status import SessionStatus
 
@@ -57,9 +58,11 @@ class TalkUI:
         return make_approver(False)
 
     def metered(self, source: Any) -> Any:
-        """The microphone source, feeding the live view's level meter when there is one."""
-        if isinstance(self.view, LiveView) and source is not None:
-            return MeteredSource(source, self.view.set_level)
+        """The microphone source, feeding the view's level meter when it has one (the live
+        view's ``set_level``)."""
+        set_level = getattr(self.view, "set_level", None)
+        if set_level is not None and source is not None:
+            return MeteredSource(source, set_level)
         return source
 
     def on_start(self, then: Callable[[Any], None] | None = None) -> Callable[[Any], None]:
@@ -68,10 +71,9 @@ class TalkUI:
         def start(conv: Any) -> None:
             if then is not None:
                 then(conv)
-            if isinstance(self.view, LiveView):
-                self.view.session.attach(conv.stats)  # one set of counts: the conversation's
-            elif isinstance(self.view, JsonLinesView):
-                self.view.tracker.attach(conv.stats)
+            attach = getattr(self.view, "attach_stats", None)  # the live and JSON-lines views
+            if attach is not None:
+                attach(conv.stats)  # one set of counts: the conversation's
             if self.prompt is not None:
                 self.prompt.start(conv)
 
@@ -132,10 +134,17 @@ def _isatty(stream: Any) -> bool:
 
 
 def pick_view(settings: Settings, json_out: bool) -> View:
+    """The view for this session; only its module is imported."""
     if json_out:
+        from voicecli.ui.jsonl import JsonLinesView
+
         return JsonLinesView()
     if _isatty(sys.stdout) and os.environ.get("TERM") != "dumb":
+        from voicecli.ui.live_view import LiveView
+
         return LiveView(connection_limit_s=settings.connection_limit or None)
+    from voicecli.ui.plain import PlainView
+
     return PlainView(echo_input=_key_by_key())
 
 
@@ -156,22 +165,26 @@ def talk_ui(
     view = pick_view(settings, json_out)
     ui = TalkUI(view, observers=[view])
     if typed_input:
-        keyed = view if isinstance(view, LiveView | PlainView) else None
-        keys = isinstance(view, LiveView) or (isinstance(view, PlainView) and view.echo_input)
-        reader = StdinLines(keys=keys, on_buffer=keyed.set_input if keyed and keys else None)
+        # keys one at a time, the line being typed drawn by the view (``echo_input``: the
+        # live view always, the plain view with a terminal); JSON lines reads whole lines
+        set_input = getattr(view, "set_input", None)
+        keys = set_input is not None and bool(getattr(view, "echo_input", False))
+        reader = StdinLines(keys=keys, on_buffer=set_input if keys else None)
         status = SessionStatus(settings.connection_limit or None)
         status.prices = prices_for(settings.model, settings.tables)
         ui.prompt = Prompt(reader, status)
-    if isinstance(view, LiveView):
-        view.start()
+    start, stop = getattr(view, "start", None), getattr(view, "stop", None)  # the live view
+    if start is not None:
+        start()
     try:
         yield ui
     except VoicecliError as e:
-        if isinstance(view, JsonLinesView):
-            view.error(e, settings.api_key)
+        error = getattr(view, "error", None)  # JSON lines: the error is a record too
+        if error is not None:
+            error(e, settings.api_key)
         raise
     finally:
         if ui.prompt is not None:
             ui.prompt.close()
-        if isinstance(view, LiveView):
-            view.stop()
+        if stop is not None:
+            stop()
