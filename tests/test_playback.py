@@ -230,14 +230,3 @@ def test_audio_the_device_still_holds_is_part_of_the_margin() -> None:
     b.take(np.zeros(20, dtype=np.int16))
     b.push(tone(20), ahead=30)
     assert b._low == 30  # noqa: SLF001 - the margin the chunk came with
-
-
-def test_audio_the_device_dropped_at_a_barge_in_was_not_played() -> None:
-    b = jb(prebuffer_ms=10)
-    b.push(tone(100))
-    b.advance(10)
-    b.take(np.zeros(100, dtype=np.int16))  # all of it written ahead into the device
-    b.clear(fade_out=False)
-    b.unplay(60)  # 60 ms were still in the device when it was aborted
-    assert b.played == 40 and b.stream_played == 40 and b.cleared == 60
-    assert b.state is PlayState.IDLE and not b.queued

@@ -32,7 +32,7 @@ import numpy as np
 from voicecli.audio.base import INPUT_RATE, AudioSource
 from voicecli.audio.echo_path import EchoPath, StreamClock
 from voicecli.audio.echo_tone import ToneResidue
-from voicecli.audio.format import Int16Array, int16_to_bytes
+from voicecli.audio.format import Int16Array, int16_to_bytes, rms
 from voicecli.audio.resample import Reframer, StreamResampler
 from voicecli.errors import UsageError
 
@@ -245,14 +245,26 @@ class EchoCanceller:
         return not self._converged
 
     def _collect_far(self) -> None:
+        """The blocks played since the last call, on the far clock, resampled and cut into
+        10 ms pieces; a run of blocks without a jump goes through the resampler at once
+        (one call for several blocks: it runs for every microphone frame)."""
+        run: list[bytes] = []
         for t_play, block in self.speaker.played_blocks():
             t, jumped = self._far_clock.place(t_play, len(block))
             if jumped or self._far_clock.count == len(block):  # (re)start at this block
+                self._far_pieces(run)
+                run = []
                 self._far_t0, self._far_n, self._tight = t, 0, True
                 self._far_cut.flush(pad=False)
-            for piece in self._far_cut.push(self._far_rs.process(int16_to_bytes(block))):
-                self._far.append((self._far_t0 + self._far_n / INPUT_RATE, piece))
-                self._far_n += _PIECE
+            run.append(int16_to_bytes(block))
+        self._far_pieces(run)
+
+    def _far_pieces(self, run: list[bytes]) -> None:
+        if not run:
+            return
+        for piece in self._far_cut.push(self._far_rs.process(b"".join(run))):
+            self._far.append((self._far_t0 + self._far_n / INPUT_RATE, piece))
+            self._far_n += _PIECE
 
     def _far_for(self, captured: float, wait: bool) -> tuple[bytes | None, float | None]:
         """The far piece to process with the near piece ``captured``; (None, None) when it
@@ -407,9 +419,8 @@ def _energy(piece: bytes | bytearray) -> float:
     return float(np.dot(x, x))
 
 
-def _loud(piece: bytes, floor: float = 32768 * 10 ** (-50 / 20)) -> bool:
-    x = np.frombuffer(piece, "<i2").astype(np.float64)
-    return bool(np.sqrt(np.mean(x * x)) > floor)
+def _loud(piece: bytes, floor: float = 10 ** (-50 / 20)) -> bool:
+    return rms(piece) > floor
 
 
 def with_echo_control(

@@ -146,12 +146,11 @@ class JitterBuffer:
         if self.state is PlayState.DRAINED:
             self.state = PlayState.IDLE
 
-    def clear(self, fade_out: bool = True) -> int:
+    def clear(self) -> int:
         """Drop everything queued (barge-in); returns how many samples were dropped. While
-        playing, the next ``fade_ms`` are kept, faded out, and end the stream (unless the
-        caller cuts the device itself: ``fade_out=False``)."""
+        playing, the next ``fade_ms`` are kept, faded out, and end the stream."""
         fade = np.zeros(0, dtype=np.int16)
-        if self.state is PlayState.PLAYING and self._fade and fade_out:
+        if self.state is PlayState.PLAYING and self._fade:
             fade = np.zeros(min(self._fade, self.queued), dtype=np.int16)
             self._copy_out(fade)
             ramp = np.linspace(1.0, 0.0, len(fade) + 1)[1:]
@@ -254,13 +253,6 @@ class JitterBuffer:
         if not self.queued and self._ended:
             self.state = PlayState.IDLE
         return got
-
-    def unplay(self, n: int) -> None:
-        """``n`` samples taken were never heard (the device dropped them at a barge-in)."""
-        n = max(0, min(n, self.stream_played))
-        self.played -= n
-        self.stream_played -= n
-        self.cleared += n
 
     def starve(self) -> None:
         """PLAYING with nothing queued and more to come: the device will run dry, a gap

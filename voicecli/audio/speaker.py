@@ -47,6 +47,7 @@ from voicecli.errors import DeviceError
 PUSH, CLEAR, END = 0, 1, 2  # commands from the loop to whoever plays
 START_S = 0.005  # a started stream's first sample leaves the device about this much later
 LOW_S = 0.015  # the device's queue below this: write what there is (its wake-up and write)
+REFILL_S = 0.025  # ...above this: write nothing (what still plays after a barge-in)
 
 Command = tuple[int, Int16Array | None, float]
 
@@ -75,12 +76,10 @@ class SpeakerBase:
         self._closed = False
 
     # -- the player's side
-    def _take_commands(self, ahead: int = 0, fade_out: bool = True) -> bool:
+    def _take_commands(self, ahead: int = 0) -> None:
         """Apply the loop's commands to the jitter buffer (``ahead``: samples the device
-        holds that have not been heard, part of the margin new audio comes with); True
-        when one was a clear."""
+        holds that have not been heard, part of the margin new audio comes with)."""
         jb, cmds = self._jb, self._cmds
-        cleared = False
         while cmds:
             kind, samples, t = cmds.popleft()
             if kind == PUSH and samples is not None:
@@ -88,13 +87,11 @@ class SpeakerBase:
                     self._pending_start = t
                 jb.push(samples, ahead)
             elif kind == CLEAR:
-                jb.clear(fade_out)
+                jb.clear()
                 self._pending_start = None
-                cleared = True
                 ahead = 0  # what follows a clear starts afresh
             else:
                 jb.end()
-        return cleared
 
     def _first_out(self, now: float) -> None:
         if self._pending_start is not None:
@@ -132,8 +129,8 @@ class SpeakerBase:
         self._send(END)
 
     def clear(self) -> None:
-        """Barge-in: everything queued is dropped within one block (``SpeakerSink``: and
-        what the device holds; ``CallbackSpeaker``: its ~20 ms still play, faded out)."""
+        """Barge-in: everything queued is dropped; what the device holds still plays
+        (``SpeakerSink``: up to 65 ms, ``CallbackSpeaker``: ~20 ms), then a 5 ms fade."""
         self._resampler = StreamResampler(OUTPUT_RATE, self.rate)
         self._send(CLEAR)
 
@@ -186,13 +183,13 @@ class SpeakerSink(SpeakerBase):
     with blocking writes from its own thread, the stream started for each reply.
 
     Blocks of ``block_ms`` go into a device buffer of about ``latency`` seconds
-    (``output_latency_s`` is what PortAudio states for it). A large buffer costs no
-    latency here (a reply starts into an empty one), absorbs the writer's scheduling jitter
-    and late audio, and makes the blocking writes cheap (PortAudio's ALSA wake-ups are per
-    buffer period): measured on the virtual devices, 40 ms writes cost 1.4 % of a core
-    into a 40 ms buffer and 0.8 % into a 150 ms one. ``clear`` aborts the stream, so what
-    the buffer holds never plays on after a barge-in. A block's time on the speaker is a
-    play-head count from the stream's start.
+    (``output_latency_s`` is what PortAudio states for it), the next one once the device
+    holds no more than ``REFILL_S``: at most a block and that much plays on after a
+    barge-in, and then the jitter buffer's fade-out (aborting the stream instead clicks).
+    A large device buffer costs no latency (a reply starts into an empty one) and makes
+    the writes cheap (PortAudio's ALSA wake-ups are per buffer period): measured on the
+    virtual devices, 40 ms writes cost 1.4 % of a core into a 40 ms buffer, 0.8 % into a
+    150 ms one. A block's time on the speaker is a play-head count from the stream's start.
     """
 
     def __init__(
@@ -233,9 +230,7 @@ class SpeakerSink(SpeakerBase):
             while not self._closed:
                 self._wake.clear()
                 if self._cmds:
-                    held = max(0, round(self._ahead() * self.rate))
-                    if self._take_commands(held, fade_out=False) and self._running:
-                        self._cut()
+                    self._take_commands(max(0, round(self._ahead() * self.rate)))
                 st = jb.state
                 if st is PlayState.IDLE:
                     if self._running:
@@ -244,7 +239,9 @@ class SpeakerSink(SpeakerBase):
                         self._wake.wait()
                 elif st is PlayState.PLAYING:
                     ahead = self._ahead()
-                    if jb.ready(self.block) or ahead <= LOW_S:
+                    if ahead > REFILL_S:  # enough in the device: what a barge-in hears
+                        self._wake.wait(ahead - REFILL_S)
+                    elif jb.ready(self.block) or ahead <= LOW_S:
                         # a whole block, the reply's last samples, or (the device running
                         # low, or not started yet) what there is, unpadded
                         if jb.queued or jb.ended:
@@ -309,15 +306,6 @@ class SpeakerSink(SpeakerBase):
         self._fresh = False
         self._dac_next = dac + n / self.rate
         return dac
-
-    def _cut(self) -> None:
-        """Barge-in: drop what the device holds (up to its whole buffer) at once."""
-        unheard = self._ahead()
-        self._device_call(self._stream.abort)
-        self._jb.unplay(round(unheard * self.rate))
-        self._running = False
-        self._padded = 0
-        self._dac_next = self.last_sound_end = time.monotonic()
 
     def _finish(self) -> None:
         """The reply has been written: pad the device buffer with silence, which returns
