@@ -1,6 +1,6 @@
 """voicecli against a starter-shaped naive client, side by side in one run (issue 17).
 
-    python bench/bench_starter.py [--replies 5] [--skip-echo]
+    python bench/bench_starter.py [--replies 5] [--skip-echo] [--cpu-pairs 3]
 
 Both clients run as their own processes on the same virtual microphone and speaker
 (``scripts/vaudio.sh``, a private PulseAudio) against the same simulator (in this process,
@@ -17,7 +17,8 @@ buffer). Rows (median over the utterances), each with voicecli / baseline:
 * the speaker looped into the microphone at 0 dB (``vaudio.sh loopback``), voicecli with
   ``--echo aec``: self-interruptions, utterances answered in full, the echo level that
   reached the server during each reply, and one barge-in by real speech during a reply;
-* dropouts (gaps >= 5 ms inside a reply) and clicks (discontinuities) on the speaker.
+* dropouts (gaps >= 5 ms inside a reply) and clicks (discontinuities) on the speaker;
+* the clean run's CPU and RSS ratios again over ``--cpu-pairs`` alternating pairs (median).
 
 The machine is shared: CPU figures are noisy, which is why the two clients are measured in
 the same run and compared as ratios.
@@ -506,6 +507,12 @@ def main() -> None:
     ap.add_argument("--only", choices=["voicecli", "starter"], help="run one client only")
     ap.add_argument("--voicecli-args", default="", help="extra flags for voicecli talk")
     ap.add_argument("--analyse", type=Path, help="report on a saved runs.pickle again")
+    ap.add_argument(
+        "--cpu-pairs",
+        type=int,
+        default=3,
+        help="clean runs of both clients, alternating, for the CPU and RSS ratios (median)",
+    )
     a = ap.parse_args()
     if a.analyse:
         with open(a.analyse, "rb") as fh:
@@ -559,6 +566,14 @@ def main() -> None:
                 f"{run.name} ({'echo' if run.echo else 'clean'}) exit {run.exit_code}",
                 file=sys.stderr,
             )
+        pairs: list[tuple[Run, Run]] = []
+        if not (a.only or a.skip_clean):
+            pairs.append((runs[0][0], runs[1][0]))
+            for _ in range(a.cpu_pairs - 1):  # the same clean run again, for CPU and RSS
+                pair = (Run("voicecli", False), Run("starter", False))
+                for run, cmd in zip(pair, (runs[0][1], runs[1][1]), strict=True):
+                    run_client(run, cmd, cenv, probe, sim, log, clean, None)
+                pairs.append(pair)
         spk, t0 = probe.stop(tmp / "speaker.npz")
     finally:
         sim.stop_thread()
@@ -567,6 +582,31 @@ def main() -> None:
         pickle.dump(([r for r, _ in runs], spk, t0, log.sent, log.heard), fh)
     print(f"raw data: {tmp / 'runs.pickle'} (--analyse it again)", file=sys.stderr)
     show([r for r, _ in runs], spk, t0, log)
+    if len(pairs) > 1:
+        cpu_pairs(pairs)
+
+
+def cpu_pairs(pairs: list[tuple[Run, Run]]) -> None:
+    """CPU and peak RSS of the clean runs, pair by pair (the machine is shared: one pair's
+    CPU ratio moves by +-10 %, the median of several alternating pairs much less)."""
+
+    def cpu(r: Run) -> float:
+        return 100 * r.cpu_s / max(1e-9, r.t_end - r.t_start)
+
+    cpu_r = [cpu(o) / cpu(b) for o, b in pairs]
+    rss_r = [o.peak_rss_mb / b.peak_rss_mb for o, b in pairs]
+    print(f"\nclean runs, {len(pairs)} alternating pairs (voicecli / starter):")
+    print("  CPU %:  " + ", ".join(f"{cpu(o):.1f} / {cpu(b):.1f}" for o, b in pairs))
+    print(
+        f"  CPU ratio: median {statistics.median(cpu_r):.2f}x ("
+        + ", ".join(f"{x:.2f}" for x in cpu_r)
+        + ")"
+    )
+    print(
+        f"  peak RSS ratio: median {statistics.median(rss_r):.2f}x ("
+        + ", ".join(f"{x:.2f}" for x in rss_r)
+        + ")"
+    )
 
 
 def show(runs: list[Run], spk: np.ndarray, t0: float, log: SimLog) -> None:
