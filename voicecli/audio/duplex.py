@@ -56,7 +56,6 @@ def open_live_audio(
     echo: str = "auto",
     frame_ms: int = 20,
     tail_ms: int = 300,
-    mic_block_ms: int = 0,
 ) -> LiveAudio:
     mode = resolve_mode(echo)  # a missing extra is reported before any device opens
     speaker = open_speaker(output_device, keep_played=mode == "aec")
@@ -66,8 +65,7 @@ def open_live_audio(
         # frame reaches the gate (bench_starter: CPU 1.05x -> 0.97x the starter's with
         # 40 -> 60 ms, end of speech -> reply 0.53x -> 0.56x); the canceller keeps 20 ms
         # blocks (its far and near ends in step)
-        block_ms = mic_block_ms or (20 if mode == "aec" else 60)
-        mic = MicSource(input_device, frame_ms=frame_ms, block_ms=block_ms)
+        mic = MicSource(input_device, frame_ms=frame_ms, block_ms=20 if mode == "aec" else 60)
         source, text = with_echo_control(mic, speaker, mode, tail_ms)
     except BaseException:
         speaker.close()

@@ -199,14 +199,22 @@ class JitterBuffer:
         self.pull_into(out)
         return out
 
+    def _start_left(self) -> int:
+        """BUFFERING: samples of waiting left before the stream may start, with what is
+        queued now: none once it has ended; the margin once the start-up buffer is full
+        (the margin is never longer than the buffer); else as long as the buffer lasts."""
+        if self._ended:
+            return 0
+        if self.queued >= self.target:
+            return max(0, self._min_wait - self._waited)
+        return max(0, self.target - self._waited)
+
     def _may_start(self) -> bool:
-        """BUFFERING only: the start-up buffer is full (and the margin waited), the stream
-        has ended, or it waited as long as the start-up buffer lasts."""
-        enough = self.queued >= self.target and self._waited >= self._min_wait
-        if enough or self._ended or self._waited >= self.target:
-            self.state = PlayState.PLAYING
-            return True
-        return False
+        """BUFFERING only: start playing once no waiting is left."""
+        if self._start_left():
+            return False
+        self.state = PlayState.PLAYING
+        return True
 
     # -- for a writer that fills a device buffer ahead (blocking writes): it plays nothing
     # while it waits, so time is told with ``advance``, and audio is taken without padding
@@ -220,11 +228,7 @@ class JitterBuffer:
         starts if no more audio comes; DRAINED, until the dry spell ends the stream."""
         if self.state is PlayState.DRAINED:
             return max(0, self._gap - self._dry)
-        if self.state is not PlayState.BUFFERING or self._ended:
-            return 0
-        if self.queued >= self.target:
-            return max(0, self._min_wait - self._waited)
-        return max(0, self.target - self._waited)
+        return self._start_left() if self.state is PlayState.BUFFERING else 0
 
     def ready(self, n: int) -> bool:
         """PLAYING with ``n`` samples queued, or the stream's last ones."""
