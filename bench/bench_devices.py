@@ -17,7 +17,9 @@ is imported) and measures, each next to a naive baseline measured in the same ru
 4. underruns per minute when audio arrives slower than real time (0.9x, jittery), the
    jitter buffer in virtual time against playing whatever is there.
 5. echo reduction of ``--echo aec`` on the speaker->mic loopback (dB, after convergence)
-   and how much of the user's voice survives talking over the model (double talk).
+   and how much of the user's voice survives talking over the model (double talk); then
+   per reply over six replies of speech (each one a new start of the speaker's stream,
+   which ``echo_align`` lines up again).
 """
 
 from __future__ import annotations
@@ -259,7 +261,7 @@ async def model_voice(seconds: float) -> tuple[bytes, str]:
 async def echo_reduction(env: dict[str, str]) -> dict[str, Any] | None:
     from voicecli.audio.devices import MicSource
     from voicecli.audio.echo import EchoCanceller, WebRtcCanceller, aec_available
-    from voicecli.audio.speaker_callback import CallbackSpeaker
+    from voicecli.audio.speaker import SpeakerSink
 
     if not aec_available():
         return None
@@ -287,7 +289,7 @@ async def echo_reduction(env: dict[str, str]) -> dict[str, Any] | None:
 
     sf.write(str(user), np.frombuffer(speech_24k(2.0, seed=5), "<i2"), 24000)
     try:
-        spk = CallbackSpeaker()
+        spk = SpeakerSink(keep_played=True)
         tap = Tap()
         aec = EchoCanceller(MicSource(), spk, canceller=tap)
         reply, voice = await model_voice(10.0)
@@ -330,6 +332,39 @@ async def echo_reduction(env: dict[str, str]) -> dict[str, Any] | None:
         "delay_ms": float(aec.stats()["aec_echo_delay_ms"]),
         "shifts": float(aec.shifts),
         "voice": voice,
+    }
+
+
+async def echo_per_reply(env: dict[str, str], replies: int = 6) -> dict[str, Any]:
+    """Replies of 3 s of speech every 4.5 s, the speaker's stream started for each: AEC3's
+    echo reduction per reply (the canceller's own count), and how far each was moved."""
+    from voicecli.audio.devices import MicSource
+    from voicecli.audio.echo import EchoCanceller
+    from voicecli.audio.speaker import SpeakerSink
+
+    await asyncio.to_thread(vaudio, env, "loopback", "on", "40")
+    try:
+        spk = SpeakerSink(keep_played=True)
+        aec = EchoCanceller(MicSource(block_ms=60), spk)
+        reply, _ = await model_voice(3.0)
+        starts = {round((1.0 + k * 4.5) / 0.02) for k in range(replies)}
+        n = 0
+        async for _ in aec.frames():
+            n += 1
+            if n in starts:
+                for i in range(0, len(reply), 3840):
+                    spk.write(reply[i : i + 3840])
+                spk.flush()
+            if n * 0.02 > 1.0 + replies * 4.5:
+                break
+        await aec.aclose()
+        spk.close()
+    finally:
+        await asyncio.to_thread(vaudio, env, "loopback", "off")
+    return {
+        "db": list(aec.reductions_db),
+        "fixes_ms": [round(f * 1000, 2) for f in aec.align.fixes],
+        "starts": spk.starts,
     }
 
 
@@ -394,6 +429,13 @@ async def main(quick: bool) -> None:
             )
             print(
                 "   baselines: --echo off 0 dB (the model hears itself); half mutes everything (no barge-in)"
+            )
+            r = await echo_per_reply(env)
+            db = r["db"]
+            print(
+                f"   per reply ({r['starts']} speaker starts): {', '.join(f'{x:.0f}' for x in db)} dB"
+                f" (median of replies 2..: {float(np.median(db[1:])) if len(db) > 1 else float('nan'):.0f} dB);"
+                f" moved by {', '.join(f'{x:+.2f}' for x in r['fixes_ms']) or 'nothing'} ms"
             )
     finally:
         await asyncio.to_thread(vaudio, env, "stop")

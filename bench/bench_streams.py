@@ -21,14 +21,14 @@ sys.path.insert(0, str(Path(__file__).parent))
 from bench_devices import start_vaudio, vaudio  # noqa: E402
 
 SHAPES = {
-    "speaker callback, 10 ms blocks, latency low (voicecli --echo aec)": "outcb:10",
+    "speaker callback, 10 ms blocks, latency low (voicecli --echo aec before)": "outcb:10",
     "speaker callback, 20 ms blocks, latency low": "outcb:20",
     "speaker blocking writes, idle (baseline; voicecli: the stream is stopped)": "outblock:0",
     "speaker blocking 20 ms writes into a 40 ms buffer, playing": "outplay:20:0.04",
     "speaker blocking 40 ms writes into a 150 ms buffer, playing": "outplay:40:0.12",
     "speaker blocking 60 ms writes into a 150 ms buffer, playing (voicecli)": "outplay:60:0.12",
     "speaker blocking 80 ms writes, latency high, playing (baseline)": "outplay:80:high",
-    "mic callback, 20 ms blocks, latency high (voicecli --echo aec)": "incb:20",
+    "mic callback, 20 ms blocks, latency high (voicecli --echo aec before)": "incb:20",
     "mic callback, 40 ms blocks, latency high": "incb:40",
     "mic callback, 60 ms blocks, latency high (voicecli)": "incb:60",
     "mic blocking 1024-frame reads (baseline)": "inblock:64",

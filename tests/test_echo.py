@@ -253,3 +253,64 @@ def test_echo_off_and_half_never_import_livekit() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+class WritingSpeaker(FakeSpeaker):
+    """Hands its blocks over up to 100 ms before they play, like the writer thread."""
+
+    def __init__(self, blocks: list[tuple[float, np.ndarray]], now: list[float]) -> None:
+        super().__init__()
+        self.pending, self.now = blocks, now
+
+    def played_blocks(self) -> list[tuple[float, np.ndarray]]:
+        out = []
+        while self.pending and self.pending[0][0] <= self.now[0] + 0.1:
+            out.append(self.pending.pop(0))
+        return out
+
+
+def two_replies(moved: int) -> tuple[list[tuple[float, np.ndarray]], list[tuple[bytes, float]]]:
+    """Noise replies at 0-1 s and from 2.0037 s (off the 10 ms grid), 16 kHz; the mic hears
+    each 30 ms after it played, but the second played ``moved`` samples later than the
+    speaker's play-head said (a stream started for each reply). Each reply ends with the
+    150 ms of silence the writer pads it with."""
+    rng = np.random.default_rng(3)
+    seconds, rate = 3.2, 16000
+    heard = np.zeros(round(seconds * rate))
+    played: list[tuple[float, np.ndarray]] = []
+    for start, real in ((0, 0), (32059, 32059 + moved)):  # in samples
+        x = rng.integers(-3000, 3000, rate).astype(np.int16)
+        x = np.concatenate([x, np.zeros(2400, np.int16)])  # the writer pads the end
+        played += [(start / rate + i / 100, x[i * 160 : (i + 1) * 160]) for i in range(115)]
+        heard[real + 480 : real + 480 + rate] += x[:rate]
+    pcm = heard.astype("<i2")
+    frames = [(pcm[i : i + 320].tobytes(), i / rate) for i in range(0, len(pcm) - 319, 320)]
+    return played, frames
+
+
+@pytest.mark.parametrize("moved", [0, 64, -37])
+async def test_each_reply_is_lined_up_with_its_echo(moved: int) -> None:
+    """The speaker's stream starts for each reply, a few ms differently every time, and
+    off the microphone's 10 ms grid: the reply's far end is placed on the grid and moved
+    to where its echo says it played, so the canceller sees one delay (the subtracting
+    canceller leaves nothing only then)."""
+    played, items = two_replies(moved)
+    now = [0.0]
+
+    def on_frame(i: int) -> None:
+        now[0] = items[i][1] + 0.025
+
+    spk = WritingSpeaker(played, now)
+    aec = EchoCanceller(
+        TimedSource(items, on_frame=on_frame),
+        spk,  # type: ignore[arg-type]
+        canceller=SubtractingCanceller(lag=3),
+        clock=lambda: now[0],
+    )
+    aec.WARMUP_PIECES = 0
+    aec.tones.push_far = lambda piece: None  # type: ignore[method-assign]  # noise, no tones
+    out = np.frombuffer(b"".join([f async for f in aec.frames()]), "<i2")
+    assert len(out) == len(items) * 320  # nothing lost, nothing added
+    assert aec.align.ref == pytest.approx(480, abs=0.1)
+    assert aec.align.fixes == ([] if moved == 0 else [pytest.approx(moved / 16000, abs=4e-6)])
+    assert not out.any()  # both replies' echo gone

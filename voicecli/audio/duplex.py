@@ -17,7 +17,7 @@ from voicecli.audio.device_choice import DeviceInfo
 from voicecli.audio.devices import MicSource
 from voicecli.audio.echo import EchoCanceller, HalfDuplex, resolve_mode, with_echo_control
 from voicecli.audio.format import dbfs, int16_to_bytes
-from voicecli.audio.speaker import SpeakerBase, SpeakerSink, open_speaker
+from voicecli.audio.speaker import SpeakerBase, SpeakerSink
 from voicecli.audio.synth import tone
 
 
@@ -58,14 +58,14 @@ def open_live_audio(
     tail_ms: int = 300,
 ) -> LiveAudio:
     mode = resolve_mode(echo)  # a missing extra is reported before any device opens
-    speaker = open_speaker(output_device, keep_played=mode == "aec")
+    speaker = SpeakerSink(output_device, keep_played=mode == "aec")
     try:
-        # without the echo canceller, 60 ms capture blocks (three frames each): a third of
-        # the callbacks and loop wake-ups of 20 ms blocks, for at most 40 ms more before a
-        # frame reaches the gate (bench_starter: CPU 1.05x -> 0.97x the starter's with
-        # 40 -> 60 ms, end of speech -> reply 0.53x -> 0.56x); the canceller keeps 20 ms
-        # blocks (its far and near ends in step)
-        mic = MicSource(input_device, frame_ms=frame_ms, block_ms=20 if mode == "aec" else 60)
+        # 60 ms capture blocks (three frames each): a third of the callbacks and loop
+        # wake-ups of 20 ms blocks, for at most 40 ms more before a frame reaches the gate
+        # (bench_starter: CPU 1.05x -> 0.97x the starter's with 40 -> 60 ms, end of speech
+        # -> reply 0.53x -> 0.56x). With the echo canceller too: 20 ms blocks cost 2.4x
+        # the starter's CPU instead of 1.8x, for a barge-in heard ~80 ms sooner
+        mic = MicSource(input_device, frame_ms=frame_ms, block_ms=60)
         source, text = with_echo_control(mic, speaker, mode, tail_ms)
     except BaseException:
         speaker.close()

@@ -6,8 +6,10 @@
   speech; the user cannot interrupt the model, but it never interrupts itself.
 * ``aec``: ``EchoCanceller`` runs WebRTC's echo canceller (AEC3, the ``livekit`` package's
   ``AudioProcessingModule``, extra ``voicecli[aec]``). It is fed exactly the audio the
-  speaker played, one 10 ms piece per 10 ms of microphone, lined up by PortAudio's DAC/ADC
-  timestamps and corrected by the echo delay it measures (``echo_path``). The echo is taken
+  speaker played, one 10 ms piece per 10 ms of microphone, lined up by the speaker's
+  play-head times and the microphone's ADC timestamps, each reply moved to where its echo
+  says it played (``echo_align``), and corrected by the echo delay it measures
+  (``echo_path``). The echo is taken
   out and the user's voice gets through, so barge-in keeps working. While AEC3 converges
   (at least 1.5 s of model audio, until it takes 20 dB out of the echo, at most 4 s) the
   microphone is muted like ``half``; when no echo path is found (headphones) the microphone
@@ -30,6 +32,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from voicecli.audio.base import INPUT_RATE, AudioSource
+from voicecli.audio.echo_align import FractionalDelay, RunAligner
 from voicecli.audio.echo_path import EchoPath, StreamClock
 from voicecli.audio.echo_tone import ToneResidue
 from voicecli.audio.format import Int16Array, int16_to_bytes, rms
@@ -52,7 +55,7 @@ class PlayingSpeaker(Protocol):
 
 
 class RecordingSpeaker(PlayingSpeaker, Protocol):
-    """What the echo canceller needs: the exact played blocks and their DAC times."""
+    """What the echo canceller needs: the exact played blocks and their speaker times."""
 
     rate: int
 
@@ -164,7 +167,10 @@ class EchoCanceller:
     """An AudioSource: ``source`` (16 kHz) with the speaker's echo taken out.
 
     The played audio is resampled to 16 kHz and cut into 10 ms pieces stamped with the time
-    they reached the speaker (``StreamClock`` smooths PortAudio's jittery timestamps). Each
+    they reached the speaker. Each run of it (a reply: the speaker starts its stream for each)
+    starts on the microphone's 10 ms grid, so its pieces pair with near pieces exactly, and
+    is moved, to a fraction of a sample, to where its echo came (``RunAligner``); the near
+    pieces of a run's first 300 ms wait for that. Each
     10 ms of microphone audio is processed right after exactly one far piece, the one
     played ``shift`` after its capture time: the canceller sees a steady interleave and a
     constant delay (bursty or jittery feeding makes AEC3 diverge). ``EchoPath`` measures
@@ -200,13 +206,18 @@ class EchoCanceller:
         self.frame_ms = source.frame_ms
         self.canceller = canceller or WebRtcCanceller()
         self.path = EchoPath()
+        self.align = RunAligner()
         self.tones = ToneResidue()
         self.shift = 0.0  # the far piece played at capture time + shift goes with a near one
         self._far_rs = StreamResampler(speaker.rate, INPUT_RATE)
         self._far_cut = Reframer(_PIECE_BYTES)
-        self._far_clock = StreamClock(speaker.rate)
+        # the speaker's times are play-head counts, exact: any step is a new run
+        self._far_clock = StreamClock(speaker.rate, slack_s=0.001)
         self._near_clock = StreamClock(INPUT_RATE)
         self._far_t0 = 0.0  # time of the 16 kHz far sample 0 (since the last clock jump)
+        self._run_t = 0.0  # speaker time of the run's first sample
+        self._run_blocks: list[bytes] | None = None  # the run so far, until it is located
+        self._run_delay: FractionalDelay | None = None  # the part of its move below a sample
         self._far_n = 0  # 16 kHz far samples cut into pieces since then
         self._far: deque[tuple[float, bytes]] = deque(maxlen=300)  # 3 s
         self._silence = bytes(_PIECE_BYTES)
@@ -252,18 +263,53 @@ class EchoCanceller:
         for t_play, block in self.speaker.played_blocks():
             t, jumped = self._far_clock.place(t_play, len(block))
             if jumped or self._far_clock.count == len(block):  # (re)start at this block
-                self._far_pieces(run)
+                self._far_pieces(run, end=True)
                 run = []
-                self._far_t0, self._far_n, self._tight = t, 0, True
-                self._far_cut.flush(pad=False)
+                self._start_run(t)
             run.append(int16_to_bytes(block))
         self._far_pieces(run)
 
-    def _far_pieces(self, run: list[bytes]) -> None:
-        if not run:
-            return
-        for piece in self._far_cut.push(self._far_rs.process(b"".join(run))):
-            self._far.append((self._far_t0 + self._far_n / INPUT_RATE, piece))
+    def _start_run(self, t: float) -> None:
+        """A new run of far end starts at ``t``: it is placed on the near grid with
+        silence at the speaker's rate before it (so the resampled pieces keep one sample
+        phase from run to run), and kept until ``align`` has located its echo."""
+        self._far_t0, self._far_n, self._tight = self._on_near_grid(t), 0, True
+        self._run_t = t
+        self._run_blocks = self._run_delay = None
+        self._far_pieces([bytes(2 * round((t - self._far_t0) * self.speaker.rate))])
+        self._run_blocks = []
+        self.align.restart(t)
+
+    def _on_near_grid(self, t: float) -> float:
+        """The latest time <= ``t`` a far piece must start at to be processed with a near
+        piece exactly (``shift`` after its capture). A run cut from any other point would
+        pair with its near pieces up to 5 ms off, a different amount for every run: AEC3
+        converges on one delay, and lost 15-30 dB at each reply whose pairing moved."""
+        anchor = self._near_clock.anchor
+        if anchor is None:
+            return t
+        phase = anchor + self.shift
+        return phase + math.floor((t - phase) * 100) / 100
+
+    def _far_pieces(self, run: list[bytes], end: bool = False) -> None:
+        """Cut into pieces on the far clock; ``end``: the run is over, so the resampler's
+        tail goes with it (left in, it would come out at the start of the next run, which
+        would then be stamped up to ~30 ms early) and the next run starts a fresh piece."""
+        if self._run_blocks is not None:
+            self._run_blocks += run
+        data = b"".join(run)
+        if self._run_delay is not None:
+            data = self._run_delay.process(data)
+        data = self._far_rs.process(data) if data else b""
+        if end:
+            data += self._far_rs.flush()
+        pieces = self._far_cut.push(data)
+        if end:
+            self._far_cut.flush(pad=False)
+        for piece in pieces:
+            t = self._far_t0 + self._far_n / INPUT_RATE
+            self._far.append((t, piece))
+            self.align.push_far(t, piece)
             self._far_n += _PIECE
 
     def _far_for(self, captured: float, wait: bool) -> tuple[bytes | None, float | None]:
@@ -278,13 +324,33 @@ class EchoCanceller:
             t, piece = far.popleft()
             return piece, t
         if wait and not far and self._far_clock.anchor is not None:  # the speaker plays
-            # the speaker hands its blocks over a little after their DAC time (the virtual
-            # devices: up to ~30 ms); feeding silence and then skipping the late piece
-            # punched holes in the far end that AEC3 never converged through
+            # a block not handed over yet (a speaker that reports blocks once played, as
+            # the old callback one did, up to ~30 ms late); feeding silence and then
+            # skipping the late piece punched holes in the far end AEC3 never converged through
             self.far_waits += 1
             return None, None
         self.far_missing += 1
         return self._silence, None
+
+    def _move_run(self, fix: float) -> None:
+        """The current far run really played ``fix`` seconds later than its speaker times:
+        it is resampled again from that point of the grid (moving the pieces' times instead
+        would pair them with their near pieces up to 5 ms off; moving whole 16 kHz samples
+        would change the sample phase AEC3 converged on)."""
+        blocks, self._run_blocks = self._run_blocks, None
+        if blocks is None:
+            return
+        start = self._far_t0 - 0.5 / INPUT_RATE
+        self._far = deque([(t, p) for t, p in self._far if t < start], maxlen=300)
+        self._far_rs.flush()
+        self._far_cut.flush(pad=False)
+        at = (self._run_t + fix - self._far_t0) * self.speaker.rate  # samples
+        whole = round(at)
+        self._run_delay = FractionalDelay(at - whole)
+        k = whole - FractionalDelay.TAPS // 2  # the filter's own delay
+        data = b"".join(blocks)
+        self._far_n = 0
+        self._far_pieces([bytes(2 * k) + data if k >= 0 else data[-2 * k :]])
 
     def _follow_delay(self) -> None:
         """Shift the far end when the measured echo delay is out of AEC3's comfort range."""
@@ -293,7 +359,8 @@ class EchoCanceller:
         d = self.path.delay / INPUT_RATE
         low, high = self.DELAY_RANGE_S
         if not low <= d <= high:
-            self.shift += self.DELAY_TARGET_S - d
+            # by whole pieces: the far runs stay on the near grid (_on_near_grid)
+            self.shift += round((self.DELAY_TARGET_S - d) * 100) / 100
             self.shifts += 1
             self._tight = True
             self.path.reset_delay()
@@ -310,7 +377,9 @@ class EchoCanceller:
         self._collect_far()
         for k in range(0, len(frame) - _PIECE_BYTES + 1, _PIECE_BYTES):
             captured, _ = self._near_clock.place(t + k / 2 / INPUT_RATE, _PIECE)
-            self._pending.append((captured, frame[k : k + _PIECE_BYTES]))
+            piece = frame[k : k + _PIECE_BYTES]
+            self._pending.append((captured, piece))
+            self.align.push_near(captured, piece)
         return self._drain(final=False)
 
     def _drain(self, final: bool) -> bytes:
@@ -318,6 +387,15 @@ class EchoCanceller:
         now = self._clock()
         while self._pending:
             captured, raw = self._pending[0]
+            if self.align.holds(captured + self.shift):
+                # a new far run: its near pieces wait until its echo is located
+                fix = self.align.locate(now) if self.path.coupled else 0.0
+                if fix is None and not final:
+                    break
+                self.align.cancel()
+                if fix:
+                    self._move_run(fix)
+                self._run_blocks = None
             wait = (
                 not final
                 and now - captured < self.HOLD_S

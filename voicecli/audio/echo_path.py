@@ -58,16 +58,26 @@ def phat_peak(near: np.ndarray, far: np.ndarray, before: int, after: int) -> tup
     samples later; delays -after..before are searched (> 0: the echo comes after the far
     end). PHAT weighting sharpens the peak of a reverberant path; tapered ends keep the
     window edges from lining up into false peaks."""
+    ratio, delay = phat_fine(near, far, before, after, up=1)
+    return ratio, round(delay)
+
+
+def phat_fine(
+    near: np.ndarray, far: np.ndarray, before: int, after: int, up: int
+) -> tuple[float, float]:
+    """``phat_peak`` to 1/``up`` of a sample (the correlation interpolated by zero-padding
+    its spectrum)."""
     size = 1 << int(np.ceil(np.log2(len(near) + len(far))))
     a = np.fft.rfft(near * np.hanning(len(near)), size)
     b = np.fft.rfft(far * np.hanning(len(far)), size)
     cross = a * np.conj(b)
     cross /= np.abs(cross) + 1e-12
-    r = np.fft.irfft(cross, size)
-    delays = np.arange(-after, before + 1)
-    mags = np.abs(r[(delays - before) % size])
+    r = np.fft.irfft(cross, size * up)
+    delays = np.arange(-after * up, before * up + 1)
+    mags = np.abs(r[(delays - before * up) % (size * up)])
     k = int(np.argmax(mags))
-    return float(mags[k] / (_median(mags) + 1e-12)), int(delays[k])
+    ratio = float(mags[k] / (_median(mags[::up]) + 1e-12))
+    return ratio, float(delays[k]) / up
 
 
 def _median(x: np.ndarray) -> float:

@@ -1,20 +1,18 @@
-"""The speaker: an ``AudioSink`` on a PortAudio output device, in two kinds.
+"""The speaker: an ``AudioSink`` on a PortAudio output device.
 
-Both take the loop's calls the same way (``SpeakerBase``): ``write`` resamples 24 kHz to the
-device rate and hands the samples over through a deque of commands (push / clear / end); it
-never blocks. Whoever plays owns the ``JitterBuffer``, so it needs no lock.
+The loop's side (``SpeakerBase``) takes ``write`` / ``flush`` / ``clear``: it resamples
+24 kHz to the device rate and hands the samples over through a deque of commands (push /
+clear / end); it never blocks. The player's side (``SpeakerSink``) owns the
+``JitterBuffer``, so it needs no lock: a writer thread plays it with blocking writes into
+the device buffer, ahead of time, as soon as it has a block of audio. The device stream
+runs only while there is something to play: it is started when a reply begins, so the
+reply's first sample goes into an empty device buffer (not behind the silence a running
+callback stream keeps buffered), and stopped once the reply has played out. An idle
+speaker costs no CPU.
 
-* ``SpeakerSink`` (the default): a writer thread plays the jitter buffer with blocking writes
-  into the device buffer, ahead of time, as soon as it has a block of audio. The device
-  stream runs only while there is something to play: it is started when a reply begins, so
-  the reply's first sample goes into an empty device buffer (not behind the silence a
-  running callback stream keeps buffered), and stopped once the reply has played out. An
-  idle speaker costs no CPU.
-* ``CallbackSpeaker`` (``audio.speaker_callback``, for the echo canceller): a callback
-  stream that runs all session long and knows when each block reaches the speaker from
-  PortAudio's DAC timestamps, on one clock from reply to reply.
-
-``open_speaker`` picks one. Device lookup, formats and streams come from ``audio.devices``.
+For the echo canceller (``keep_played``) it keeps every block it wrote with its speaker time
+(the play-head count from the stream's start); ``echo_align`` finds where each reply
+really played. Device lookup, formats and streams come from ``audio.devices``.
 """
 
 from __future__ import annotations
@@ -130,7 +128,7 @@ class SpeakerBase:
 
     def clear(self) -> None:
         """Barge-in: everything queued is dropped; what the device holds still plays
-        (``SpeakerSink``: up to 85 ms, ``CallbackSpeaker``: ~20 ms), then a 5 ms fade."""
+        (up to 85 ms), then a 5 ms fade."""
         self._resampler = StreamResampler(OUTPUT_RATE, self.rate)
         self._send(CLEAR)
 
@@ -164,7 +162,7 @@ class SpeakerBase:
 
     def played_blocks(self) -> list[tuple[float, Int16Array]]:
         """Blocks played since the last call: (speaker time of the first sample, samples);
-        only a speaker that keeps them (``CallbackSpeaker``) has any."""
+        only a speaker that keeps them (``keep_played``) has any."""
         return []
 
     def stats(self) -> dict[str, float | int]:
@@ -190,7 +188,9 @@ class SpeakerSink(SpeakerBase):
     the writes cheap (PortAudio's ALSA wake-ups are per buffer period): measured on the
     virtual devices, 40 ms writes cost 1.4 % of a core into a 40 ms buffer, 0.8 % into a
     150 ms one; a whole playing speaker, 1.4 % with 60 ms writes (40 ms: 1.7 %). A
-    block's time on the speaker is a play-head count from the stream's start.
+    block's time on the speaker is a play-head count from the stream's start;
+    ``keep_played`` keeps every block written (the silence padding a reply's end too, so
+    the far end's timeline goes on through it) for ``played_blocks``.
     """
 
     def __init__(
@@ -200,6 +200,7 @@ class SpeakerSink(SpeakerBase):
         jitter: JitterParams | None = None,
         rate: int | None = None,
         latency: str | float = 0.12,
+        keep_played: bool = False,
     ) -> None:
         # the start-up margin is the only protection against late audio at a reply's start
         # (a callback stream has its buffer of silence on top): 20 ms, not 10
@@ -211,6 +212,10 @@ class SpeakerSink(SpeakerBase):
         self._dac_next = 0.0  # speaker time of the next sample written
         self._padded = 0  # silence written after a reply's end, before the stop
         self.starts = 0  # device stream starts, one a reply
+        # what was written with its speaker time, for the echo canceller (keep_played)
+        self._played: deque[tuple[float, Int16Array]] | None = (
+            deque(maxlen=300) if keep_played else None
+        )
         self._busy_since: float | None = None  # a device call under way since
         self._wake = threading.Event()
         self._stream = open_output(self.info, self.rate, self.channels, latency)
@@ -287,15 +292,15 @@ class SpeakerSink(SpeakerBase):
             self._running = self._fresh = True
             self._dac_next = max(now + START_S, self._dac_next)
             self.starts += 1
-        if self._padded:  # more audio came while the last reply's end was padded
-            self._dac_next += self._padded / self.rate
-            self._padded = 0
         dac = self._write(mono[:n], now)
         self.last_sound_end = dac + n / self.rate
         self._first_out(now)
 
     def _write(self, block: Int16Array, now: float) -> float:
         """Write ``block`` (blocking while the device buffer is full); its speaker time."""
+        if self._padded:  # written while the last reply's end was padded: after it
+            self._dac_next += self._padded / self.rate
+            self._padded = 0
         n = len(block)
         out = self._out[:n]
         out[:] = block[:, None]
@@ -306,6 +311,8 @@ class SpeakerSink(SpeakerBase):
             dac = max(dac, now + START_S)
         self._fresh = False
         self._dac_next = dac + n / self.rate
+        if self._played is not None:
+            self._played.append((dac, block.copy()))
         return dac
 
     def _finish(self) -> None:
@@ -318,6 +325,8 @@ class SpeakerSink(SpeakerBase):
                 return
             n = min(self.block, self._buffer_frames - self._padded)
             self._device_call(self._stream.write, self._silent_out[:n])
+            if self._played is not None:  # the far end's timeline goes on through it
+                self._played.append((self._dac_next + self._padded / self.rate, self._zeros[:n]))
             self._padded += n
         self._device_call(self._stream.stop)
         self._running = False
@@ -332,6 +341,12 @@ class SpeakerSink(SpeakerBase):
         super()._send(kind, samples)
         self._wake.set()
 
+    def played_blocks(self) -> list[tuple[float, Int16Array]]:
+        log, out = self._played, []
+        while log:
+            out.append(log.popleft())
+        return out
+
     def stats(self) -> dict[str, float | int]:
         return {**super().stats(), "speaker_starts": self.starts}
 
@@ -343,13 +358,3 @@ class SpeakerSink(SpeakerBase):
         self._thread.join(timeout=0.5)
         with contextlib.suppress(Exception):
             close_stream(self._stream)
-
-
-def open_speaker(device: str | int | None = None, keep_played: bool = False) -> SpeakerBase:
-    """The speaker for a live session: ``keep_played`` (the echo canceller) needs every
-    played block with its DAC time, which only a callback stream knows."""
-    if keep_played:
-        from voicecli.audio.speaker_callback import CallbackSpeaker
-
-        return CallbackSpeaker(device)
-    return SpeakerSink(device)
