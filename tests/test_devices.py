@@ -222,3 +222,29 @@ async def test_the_speaker_stream_runs_only_while_a_reply_plays(vaudio, tmp_path
     loud = np.flatnonzero(np.abs(x) > 500)
     runs = np.split(loud, np.flatnonzero(np.diff(loud) > sr // 20) + 1)
     assert [round(len(r) and (r[-1] - r[0]) / sr, 2) for r in runs] == [0.3, 0.3], runs
+
+
+async def test_the_speaker_keeps_a_gapless_timeline_for_the_echo_canceller(vaudio) -> None:  # type: ignore[no-untyped-def]
+    """keep_played: every block written, the padding of a reply's end included, each at the
+    play-head time right after the one before; a reply that comes while the last one's end
+    is still being padded goes after the padding (it was placed over it)."""
+    spk = SpeakerSink(keep_played=True)
+    spk.write(sine(500, 0.3, 24000))
+    spk.flush()
+    for _ in range(200):  # the reply has been written; its end is being padded
+        if spk._padded:  # noqa: SLF001
+            break
+        await asyncio.sleep(0.002)
+    assert spk._padded  # noqa: SLF001
+    spk.write(sine(700, 0.2, 24000))
+    await spk.drain()
+    blocks = spk.played_blocks()
+    spk.close()
+    assert spk.starts == 1 and spk.xruns == 0
+    ends = [t + len(b) / spk.rate for t, b in blocks]
+    assert all(abs(t - end) < 1e-9 for (t, _), end in zip(blocks[1:], ends, strict=False))
+    pcm = np.concatenate([b for _, b in blocks])
+    loud = np.flatnonzero(np.abs(pcm) > 500)
+    runs = np.split(loud, np.flatnonzero(np.diff(loud) > spk.rate // 50) + 1)
+    assert [round((r[-1] - r[0]) / spk.rate, 2) for r in runs] == [0.3, 0.2]
+    assert not pcm[-round(0.1 * spk.rate) :].any()  # the last reply's padding is there too
