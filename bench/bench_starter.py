@@ -65,7 +65,7 @@ UTTERANCES = [
 BARGE = "Wait, stop, I have another question."
 REPLY = "Sure, this is my answer to what you just asked."  # ~3.3 s of tone
 SCENARIO = f"""
-voice = "tone"
+voice = "{{voice}}"
 latency_ms = 300
 realtime = 1.0
 default_reply = "{REPLY}"
@@ -81,7 +81,7 @@ class SimLog:
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
-def start_sim(log: SimLog, tmp: Path) -> Any:
+def start_sim(log: SimLog, tmp: Path, voice: str = "tone") -> Any:
     from voicecli.sim import inputs, session
     from voicecli.sim.scenario import load_scenario
     from voicecli.sim.server import SimServer
@@ -116,7 +116,7 @@ def start_sim(log: SimLog, tmp: Path) -> Any:
 
     session.LiveSession.send = send  # type: ignore[method-assign]
     inputs.InputTracker._blob = blob  # type: ignore[method-assign]
-    (tmp / "s.toml").write_text(SCENARIO)
+    (tmp / "s.toml").write_text(SCENARIO.replace("{voice}", voice))
     sim = SimServer(load_scenario(tmp / "s.toml"), KEY, tmp / "certs")
     return sim.start_in_thread()
 
@@ -513,6 +513,13 @@ def main() -> None:
         default=3,
         help="clean runs of both clients, alternating, for the CPU and RSS ratios (median)",
     )
+    ap.add_argument(
+        "--voice",
+        choices=["tone", "espeak"],
+        default="tone",
+        help="the simulator's voice; espeak (real speech, what AEC3 is made for): only the "
+        "self-interruption and echo rows mean something, the rest reads tones",
+    )
     a = ap.parse_args()
     if a.analyse:
         with open(a.analyse, "rb") as fh:
@@ -522,7 +529,7 @@ def main() -> None:
     env = start_vaudio()
     tmp = Path(tempfile.mkdtemp(prefix="voicecli-bench-starter-"))
     log = SimLog()
-    sim = start_sim(log, tmp)
+    sim = start_sim(log, tmp, a.voice)
     cenv = {
         **env,
         "GEMINI_API_KEY": KEY,
