@@ -337,15 +337,36 @@ async def echo_reduction(env: dict[str, str]) -> dict[str, Any] | None:
 
 async def echo_per_reply(env: dict[str, str], replies: int = 6) -> dict[str, Any]:
     """Replies of 3 s of speech every 4.5 s, the speaker's stream started for each: AEC3's
-    echo reduction per reply (the canceller's own count), and how far each was moved."""
+    echo reduction per reply (the canceller's own count), how far each was moved, and the
+    echo lag in the far/near pairs AEC3 was given (per 0.5 s of loud far end: one value
+    all along is what it converges on)."""
     from voicecli.audio.devices import MicSource
-    from voicecli.audio.echo import EchoCanceller
+    from voicecli.audio.echo import EchoCanceller, WebRtcCanceller
+    from voicecli.audio.echo_path import phat_fine
     from voicecli.audio.speaker import SpeakerSink
+
+    class Pairs:
+        def __init__(self) -> None:
+            self.inner = WebRtcCanceller()
+            self.far: list[bytes] = []
+            self.near: list[bytes] = []
+
+        def reverse(self, far: bytearray) -> None:
+            self.far.append(bytes(far))
+            self.inner.reverse(far)
+
+        def set_delay_ms(self, ms: int) -> None:
+            self.inner.set_delay_ms(ms)
+
+        def process(self, near: bytearray) -> None:
+            self.near.append(bytes(near))
+            self.inner.process(near)
 
     await asyncio.to_thread(vaudio, env, "loopback", "on", "40")
     try:
         spk = SpeakerSink(keep_played=True)
-        aec = EchoCanceller(MicSource(block_ms=60), spk)
+        pairs = Pairs()
+        aec = EchoCanceller(MicSource(block_ms=60), spk, canceller=pairs)
         reply, _ = await model_voice(3.0)
         starts = {round((1.0 + k * 4.5) / 0.02) for k in range(replies)}
         n = 0
@@ -361,10 +382,21 @@ async def echo_per_reply(env: dict[str, str], replies: int = 6) -> dict[str, Any
         spk.close()
     finally:
         await asyncio.to_thread(vaudio, env, "loopback", "off")
+    far = np.frombuffer(b"".join(pairs.far), "<i2").astype(np.float64)
+    near = np.frombuffer(b"".join(pairs.near), "<i2").astype(np.float64)
+    lags = []
+    w, before = 8000, 1600  # 0.5 s windows, echoes up to 100 ms late
+    for a in range(before, len(near) - w - 160, w):
+        f = far[a - before : a + w + 160]
+        if np.sqrt(np.mean(f * f)) > 300:
+            ratio, lag = phat_fine(near[a : a + w], f, before, 160, 16)
+            if ratio > 15:
+                lags.append(lag)
     return {
         "db": list(aec.reductions_db),
         "fixes_ms": [round(f * 1000, 2) for f in aec.align.fixes],
         "starts": spk.starts,
+        "lags": lags,
     }
 
 
@@ -437,6 +469,12 @@ async def main(quick: bool) -> None:
                 f" (median of replies 2..: {float(np.median(db[1:])) if len(db) > 1 else float('nan'):.0f} dB);"
                 f" moved by {', '.join(f'{x:+.2f}' for x in r['fixes_ms']) or 'nothing'} ms"
             )
+            lags = r["lags"]
+            if lags:
+                print(
+                    f"   echo lag in what AEC3 was given, per 0.5 s: {min(lags):.2f}..{max(lags):.2f}"
+                    f" samples ({len(lags)} windows; one value all along is what AEC3 converges on)"
+                )
     finally:
         await asyncio.to_thread(vaudio, env, "stop")
         shutil.rmtree(env["VAUDIO_DIR"], ignore_errors=True)
