@@ -258,30 +258,38 @@ async def model_voice(seconds: float) -> tuple[bytes, str]:
     return (pcm * (need // len(pcm) + 1))[:need], "espeak-ng speech"
 
 
+class Tap:
+    """livekit's canceller, recording what it was given (far, and the microphone before it
+    worked: ``raw``) and what it gave (``out``), before any warm-up muting."""
+
+    def __init__(self) -> None:
+        from voicecli.audio.echo import WebRtcCanceller
+
+        self.inner = WebRtcCanceller()
+        self.far: list[bytes] = []
+        self.raw: list[bytes] = []
+        self.out: list[bytes] = []
+
+    def reverse(self, far: bytearray) -> None:
+        self.far.append(bytes(far))
+        self.inner.reverse(far)
+
+    def set_delay_ms(self, ms: int) -> None:
+        self.inner.set_delay_ms(ms)
+
+    def process(self, near: bytearray) -> None:
+        self.raw.append(bytes(near))
+        self.inner.process(near)
+        self.out.append(bytes(near))
+
+
 async def echo_reduction(env: dict[str, str]) -> dict[str, Any] | None:
     from voicecli.audio.devices import MicSource
-    from voicecli.audio.echo import EchoCanceller, WebRtcCanceller, aec_available
+    from voicecli.audio.echo import EchoCanceller, aec_available
     from voicecli.audio.speaker import SpeakerSink
 
     if not aec_available():
         return None
-
-    class Tap:  # records what the canceller got and gave, before any warm-up muting
-        def __init__(self) -> None:
-            self.inner = WebRtcCanceller()
-            self.raw: list[bytes] = []
-            self.out: list[bytes] = []
-
-        def reverse(self, far: bytearray) -> None:
-            self.inner.reverse(far)
-
-        def set_delay_ms(self, ms: int) -> None:
-            self.inner.set_delay_ms(ms)
-
-        def process(self, near: bytearray) -> None:
-            self.raw.append(bytes(near))
-            self.inner.process(near)
-            self.out.append(bytes(near))
 
     await asyncio.to_thread(vaudio, env, "loopback", "on", "40")
     user = Path(tempfile.mkdtemp()) / "user.wav"
@@ -341,31 +349,14 @@ async def echo_per_reply(env: dict[str, str], replies: int = 6) -> dict[str, Any
     echo lag in the far/near pairs AEC3 was given (per 0.5 s of loud far end: one value
     all along is what it converges on)."""
     from voicecli.audio.devices import MicSource
-    from voicecli.audio.echo import EchoCanceller, WebRtcCanceller
+    from voicecli.audio.echo import EchoCanceller
     from voicecli.audio.echo_path import phat_fine
     from voicecli.audio.speaker import SpeakerSink
-
-    class Pairs:
-        def __init__(self) -> None:
-            self.inner = WebRtcCanceller()
-            self.far: list[bytes] = []
-            self.near: list[bytes] = []
-
-        def reverse(self, far: bytearray) -> None:
-            self.far.append(bytes(far))
-            self.inner.reverse(far)
-
-        def set_delay_ms(self, ms: int) -> None:
-            self.inner.set_delay_ms(ms)
-
-        def process(self, near: bytearray) -> None:
-            self.near.append(bytes(near))
-            self.inner.process(near)
 
     await asyncio.to_thread(vaudio, env, "loopback", "on", "40")
     try:
         spk = SpeakerSink(keep_played=True)
-        pairs = Pairs()
+        pairs = Tap()
         aec = EchoCanceller(MicSource(block_ms=60), spk, canceller=pairs)
         reply, _ = await model_voice(3.0)
         starts = {round((1.0 + k * 4.5) / 0.02) for k in range(replies)}
@@ -383,7 +374,7 @@ async def echo_per_reply(env: dict[str, str], replies: int = 6) -> dict[str, Any
     finally:
         await asyncio.to_thread(vaudio, env, "loopback", "off")
     far = np.frombuffer(b"".join(pairs.far), "<i2").astype(np.float64)
-    near = np.frombuffer(b"".join(pairs.near), "<i2").astype(np.float64)
+    near = np.frombuffer(b"".join(pairs.raw), "<i2").astype(np.float64)
     lags = []
     w, before = 8000, 1600  # 0.5 s windows, echoes up to 100 ms late
     for a in range(before, len(near) - w - 160, w):
