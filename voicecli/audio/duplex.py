@@ -17,14 +17,14 @@ from voicecli.audio.device_choice import DeviceInfo
 from voicecli.audio.devices import MicSource
 from voicecli.audio.echo import EchoCanceller, HalfDuplex, resolve_mode, with_echo_control
 from voicecli.audio.format import dbfs, int16_to_bytes
-from voicecli.audio.speaker import SpeakerBase, SpeakerSink
+from voicecli.audio.speaker import SpeakerSink
 from voicecli.audio.synth import tone
 
 
 @dataclass
 class LiveAudio:
     mic: MicSource
-    speaker: SpeakerBase
+    speaker: SpeakerSink
     source: AudioSource  # the microphone behind its echo control
     echo_mode: str  # aec | half | off (auto resolved)
     echo_status: str

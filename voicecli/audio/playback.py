@@ -19,11 +19,12 @@ pulls fixed blocks at a steady rate. ``JitterBuffer`` sits between the two:
 * it is bounded: beyond ``capacity_s`` the oldest audio is dropped and counted;
 * ``played`` counts real samples handed out, so callers know where playback was cut off.
 
-Time is counted in samples pulled, so tests drive it exactly. A callback pulls a block per
-call (``pull_into``: silence where there is no audio); a writer that fills a device buffer
-ahead (``SpeakerSink``) takes audio without padding (``take``), tells the time it waits with
-``advance`` and says when the device is about to run dry (``starve``). Whoever plays owns
-the instance (the writer thread, or the audio callback) and uses it from there only.
+Time is counted in samples pulled, so tests drive it exactly. ``pull_into`` pulls a block
+per call, silence where there is no audio (the tests and ``bench_devices``' virtual-time run
+use it). The speaker's writer thread, which fills a device buffer ahead (``SpeakerSink``),
+takes audio without padding (``take``), tells the time it waits with ``advance`` and says
+when the device is about to run dry (``starve``); it owns the instance and uses it from its
+thread only.
 """
 
 from __future__ import annotations

@@ -1,9 +1,8 @@
 """The speaker: an ``AudioSink`` on a PortAudio output device.
 
-The loop's side (``SpeakerBase``) takes ``write`` / ``flush`` / ``clear``: it resamples
-24 kHz to the device rate and hands the samples over through a deque of commands (push /
-clear / end); it never blocks. The player's side (``SpeakerSink``) owns the
-``JitterBuffer``, so it needs no lock: a writer thread plays it with blocking writes into
+``SpeakerSink``. On the loop, ``write`` / ``flush`` / ``clear`` resample 24 kHz to the
+device rate and hand the samples over through a deque of commands (push / clear / end);
+they never block. A writer thread owns the ``JitterBuffer``, so it needs no lock, and plays it with blocking writes into
 the device buffer, ahead of time, as soon as it has a block of audio. The device stream
 runs only while there is something to play: it is started when a reply begins, so the
 reply's first sample goes into an empty device buffer (not behind the silence a running
@@ -50,133 +49,7 @@ REFILL_S = 0.025  # ...above this: write nothing (what still plays after a barge
 Command = tuple[int, Int16Array | None, float]
 
 
-class SpeakerBase:
-    """The loop's side of a speaker: commands in, counters out. Subclasses play."""
-
-    def __init__(
-        self, device: str | int | None, block_ms: int, jitter: JitterParams | None, rate: int | None
-    ) -> None:
-        self.info = find_device(device, "output")
-        self.rate, self.channels = choose_format(self.info, "output", OUTPUT_RATE, rate)
-        self.block = self.rate * block_ms // 1000
-        self._jb = JitterBuffer(replace(jitter or JitterParams(), rate=self.rate))
-        # commands for the player; bounded (a wedged device must not eat the memory)
-        self._cmds: deque[Command] = deque(maxlen=8192)
-        self._resampler = StreamResampler(OUTPUT_RATE, self.rate)
-        self._mono = np.zeros(self.block, dtype=np.int16)
-        self._zeros = np.zeros(self.block, dtype=np.int16)  # never written to
-        self._pending_start: float | None = None
-        self.last_sound_end = -math.inf  # monotonic time the last real sample leaves the DAC
-        self.start_latency_s: deque[float] = deque(maxlen=1000)  # audio handed over -> out
-        self.xruns = 0
-        self.output_latency_s = 0.0
-        self._dead = False
-        self._closed = False
-
-    # -- the player's side
-    def _take_commands(self, ahead: int = 0) -> None:
-        """Apply the loop's commands to the jitter buffer (``ahead``: samples the device
-        holds that have not been heard, part of the margin new audio comes with)."""
-        jb, cmds = self._jb, self._cmds
-        while cmds:
-            kind, samples, t = cmds.popleft()
-            if kind == PUSH and samples is not None:
-                if not jb.active:
-                    self._pending_start = t
-                jb.push(samples, ahead)
-            elif kind == CLEAR:
-                jb.clear()
-                self._pending_start = None
-                ahead = 0  # what follows a clear starts afresh
-            else:
-                jb.end()
-
-    def _first_out(self, now: float) -> None:
-        if self._pending_start is not None:
-            self.start_latency_s.append(now - self._pending_start)
-            self._pending_start = None
-
-    # -- event loop
-    def _stalled(self) -> bool:
-        return False
-
-    def _check(self) -> None:
-        if self._closed:
-            return
-        if self._dead or self._stalled():
-            self._dead = True
-            raise DeviceError(
-                f"the speaker {self.info.label()} stopped (unplugged or taken by another program)",
-                "check the device and start again; files written so far are kept",
-            )
-
-    def _send(self, kind: int, samples: Int16Array | None = None) -> None:
-        self._cmds.append((kind, samples, time.monotonic()))
-
-    def write(self, pcm: bytes) -> None:
-        self._check()
-        data = self._resampler.process(pcm)
-        if data:
-            self._send(PUSH, np.frombuffer(data, dtype="<i2"))
-
-    def flush(self) -> None:
-        """The model's turn is over: play the rest at once; running dry is no underrun."""
-        tail = self._resampler.flush()
-        if tail:
-            self._cmds.append((PUSH, np.frombuffer(tail, dtype="<i2"), time.monotonic()))
-        self._send(END)
-
-    def clear(self) -> None:
-        """Barge-in: everything queued is dropped; what the device holds still plays
-        (up to 85 ms), then a 5 ms fade."""
-        self._resampler = StreamResampler(OUTPUT_RATE, self.rate)
-        self._send(CLEAR)
-
-    @property
-    def is_playing(self) -> bool:
-        """Audio is queued, or the last of it has not left the speaker yet."""
-        return bool(self._cmds) or self._jb.active or time.monotonic() < self.last_sound_end
-
-    async def drain(self) -> None:
-        """End the stream and wait until its last sample has left the speaker (bound it
-        with ``asyncio.timeout``; a dead device raises DeviceError)."""
-        self.flush()
-        while True:
-            self._check()
-            if not self.is_playing:
-                return
-            await asyncio.sleep(0.01)
-
-    @property
-    def played_s(self) -> float:
-        return self._jb.played / self.rate
-
-    @property
-    def stream_played_s(self) -> float:
-        """Audio of the current (or last) model turn that was actually played."""
-        return self._jb.stream_played / self.rate
-
-    @property
-    def underruns(self) -> int:
-        return self._jb.underruns
-
-    def played_blocks(self) -> list[tuple[float, Int16Array]]:
-        """Blocks played since the last call: (speaker time of the first sample, samples);
-        only a speaker that keeps them (``keep_played``) has any."""
-        return []
-
-    def stats(self) -> dict[str, float | int]:
-        return {
-            **self._jb.stats(),
-            "speaker_xruns": self.xruns,
-            "speaker_latency_ms": round(self.output_latency_s * 1000, 1),
-        }
-
-    def close(self) -> None:
-        raise NotImplementedError
-
-
-class SpeakerSink(SpeakerBase):
+class SpeakerSink:
     """Plays model audio (24 kHz mono PCM16) on an output device through a jitter buffer,
     with blocking writes from its own thread, the stream started for each reply.
 
@@ -204,7 +77,22 @@ class SpeakerSink(SpeakerBase):
     ) -> None:
         # the start-up margin is the only protection against late audio at a reply's start
         # (a callback stream has its buffer of silence on top): 20 ms, not 10
-        super().__init__(device, block_ms, jitter or JitterParams(min_wait_ms=20.0), rate)
+        jitter = jitter or JitterParams(min_wait_ms=20.0)
+        self.info = find_device(device, "output")
+        self.rate, self.channels = choose_format(self.info, "output", OUTPUT_RATE, rate)
+        self.block = self.rate * block_ms // 1000
+        self._jb = JitterBuffer(replace(jitter, rate=self.rate))
+        # commands for the writer thread; bounded (a wedged device must not eat the memory)
+        self._cmds: deque[Command] = deque(maxlen=8192)
+        self._resampler = StreamResampler(OUTPUT_RATE, self.rate)
+        self._mono = np.zeros(self.block, dtype=np.int16)
+        self._zeros = np.zeros(self.block, dtype=np.int16)  # never written to
+        self._pending_start: float | None = None
+        self.last_sound_end = -math.inf  # monotonic time the last real sample leaves the DAC
+        self.start_latency_s: deque[float] = deque(maxlen=1000)  # audio handed over -> out
+        self.xruns = 0
+        self._dead = False
+        self._closed = False
         self._out = np.zeros((self.block, self.channels), dtype=np.int16)
         self._silent_out = np.zeros((self.block, self.channels), dtype=np.int16)
         self._running = False  # the device stream is started
@@ -230,6 +118,23 @@ class SpeakerSink(SpeakerBase):
         self._thread.start()
 
     # -- writer thread
+    def _take_commands(self, ahead: int = 0) -> None:
+        """Apply the loop's commands to the jitter buffer (``ahead``: samples the device
+        holds that have not been heard, part of the margin new audio comes with)."""
+        jb, cmds = self._jb, self._cmds
+        while cmds:
+            kind, samples, t = cmds.popleft()
+            if kind == PUSH and samples is not None:
+                if not jb.active:
+                    self._pending_start = t
+                jb.push(samples, ahead)
+            elif kind == CLEAR:
+                jb.clear()
+                self._pending_start = None
+                ahead = 0  # what follows a clear starts afresh
+            else:
+                jb.end()
+
     def _run(self) -> None:
         jb = self._jb
         try:
@@ -294,7 +199,9 @@ class SpeakerSink(SpeakerBase):
             self.starts += 1
         dac = self._write(mono[:n], now)
         self.last_sound_end = dac + n / self.rate
-        self._first_out(now)
+        if self._pending_start is not None:
+            self.start_latency_s.append(now - self._pending_start)
+            self._pending_start = None
 
     def _write(self, block: Int16Array, now: float) -> float:
         """Write ``block`` (blocking while the device buffer is full); its speaker time."""
@@ -333,22 +240,83 @@ class SpeakerSink(SpeakerBase):
         self._padded = 0
 
     # -- event loop
-    def _stalled(self) -> bool:
+    def _check(self) -> None:
+        if self._closed:
+            return
         busy = self._busy_since
-        return busy is not None and time.monotonic() - busy > STALL_S
+        if self._dead or (busy is not None and time.monotonic() - busy > STALL_S):
+            self._dead = True
+            raise DeviceError(
+                f"the speaker {self.info.label()} stopped (unplugged or taken by another program)",
+                "check the device and start again; files written so far are kept",
+            )
 
     def _send(self, kind: int, samples: Int16Array | None = None) -> None:
-        super()._send(kind, samples)
+        self._cmds.append((kind, samples, time.monotonic()))
         self._wake.set()
 
+    def write(self, pcm: bytes) -> None:
+        self._check()
+        data = self._resampler.process(pcm)
+        if data:
+            self._send(PUSH, np.frombuffer(data, dtype="<i2"))
+
+    def flush(self) -> None:
+        """The model's turn is over: play the rest at once; running dry is no underrun."""
+        tail = self._resampler.flush()
+        if tail:
+            self._send(PUSH, np.frombuffer(tail, dtype="<i2"))
+        self._send(END)
+
+    def clear(self) -> None:
+        """Barge-in: everything queued is dropped; what the device holds still plays
+        (up to 85 ms), then a 5 ms fade."""
+        self._resampler = StreamResampler(OUTPUT_RATE, self.rate)
+        self._send(CLEAR)
+
+    @property
+    def is_playing(self) -> bool:
+        """Audio is queued, or the last of it has not left the speaker yet."""
+        return bool(self._cmds) or self._jb.active or time.monotonic() < self.last_sound_end
+
+    async def drain(self) -> None:
+        """End the stream and wait until its last sample has left the speaker (bound it
+        with ``asyncio.timeout``; a dead device raises DeviceError)."""
+        self.flush()
+        while True:
+            self._check()
+            if not self.is_playing:
+                return
+            await asyncio.sleep(0.01)
+
+    @property
+    def played_s(self) -> float:
+        return self._jb.played / self.rate
+
+    @property
+    def stream_played_s(self) -> float:
+        """Audio of the current (or last) model turn that was actually played."""
+        return self._jb.stream_played / self.rate
+
+    @property
+    def underruns(self) -> int:
+        return self._jb.underruns
+
+    def stats(self) -> dict[str, float | int]:
+        return {
+            **self._jb.stats(),
+            "speaker_xruns": self.xruns,
+            "speaker_latency_ms": round(self.output_latency_s * 1000, 1),
+            "speaker_starts": self.starts,
+        }
+
     def played_blocks(self) -> list[tuple[float, Int16Array]]:
+        """Blocks written since the last call: (speaker time of the first sample, samples);
+        only with ``keep_played``."""
         log, out = self._played, []
         while log:
             out.append(log.popleft())
         return out
-
-    def stats(self) -> dict[str, float | int]:
-        return {**super().stats(), "speaker_starts": self.starts}
 
     def close(self) -> None:
         if self._closed:
