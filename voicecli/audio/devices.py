@@ -111,8 +111,7 @@ def choose_format(
     return pick_format(info, kind, preferred, ok, rate)
 
 
-def start_stream(
-    kind: Kind,
+def start_input_stream(
     info: DeviceInfo,
     rate: int,
     block: int,
@@ -121,11 +120,10 @@ def start_stream(
     callback: Any,
     finished: Any,
 ) -> Any:
-    """Open and start a callback stream (raw int16 bytes in, a numpy array out)."""
+    """Open and start a capture callback stream (raw int16 bytes in)."""
     mod = sd()
-    factory = mod.RawInputStream if kind == "input" else mod.OutputStream
     try:
-        stream = factory(
+        stream = mod.RawInputStream(
             samplerate=rate,
             blocksize=block,
             device=info.index,
@@ -137,7 +135,7 @@ def start_stream(
         )
         stream.start()
     except mod.PortAudioError as exc:
-        raise open_error(exc, info, kind) from exc
+        raise open_error(exc, info, "input") from exc
     return stream
 
 
@@ -236,8 +234,7 @@ class MicSource:
         self._ready.set()
 
     def _open(self) -> None:
-        self._stream = start_stream(
-            "input",
+        self._stream = start_input_stream(
             self.info,
             self.rate,
             self.block,
