@@ -18,7 +18,8 @@ buffer). Rows (median over the utterances), each with voicecli / baseline:
   ``--echo aec``: self-interruptions, utterances answered in full, the echo level that
   reached the server during each reply, and one barge-in by real speech during a reply;
 * dropouts (gaps >= 5 ms inside a reply) and clicks (discontinuities) on the speaker;
-* the clean run's CPU and RSS ratios again over ``--cpu-pairs`` alternating pairs (median).
+* the CPU and RSS ratios again over ``--cpu-pairs`` alternating pairs of each kind of run
+  (median; clean and loopback).
 
 The machine is shared: CPU figures are noisy, which is why the two clients are measured in
 the same run and compared as ratios.
@@ -345,6 +346,7 @@ class Figures:
     utterances: int
     self_interruptions: int
     echo_db: list[float | None]
+    played_s: float  # reply audio heard on the speaker (a client that cuts itself off plays less)
     barge_cut_s: float | None
     barge_answered: bool
 
@@ -389,6 +391,7 @@ def analyse(run: Run, spk: np.ndarray, t0: float, log: SimLog) -> Figures:
         utterances=len(replies) - (1 if run.barge else 0),
         self_interruptions=len(interrupts),
         echo_db=[r.echo_db for r in replies],
+        played_s=sum(r.heard_s for r in replies),
         barge_cut_s=barge_cut,
         barge_answered=barge_answered,
     )
@@ -440,6 +443,13 @@ def report(ours: Figures, base: Figures, title: str) -> None:
         f"{base.cpu_pct:.1f}",
         ratio(ours.cpu_pct, base.cpu_pct),
         "<= 1.0x",
+    )
+    row(
+        "reply audio heard on the speaker (s; CPU follows it)",
+        f"{ours.played_s:.1f}",
+        f"{base.played_s:.1f}",
+        "",
+        "",
     )
     row(
         "peak RSS",
@@ -511,7 +521,8 @@ def main() -> None:
         "--cpu-pairs",
         type=int,
         default=3,
-        help="clean runs of both clients, alternating, for the CPU and RSS ratios (median)",
+        help="runs of both clients, alternating (clean, then loopback), for the CPU and RSS "
+        "ratios (median)",
     )
     ap.add_argument(
         "--voice",
@@ -551,36 +562,44 @@ def main() -> None:
             if a.only and a.only != name:
                 continue
             runs.append((Run(name, True), cmd + (["--echo", "aec"] if name == "voicecli" else [])))
+
+    def one(run: Run, cmd: list[str]) -> None:
+        if run.echo:
+            vaudio(env, "loopback", "on", "40")
+        try:
+            run_client(
+                run,
+                cmd,
+                cenv,
+                probe,
+                sim,
+                log,
+                echo_wavs if run.echo else clean,
+                barge if run.echo else None,
+            )
+        finally:
+            if run.echo:
+                vaudio(env, "loopback", "off")
+
+    pairs: dict[bool, list[tuple[Run, Run]]] = {False: [], True: []}
     try:
         for run, cmd in runs:
-            if run.echo:
-                vaudio(env, "loopback", "on", "40")
-            try:
-                run_client(
-                    run,
-                    cmd,
-                    cenv,
-                    probe,
-                    sim,
-                    log,
-                    echo_wavs if run.echo else clean,
-                    barge if run.echo else None,
-                )
-            finally:
-                if run.echo:
-                    vaudio(env, "loopback", "off")
+            one(run, cmd)
             print(
                 f"{run.name} ({'echo' if run.echo else 'clean'}) exit {run.exit_code}",
                 file=sys.stderr,
             )
-        pairs: list[tuple[Run, Run]] = []
-        if not (a.only or a.skip_clean):
-            pairs.append((runs[0][0], runs[1][0]))
-            for _ in range(a.cpu_pairs - 1):  # the same clean run again, for CPU and RSS
-                pair = (Run("voicecli", False), Run("starter", False))
-                for run, cmd in zip(pair, (runs[0][1], runs[1][1]), strict=True):
-                    run_client(run, cmd, cenv, probe, sim, log, clean, None)
-                pairs.append(pair)
+        if not a.only:
+            for echo in (False, True):
+                both = [(r, c) for r, c in runs if r.echo == echo]
+                if len(both) != 2:
+                    continue
+                pairs[echo].append((both[0][0], both[1][0]))
+                for _ in range(a.cpu_pairs - 1):  # the same run again, for CPU and RSS
+                    pair = (Run("voicecli", echo), Run("starter", echo))
+                    for run, (_, cmd) in zip(pair, both, strict=True):
+                        one(run, cmd)
+                    pairs[echo].append(pair)
         spk, t0 = probe.stop(tmp / "speaker.npz")
     finally:
         sim.stop_thread()
@@ -589,12 +608,13 @@ def main() -> None:
         pickle.dump(([r for r, _ in runs], spk, t0, log.sent, log.heard), fh)
     print(f"raw data: {tmp / 'runs.pickle'} (--analyse it again)", file=sys.stderr)
     show([r for r, _ in runs], spk, t0, log)
-    if len(pairs) > 1:
-        cpu_pairs(pairs)
+    for echo, done in pairs.items():
+        if len(done) > 1:
+            cpu_pairs(done, "loopback (--echo aec)" if echo else "clean (--echo off)")
 
 
-def cpu_pairs(pairs: list[tuple[Run, Run]]) -> None:
-    """CPU and peak RSS of the clean runs, pair by pair (the machine is shared: one pair's
+def cpu_pairs(pairs: list[tuple[Run, Run]], label: str) -> None:
+    """CPU and peak RSS of one kind of run, pair by pair (the machine is shared: one pair's
     CPU ratio moves by +-10 %, the median of several alternating pairs much less)."""
 
     def cpu(r: Run) -> float:
@@ -602,7 +622,7 @@ def cpu_pairs(pairs: list[tuple[Run, Run]]) -> None:
 
     cpu_r = [cpu(o) / cpu(b) for o, b in pairs]
     rss_r = [o.peak_rss_mb / b.peak_rss_mb for o, b in pairs]
-    print(f"\nclean runs, {len(pairs)} alternating pairs (voicecli / starter):")
+    print(f"\n{label} runs, {len(pairs)} alternating pairs (voicecli / starter):")
     print("  CPU %:  " + ", ".join(f"{cpu(o):.1f} / {cpu(b):.1f}" for o, b in pairs))
     print(
         f"  CPU ratio: median {statistics.median(cpu_r):.2f}x ("

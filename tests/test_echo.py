@@ -221,6 +221,34 @@ async def test_echo_canceller_shifts_the_far_end_when_the_echo_comes_first() -> 
     assert abs(aec.path.delay - 480) <= 16  # 30 ms at 16 kHz
 
 
+class CountingCanceller(SubtractingCanceller):
+    def __init__(self) -> None:
+        super().__init__()
+        self.calls = 0
+
+    def process(self, near: bytearray) -> None:
+        self.calls += 1
+        super().process(near)
+
+
+async def test_without_an_echo_path_the_canceller_is_not_run() -> None:
+    """Headphones: the microphone never hears the speaker. Once the echo path detector has
+    judged so, AEC3 is not fed any more (its output would not be sent), and the microphone
+    passes untouched."""
+    spk = FakeSpeaker()
+    spk.blocks, _ = played_and_heard(6.0)
+    spk.per_call = 2  # handed over as they play
+    rng = np.random.default_rng(9)
+    mic = [rng.integers(-2000, 2000, 320).astype("<i2").tobytes() for _ in range(300)]
+    canc = CountingCanceller()
+    aec = EchoCanceller(TimedSource([(f, i * 0.02) for i, f in enumerate(mic)]), spk, canc)
+    aec.tones.push_far = lambda piece: None  # type: ignore[method-assign]  # noise, no tones
+    out = [f async for f in aec.frames()]
+    assert not aec.path.coupled
+    assert canc.calls < 300  # of 600 pieces: only until the path was judged
+    assert out[-100:] == mic[-100:]
+
+
 class NullCanceller:
     def reverse(self, far: bytearray) -> None:
         pass

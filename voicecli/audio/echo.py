@@ -418,24 +418,13 @@ class EchoCanceller:
             self.idle_pieces += 1
             return raw
         near = bytearray(raw)
-        self.tones.push_far(piece)
-        if self.tones.freqs:
-            # a tone: AEC3 does not learn it (see echo_tone.py), so it is not run (its
-            # two calls are the biggest cost here; it sees both streams skip together)
-            self.tones.clean(near)
-            self.tone_pieces += 1
-        else:
-            self.canceller.reverse(bytearray(piece))
-            # the delay hint: the measured echo delay once known (AEC3 finds it itself;
-            # every FFI call costs CPU, so it is sent only when it changes)
-            hint = self.path.delay
-            hint = 0 if hint is None else max(0, hint * 1000 // INPUT_RATE)
-            if hint != self._hint:
-                self.canceller.set_delay_ms(hint)
-                self._hint = hint
-            self.canceller.process(near)
-        self.near_pieces += 1
         was_coupled = self.path.coupled
+        if was_coupled:
+            self._run_canceller(near, piece)
+        # else the microphone does not hear the speaker (headphones): what the canceller
+        # would make of it is not sent, so it is not run (it converges again if an echo
+        # path appears: the microphone is muted meanwhile)
+        self.near_pieces += 1
         self.path.push(piece, raw)
         if self.path.coupled and not was_coupled:
             self._restart_warmup()  # a new echo path: AEC3 converges again
@@ -443,10 +432,11 @@ class EchoCanceller:
         if loud:
             self._far_active += 1
             self._far_quiet = 0
-            e_in, e_out = _energy(raw), _energy(near)
-            self._reply_in += e_in
-            self._reply_out += e_out
-            self._recent.append((e_in, e_out))
+            if was_coupled:
+                e_in, e_out = _energy(raw), _energy(near)
+                self._reply_in += e_in
+                self._reply_out += e_out
+                self._recent.append((e_in, e_out))
         else:
             self._far_quiet += 1
             if self._far_quiet == self.TAIL_PIECES and self._reply_in > 0:
@@ -460,6 +450,25 @@ class EchoCanceller:
             self.warmup_muted += 1
             return self._silence
         return bytes(near)
+
+    def _run_canceller(self, near: bytearray, piece: bytes) -> None:
+        """Take the echo of ``piece`` out of ``near``, in place."""
+        self.tones.push_far(piece)
+        if self.tones.freqs:
+            # a tone: AEC3 does not learn it (see echo_tone.py), so it is not run (its
+            # two calls are the biggest cost here; it sees both streams skip together)
+            self.tones.clean(near)
+            self.tone_pieces += 1
+            return
+        self.canceller.reverse(bytearray(piece))
+        # the delay hint: the measured echo delay once known (AEC3 finds it itself;
+        # every FFI call costs CPU, so it is sent only when it changes)
+        hint = self.path.delay
+        hint = 0 if hint is None else max(0, hint * 1000 // INPUT_RATE)
+        if hint != self._hint:
+            self.canceller.set_delay_ms(hint)
+            self._hint = hint
+        self.canceller.process(near)
 
     def stats(self) -> dict[str, float | int]:
         delay = self.path.delay

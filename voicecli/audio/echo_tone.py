@@ -26,6 +26,8 @@ EVERY = 5  # pieces between looks while the level stays the same...
 ONSET_PIECES = 10  # ...every other piece this long after the far end started or jumped
 RECENT_PIECES = 4
 MATCH_HZ = 10.0
+REFIT_HZ = 1.0  # the fit is rebuilt when a tone moved this much (its envelope terms
+# absorb a smaller error: over 5 ms, 1 Hz is 0.016 rad of phase, to first order a ramp)
 NFFT, NFFT_RECENT = 8192, 2048
 HALF = PIECE // 2
 LOBE_BINS = 2.5  # a Hann window's main lobe: +-2 bins of its own length
@@ -67,11 +69,13 @@ class ToneResidue:
         self._quiet = HOLD_PIECES
         self.freqs: list[float] = []  # removed now (Hz)
         self._fit: tuple[np.ndarray, np.ndarray] | None = None  # basis and its pseudo-inverse
+        self._fit_freqs: list[float] = []  # the frequencies it was built for
         self.pieces = 0  # pieces cleaned
+        self.fits = 0  # bases built (a steady tone needs one)
 
     def push_far(self, far: bytes) -> None:
         x = np.frombuffer(far, "<i2").astype(np.float64)
-        energy = float(np.mean(x * x))
+        energy = float(np.dot(x, x)) / len(x)
         if energy < QUIET * QUIET:  # the far end is quiet: only its echo may still come
             self._far.clear()
             self._quiet += 1
@@ -103,8 +107,15 @@ class ToneResidue:
     def _set(self, freqs: list[float]) -> None:
         self.freqs = freqs
         if not freqs:
-            self._fit = None
+            self._fit, self._fit_freqs = None, []
             return
+        old = sorted(self._fit_freqs)
+        if len(old) == len(freqs) and all(
+            abs(f - g) <= REFIT_HZ for f, g in zip(sorted(freqs), old, strict=True)
+        ):
+            return  # the same tones: looked at every 50 ms, the pseudo-inverse is not cheap
+        self._fit_freqs = list(freqs)
+        self.fits += 1
         # sinusoids of free phase, each also with a linear envelope, over 5 ms: the same
         # basis fits every half piece, so its pseudo-inverse is computed once per look
         n = np.arange(HALF)
