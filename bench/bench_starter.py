@@ -15,8 +15,10 @@ buffer). Rows (median over the utterances), each with voicecli / baseline:
 * audio sent / session time (what the server received);
 * CPU % of one core while the conversation runs (/proc ticks), peak RSS (VmHWM);
 * the speaker looped into the microphone at 0 dB (``vaudio.sh loopback``), voicecli with
-  ``--echo aec``: self-interruptions, utterances answered in full, the echo level that
-  reached the server during each reply, and one barge-in by real speech during a reply;
+  ``--echo aec``: self-interruptions, utterances answered in full (heard for at least 90 %
+  of the audible span of what the server sent for the turn), the echo level that reached
+  the server during each reply, and one barge-in by real speech during a reply (cut: the
+  first 300 ms of silence on the speaker after it began);
 * dropouts (gaps >= 5 ms inside a reply) and clicks (discontinuities) on the speaker;
 * the CPU and RSS ratios again over ``--cpu-pairs`` alternating pairs of each kind of run
   (median; clean and loopback).
@@ -72,6 +74,8 @@ realtime = 1.0
 default_reply = "{REPLY}"
 """
 HEARD = 1500  # |sample| above this on the speaker: a reply is audible (tones peak at 9830)
+GAP_MS = 400  # silence that ends a reply (espeak's pauses between phrases are shorter)
+CUT_MS = 300  # silence after a barge-in that shows the reply was cut
 
 
 # ------------------------------------------------------------------ the simulator, logged
@@ -79,6 +83,8 @@ HEARD = 1500  # |sample| above this on the speaker: a reply is audible (tones pe
 class SimLog:
     sent: dict[int, list[tuple[float, str]]] = field(default_factory=dict)  # session -> msgs
     heard: dict[int, list[tuple[float, bytes]]] = field(default_factory=dict)  # audio received
+    spoken: dict[int, list[tuple[float, bytes]]] = field(default_factory=dict)  # audio sent
+    voice: str = "tone"
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
@@ -94,10 +100,14 @@ def start_sim(log: SimLog, tmp: Path, voice: str = "tone") -> Any:
         await orig_send(self, msg)
         now = time.monotonic()
         kinds = []
+        audio = []
         for key, inner in msg.items():
             if key == "serverContent":
                 if "modelTurn" in inner:
                     kinds.append("audio")
+                    for part in inner["modelTurn"].get("parts", []):
+                        data = (part.get("inlineData") or {}).get("data", "")
+                        audio.append(inputs.b64decode(data))
                 kinds += [k for k in ("interrupted", "turnComplete") if inner.get(k)]
                 if "inputTranscription" in inner:
                     kinds.append("inputTranscription")
@@ -105,6 +115,8 @@ def start_sim(log: SimLog, tmp: Path, voice: str = "tone") -> Any:
                 kinds.append(key)
         with log.lock:
             log.sent.setdefault(self.record.id, []).extend((now, k) for k in kinds)
+            if audio:
+                log.spoken.setdefault(self.record.id, []).append((now, b"".join(audio)))
 
     def blob(self: Any, b: Any) -> Any:
         try:
@@ -286,6 +298,13 @@ def envelope_on(x: np.ndarray) -> np.ndarray:
     return blocks > HEARD
 
 
+def audible(idx: np.ndarray) -> tuple[int, int]:
+    """The first and last audible ms of a reply, given the audible ms (a silence of >= GAP_MS
+    ends it: a later sound is another reply)."""
+    gaps = np.flatnonzero(np.diff(idx) > GAP_MS)
+    return int(idx[0]), int(idx[gaps[0]]) if len(gaps) else int(idx[-1])
+
+
 def analyse_reply(
     spk: np.ndarray, t0: float, start: float, stop: float, log: SimLog, run: Run
 ) -> Reply:
@@ -297,10 +316,7 @@ def analyse_reply(
     server_first = first_after(log, run.session, "audio", start)
     if not len(idx):
         return Reply(None, server_first, 0.0, 0, 0, None, False)
-    first = int(idx[0])
-    # the reply ends at the first silence >= 200 ms (a later sound is another reply)
-    gaps = np.flatnonzero(np.diff(idx) > 200)
-    last = int(idx[gaps[0]]) if len(gaps) else int(idx[-1])
+    first, last = audible(idx)
     inner = idx[(idx >= first) & (idx <= last)]
     dropouts = int(np.sum(np.diff(inner) > 5))  # a hole of >= 5 ms inside the reply
     y = seg[first * 24 : (last + 1) * 24].astype(np.float64)
@@ -323,14 +339,21 @@ def analyse_reply(
             echo_db = 20 * np.log10((np.sqrt(np.mean(x**2)) + 1e-9) / spk_rms)
         else:
             echo_db = -np.inf  # nothing was sent while the reply played
-    full = heard_s >= 0.9 * text_seconds(REPLY)
+    full = heard_s >= 0.9 * turn_audible_s(log, run.session, start)
     return Reply(heard_at, server_first, heard_s, dropouts, clicks, echo_db, full)
 
 
-def text_seconds(text: str) -> float:
-    from voicecli.sim.voice import text_duration
-
-    return text_duration(text)
+def turn_audible_s(log: SimLog, session: int, start: float) -> float:
+    """The audible span of the audio the server sent for the first turn it completed after
+    ``start``: what a client that plays the reply in full lets the user hear."""
+    end = first_after(log, session, "turnComplete", start) or float("inf")
+    with log.lock:
+        pcm = b"".join(p for t, p in log.spoken.get(session, []) if start <= t <= end)
+    idx = np.flatnonzero(envelope_on(np.frombuffer(pcm, "<i2").astype(np.int32)))
+    if not len(idx):
+        return float("inf")  # nothing audible was sent: nothing to answer in full
+    first, last = audible(idx)
+    return (last - first + 1) / 1000
 
 
 @dataclass
@@ -368,10 +391,12 @@ def analyse(run: Run, spk: np.ndarray, t0: float, log: SimLog) -> Figures:
         b0, b1 = run.barge
         interrupts_real = [t for t in interrupts if b0 <= t <= b1 + 1.5]
         interrupts = [t for t in interrupts if t not in interrupts_real]
-        # the reply stops on the speaker: last audible sample of the reply before b1 + 1 s
+        # the reply stops on the speaker: the first silence of >= CUT_MS after the barge-in
+        # began (a tone has no pauses; speech has short ones between words)
         a = int((b0 - t0) * 24000)
         on = envelope_on(spk[a : int((b1 + 1.0 - t0) * 24000)])
-        silent_from = np.flatnonzero(~on)
+        quiet = np.convolve((~on).astype(np.int32), np.ones(CUT_MS, np.int32), "valid")
+        silent_from = np.flatnonzero(quiet == CUT_MS)
         if interrupts_real and len(silent_from):
             barge_cut = silent_from[0] / 1000  # s after the barge-in started
         nxt = analyse_reply(spk, t0, b1, run.t_end, log, run)
@@ -410,7 +435,7 @@ def row(name: str, ours: str, base: str, r: str, goal: str) -> None:
     print(f"| {name} | {ours} | {base} | {r} | {goal} |")
 
 
-def report(ours: Figures, base: Figures, title: str) -> None:
+def report(ours: Figures, base: Figures, title: str, speech: bool) -> None:
     print(f"\n### {title}\n")
     print("| figure | voicecli | baseline | ratio | goal |")
     print("|---|---|---|---|---|")
@@ -458,13 +483,16 @@ def report(ours: Figures, base: Figures, title: str) -> None:
         ratio(ours.rss_mb, base.rss_mb),
         "<= 1.3x",
     )
-    row(
-        "dropouts / clicks in replies",
-        f"{ours.dropouts} / {ours.clicks}",
-        f"{base.dropouts} / {base.clicks}",
-        "",
-        "0 / 0",
-    )
+    if speech:  # a word's own pauses and edges would count: these read tones only
+        row("dropouts / clicks in replies", "n/a (speech)", "n/a (speech)", "", "0 / 0")
+    else:
+        row(
+            "dropouts / clicks in replies",
+            f"{ours.dropouts} / {ours.clicks}",
+            f"{base.dropouts} / {base.clicks}",
+            "",
+            "0 / 0",
+        )
     row(
         "utterances answered in full",
         f"{ours.answered} of {ours.utterances}",
@@ -528,18 +556,18 @@ def main() -> None:
         "--voice",
         choices=["tone", "espeak"],
         default="tone",
-        help="the simulator's voice; espeak (real speech, what AEC3 is made for): only the "
-        "self-interruption and echo rows mean something, the rest reads tones",
+        help="the simulator's voice; espeak (real speech, what AEC3 is made for); dropouts and "
+        "clicks read tones and are not counted then",
     )
     a = ap.parse_args()
     if a.analyse:
         with open(a.analyse, "rb") as fh:
-            saved_runs, spk, t0, sent, heard = pickle.load(fh)
-        show(saved_runs, spk, t0, SimLog(sent, heard))
+            saved_runs, spk, t0, sent, heard, spoken, voice = pickle.load(fh)
+        show(saved_runs, spk, t0, SimLog(sent, heard, spoken, voice))
         return
     env = start_vaudio()
     tmp = Path(tempfile.mkdtemp(prefix="voicecli-bench-starter-"))
-    log = SimLog()
+    log = SimLog(voice=a.voice)
     sim = start_sim(log, tmp, a.voice)
     cenv = {
         **env,
@@ -605,7 +633,8 @@ def main() -> None:
         sim.stop_thread()
         vaudio(env, "stop")
     with open(tmp / "runs.pickle", "wb") as fh:
-        pickle.dump(([r for r, _ in runs], spk, t0, log.sent, log.heard), fh)
+        saved = (log.sent, log.heard, log.spoken, log.voice)
+        pickle.dump(([r for r, _ in runs], spk, t0, *saved), fh)
     print(f"raw data: {tmp / 'runs.pickle'} (--analyse it again)", file=sys.stderr)
     show([r for r, _ in runs], spk, t0, log)
     for echo, done in pairs.items():
@@ -649,7 +678,7 @@ def show(runs: list[Run], spk: np.ndarray, t0: float, log: SimLog) -> None:
                 if echo
                 else "headphones (no echo); voicecli --echo off"
             )
-            report(ours, base, title)
+            report(ours, base, title, log.voice != "tone")
         for name in ("voicecli", "starter"):
             f = figs.get((name, echo))
             if f and not (ours and base):

@@ -138,4 +138,7 @@ def test_a_short_burst_while_the_model_speaks_is_no_barge_in(tmp_path: Path) -> 
 
     assert opens([loud] * 5 + [quiet] + [loud] * 5) is None  # two 100 ms bursts
     assert opens([loud] * 8) == 8  # 160 ms of speech interrupts
+    # loud for 120 ms, then the word fades: still a barge-in (it used to wait for the next word)
+    assert opens([loud] * 6 + [quiet] * 2) == 8
+    assert opens([loud] * 5 + [quiet] * 3) is None  # loud for too short a time
     assert opens([quiet] * 20) is None  # too quiet: the echo canceller's leftover

@@ -233,11 +233,16 @@ class Conversation:
 
     def _barge_in(self, frame: bytes, speech: bool) -> bool:
         """While the model speaks: speech opens the gate only when loud enough and, with
-        the gate's onset, at least ``barge_in_ms`` long."""
-        loud = speech and dbfs(frame) >= self.opt.barge_in_dbfs
-        self._barge_in_ms = self._barge_in_ms + self.gate.params.frame_ms if loud else 0
+        the gate's onset, at least ``barge_in_ms`` long. Once it has been loud that long
+        (less the onset), quieter speech still completes the onset: the end of a short
+        first word ("Wait,") fades below the level, and a reset there left the barge-in to
+        the next word, 0.6 s later."""
         hold = self.opt.barge_in_ms - self.gate.params.onset_ms
-        return loud and self._barge_in_ms > hold
+        if speech and dbfs(frame) >= self.opt.barge_in_dbfs:
+            self._barge_in_ms += self.gate.params.frame_ms
+        elif not (speech and self._barge_in_ms > hold):
+            self._barge_in_ms = 0
+        return speech and self._barge_in_ms > hold
 
     async def _trail_silence(self) -> None:
         """Server detection: keep sending silence until the server has ended the turn (or the

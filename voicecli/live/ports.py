@@ -57,8 +57,9 @@ class Options:
     # is an activityStart, i.e. a barge-in): what is left of the model's own voice after
     # echo cancellation is quieter and must not interrupt it
     barge_in_dbfs: float = -42.0
-    # ...and last this long (with the gate's onset): bursts of leftover echo while the echo
-    # canceller re-adapts are shorter; the pre-roll still sends the interruption's start
+    # ...and last this long (with the gate's onset; loud for all but the onset): bursts of
+    # leftover echo while the echo canceller re-adapts are shorter; the pre-roll still sends
+    # the interruption's start
     barge_in_ms: int = 160
 
 
