@@ -342,3 +342,19 @@ async def test_each_reply_is_lined_up_with_its_echo(moved: int) -> None:
     assert aec.align.ref == pytest.approx(480, abs=0.1)
     assert aec.align.fixes == ([] if moved == 0 else [pytest.approx(moved / 16000, abs=4e-6)])
     assert not out.any()  # both replies' echo gone
+
+
+def test_the_exit_line_claims_an_echo_path_only_when_it_was_measured() -> None:
+    """The canceller assumes an echo path until shown otherwise: the exit line names a
+    path only with its measured delay, and says nothing was cancelled when nothing played."""
+    from voicecli.ui.devices_view import format_audio_stats
+
+    base = {"aec_echo_path": 1, "aec_echo_delay_ms": -1, "aec_replies": 0}
+    assert "echo canceller on (no reply played through it)" in format_audio_stats(base)
+    replies = {"aec_replies": 3, "aec_reduction_median_db": 40.0, "aec_reduction_min_db": 20.0}
+    tone = format_audio_stats({**base, **replies})
+    assert "echo cancelled by 40 dB (least 20 dB) over 3 replies" in tone
+    assert "echo path" not in tone
+    measured = format_audio_stats({**base, **replies, "aec_echo_delay_ms": 34})
+    assert "echo path 34 ms, cancelled by 40 dB" in measured
+    assert "no echo path" in format_audio_stats({**base, "aec_echo_path": 0})

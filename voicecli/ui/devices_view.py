@@ -95,13 +95,17 @@ def format_audio_stats(stats: dict[str, float | int]) -> str:
         if not stats["aec_echo_path"]:
             parts.append("no echo path (headphones?): mic passed as is")
         else:
+            # the path is assumed until shown otherwise: a delay is only known once measured
+            # (a tone, or nothing played, measures none)
             delay = stats["aec_echo_delay_ms"]
-            text = "echo path " + (f"{delay} ms" if delay >= 0 else "found") + ", cancelled"
+            text = f"echo path {delay} ms, cancelled" if delay >= 0 else "echo cancelled"
             if stats.get("aec_replies"):
                 text += (
                     f" by {stats['aec_reduction_median_db']:.0f} dB (least"
                     f" {stats['aec_reduction_min_db']:.0f} dB) over {stats['aec_replies']} replies"
                 )
+            elif delay < 0:
+                text = "echo canceller on (no reply played through it)"
             parts.append(text)
     parts.append(f"mic overflows {stats.get('mic_overflows', 0)}")
     mic_x, spk_x = int(stats.get("mic_xruns", 0)), int(stats.get("speaker_xruns", 0))
