@@ -483,16 +483,11 @@ def report(ours: Figures, base: Figures, title: str, speech: bool) -> None:
         ratio(ours.rss_mb, base.rss_mb),
         "<= 1.3x",
     )
-    if speech:  # a word's own pauses and edges would count: these read tones only
-        row("dropouts / clicks in replies", "n/a (speech)", "n/a (speech)", "", "0 / 0")
-    else:
-        row(
-            "dropouts / clicks in replies",
-            f"{ours.dropouts} / {ours.clicks}",
-            f"{base.dropouts} / {base.clicks}",
-            "",
-            "0 / 0",
-        )
+
+    def breaks(f: Figures) -> str:  # a word's own pauses and edges would count: tones only
+        return "n/a (speech)" if speech else f"{f.dropouts} / {f.clicks}"
+
+    row("dropouts / clicks in replies", breaks(ours), breaks(base), "", "0 / 0")
     row(
         "utterances answered in full",
         f"{ours.answered} of {ours.utterances}",

@@ -97,16 +97,17 @@ def format_audio_stats(stats: dict[str, float | int]) -> str:
         else:
             # the path is assumed until shown otherwise: a delay is only known once measured
             # (a tone, or nothing played, measures none)
-            delay = stats["aec_echo_delay_ms"]
-            text = f"echo path {delay} ms, cancelled" if delay >= 0 else "echo cancelled"
-            if stats.get("aec_replies"):
-                text += (
-                    f" by {stats['aec_reduction_median_db']:.0f} dB (least"
-                    f" {stats['aec_reduction_min_db']:.0f} dB) over {stats['aec_replies']} replies"
-                )
-            elif delay < 0:
-                text = "echo canceller on (no reply played through it)"
-            parts.append(text)
+            delay, replies = stats["aec_echo_delay_ms"], stats.get("aec_replies")
+            if delay < 0 and not replies:
+                parts.append("echo canceller on (no reply played through it)")
+            else:
+                text = f"echo path {delay} ms, cancelled" if delay >= 0 else "echo cancelled"
+                if replies:
+                    text += (
+                        f" by {stats['aec_reduction_median_db']:.0f} dB (least"
+                        f" {stats['aec_reduction_min_db']:.0f} dB) over {replies} replies"
+                    )
+                parts.append(text)
     parts.append(f"mic overflows {stats.get('mic_overflows', 0)}")
     mic_x, spk_x = int(stats.get("mic_xruns", 0)), int(stats.get("speaker_xruns", 0))
     if mic_x or spk_x:
