@@ -67,3 +67,36 @@ def test_a_steady_tone_is_fitted_once() -> None:
     assert tr.fits <= 2
     a = 8000
     assert db(near[a:]) - db(out[a:]) > 40
+
+
+def test_speech_is_looked_at_seldom_and_a_tone_after_it_still_goes() -> None:
+    # speech with 50 ms gaps between words: a gap is no new start (each look is an
+    # 8192-point FFT; restarting the onset looks at every gap made ~32 a second)
+    words = []
+    for k in range(10):
+        words += [far_signal(0.25, seed=k), np.zeros(800)]
+    speech = np.concatenate(words)
+    far = np.concatenate([speech, np.zeros(4000), tone(1.0, 440)])
+    near = echo_of(far)
+    tr = ToneResidue()
+    looks = 0
+    look = tr._look
+
+    def counted() -> None:
+        nonlocal looks
+        looks += 1
+        look()
+
+    tr._look = counted  # type: ignore[method-assign]
+    out = []
+    for k in range(0, len(far) - PIECE + 1, PIECE):
+        tr.push_far(far[k : k + PIECE].astype("<i2").tobytes())
+        if k == len(speech) - PIECE:
+            assert looks <= 25  # 3 s of speech: 20 (restarted at each gap: 80)
+            assert tr.pieces == 0  # and none of it was cleaned as a tone
+        piece = bytearray(near[k : k + PIECE].astype("<i2").tobytes())
+        tr.clean(piece)
+        out.append(np.frombuffer(bytes(piece), "<i2"))
+    got = np.concatenate(out).astype(np.float64)
+    a = len(speech) + 4000 + 640 + 3 * PIECE  # the tone's echo, from its fourth piece
+    assert db(near[a : a + 8000]) - db(got[a : a + 8000]) > 40

@@ -7,6 +7,7 @@ exactly.
 from __future__ import annotations
 
 from collections import deque
+from functools import cache
 
 import numpy as np
 
@@ -17,9 +18,17 @@ NARROW_SHARE = 0.8  # this much of the far end's energy in...
 NARROW_BINS = 0.005  # ...this fraction of the spectrum: a tone, no delay can be read from it
 
 
+@cache
+def hann(n: int) -> np.ndarray:
+    """A Hann window of ``n`` samples (the windows here have a few fixed lengths)."""
+    w = np.hanning(n)
+    w.flags.writeable = False
+    return w
+
+
 def narrowband(x: np.ndarray) -> bool:
     """A tone or a few (a sine's correlation repeats every period: no delay to find)."""
-    power = np.abs(np.fft.rfft(x * np.hanning(len(x)))) ** 2
+    power = np.abs(np.fft.rfft(x * hann(len(x)))) ** 2
     top = max(1, round(NARROW_BINS * len(power)))
     total = float(power.sum()) + 1e-12
     return float(np.sort(power)[-top:].sum()) / total >= NARROW_SHARE
@@ -68,8 +77,8 @@ def phat_fine(
     """``phat_peak`` to 1/``up`` of a sample (the correlation interpolated by zero-padding
     its spectrum)."""
     size = 1 << int(np.ceil(np.log2(len(near) + len(far))))
-    a = np.fft.rfft(near * np.hanning(len(near)), size)
-    b = np.fft.rfft(far * np.hanning(len(far)), size)
+    a = np.fft.rfft(near * hann(len(near)), size)
+    b = np.fft.rfft(far * hann(len(far)), size)
     cross = a * np.conj(b)
     cross /= np.abs(cross) + 1e-12
     r = np.fft.irfft(cross, size * up)

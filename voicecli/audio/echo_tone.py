@@ -14,16 +14,16 @@ far ends (speech) are left to AEC3.
 from __future__ import annotations
 
 from collections import deque
-from functools import cache
 
 import numpy as np
 
-from voicecli.audio.echo_path import PIECE, RATE
+from voicecli.audio.echo_path import PIECE, RATE, hann
 
 WINDOW_PIECES = 30  # the far end looked at: at most the last 300 ms of it...
 HOLD_PIECES = 15  # ...and its tones kept this long after it went quiet (the echo lags)
 EVERY = 5  # pieces between looks while the level stays the same...
-ONSET_PIECES = 10  # ...every other piece this long after the far end started or jumped
+ONSET_PIECES = 10  # ...every other piece this long after the far end started or jumped...
+BROADBAND_EVERY = 20  # ...and every 200 ms once it has been broadband (speech) for 300 ms
 RECENT_PIECES = 4
 MATCH_HZ = 10.0
 REFIT_HZ = 1.0  # the fit is rebuilt when a tone moved this much (its envelope terms
@@ -36,14 +36,9 @@ SECOND_SHARE = 0.1  # each of them at least this much
 QUIET = 32768 * 10 ** (-50 / 20)
 
 
-@cache
-def _hann(n: int) -> np.ndarray:
-    return np.hanning(n)
-
-
 def _tones(x: np.ndarray, nfft: int = NFFT) -> list[float]:
     """One or two frequencies holding most of ``x``'s energy, or none (broadband)."""
-    spec = np.abs(np.fft.rfft(x * _hann(len(x)), nfft)) ** 2
+    spec = np.abs(np.fft.rfft(x * hann(len(x)), nfft)) ** 2
     total = float(spec.sum()) + 1e-12
     lobe = max(1, round(LOBE_BINS * nfft / len(x)))
     freqs: list[float] = []
@@ -65,7 +60,7 @@ def _tones(x: np.ndarray, nfft: int = NFFT) -> list[float]:
 class ToneResidue:
     def __init__(self) -> None:
         self._far: deque[np.ndarray] = deque(maxlen=WINDOW_PIECES)
-        self._n = 0  # loud far pieces since the far end started
+        self._n = 0  # loud far pieces since the far end started (gaps between words in)
         self._quiet = HOLD_PIECES
         self.freqs: list[float] = []  # removed now (Hz)
         self._fit: tuple[np.ndarray, np.ndarray] | None = None  # basis and its pseudo-inverse
@@ -82,13 +77,23 @@ class ToneResidue:
             if self._quiet >= HOLD_PIECES:
                 self._set([])
             return
-        # look every other piece just after the far end started, else every EVERY pieces
-        started = self._quiet > 0
+        # looked at more often just after the far end started (see _every); a gap between
+        # words (speech, nothing held) is no new start, a gap in or after tones is
+        started = self._quiet >= HOLD_PIECES or (self._quiet > 0 and bool(self.freqs))
         self._quiet = 0
         self._far.append(x)
         self._n = 0 if started else self._n + 1
-        if self._n % (2 if self._n < ONSET_PIECES else EVERY) == 0:
+        if self._n % self._every() == 0:
             self._look()
+
+    def _every(self) -> int:
+        if self._n < ONSET_PIECES:
+            return 2
+        if not self.freqs and self._n >= WINDOW_PIECES:
+            # speech: a tone starting in the middle of it is not what a voice does, and a
+            # look is an 8192-point FFT (looking every 50 ms cost 0.2 % of a core)
+            return BROADBAND_EVERY
+        return EVERY
 
     def _look(self) -> None:
         """The tones of the last 300 ms (precise) and of the last 40 ms (a tone that just
