@@ -76,7 +76,7 @@ def phat_fine(
 ) -> tuple[float, float]:
     """``phat_peak`` to 1/``up`` of a sample (the correlation interpolated by zero-padding
     its spectrum)."""
-    size = 1 << int(np.ceil(np.log2(len(near) + len(far))))
+    size = fast_size(len(near) + len(far))
     a = np.fft.rfft(near * hann(len(near)), size)
     b = np.fft.rfft(far * hann(len(far)), size)
     cross = a * np.conj(b)
@@ -87,6 +87,24 @@ def phat_fine(
     k = int(np.argmax(mags))
     ratio = float(mags[k] / (_median(mags[::up]) + 1e-12))
     return ratio, float(delays[k]) / up
+
+
+@cache
+def fast_size(n: int) -> int:
+    """The smallest 2^a 3^b 5^c >= ``n``: FFTs of that size are fast (pocketfft takes
+    24576 points in a third of the time of 32768, the next power of two)."""
+    best = 1 << max(0, (n - 1).bit_length())
+    p5 = 1
+    while p5 < best:
+        p35 = p5
+        while p35 < best:
+            m = p35
+            while m < n:
+                m *= 2
+            best = min(best, m)
+            p35 *= 3
+        p5 *= 5
+    return best
 
 
 def _median(x: np.ndarray) -> float:
