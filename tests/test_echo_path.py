@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from voicecli.audio.echo_path import PIECE, EchoPath, StreamClock, phat_peak
+from voicecli.audio.echo_path import PIECE, EchoPath, StreamClock, fast_size, phat_peak
 
 
 def far_signal(seconds: float, seed: int = 0) -> np.ndarray:
@@ -102,3 +102,15 @@ def test_a_tone_through_an_echo_path_keeps_the_path() -> None:
     path = EchoPath()
     feed(path, far, echo + np.random.default_rng(3).normal(0, 20, len(far)))
     assert path.coupled and path.narrow_windows >= 3 and path.windows == 0
+
+
+def test_the_correlation_size_is_the_next_fast_fft_size() -> None:
+    def smooth(m: int) -> bool:
+        for p in (2, 3, 5):
+            while m % p == 0:
+                m //= p
+        return m == 1
+
+    for n in [*range(1, 2000), 22400, 32769]:
+        want = next(m for m in range(n, 2 * n + 1) if smooth(m))
+        assert fast_size(n) == want
