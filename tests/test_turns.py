@@ -1,6 +1,6 @@
 """Turn bookkeeping: latency, spoken vs silent-by-choice vs interrupted turns."""
 
-from voicecli.live.turns import TurnBook, TurnOutcome
+from voicecli.live.turns import LATE_S, TurnBook, TurnOutcome
 
 
 def test_latency_and_spoken_turn() -> None:
@@ -107,3 +107,51 @@ def test_a_reply_complete_before_the_gate_closes_answers_the_utterance() -> None
     b.no_reply(14.0)
     b.user_ended(15.0)  # a typed turn (no onset): always waits for its answer
     assert b.pending_user_end == 15.0
+
+
+def _cut_reply() -> TurnBook:
+    """A reply the user talks over: the server's interrupted at 1.0."""
+    b = TurnBook()
+    b.user_ended(0.5)
+    b.model_audio(0.8, 0.2)
+    b.user_started(0.9)
+    b.interrupted(1.0)
+    return b
+
+
+def test_the_turn_complete_after_interrupted_ends_no_turn() -> None:
+    # issue 37: the service closes the cut generation with a turnComplete; its late audio
+    # and transcript come first. Neither is a new turn (it was a phantom silent one).
+    b = _cut_reply()
+    assert b.late(1.01) and b.late(1.02)  # late audio, late transcript: the caller drops
+    assert b.turn_complete(1.03) is None
+    assert not b.model_busy
+    b.user_ended(1.6)  # the barge-in utterance, answered
+    b.model_audio(2.5, 0.5)
+    assert not b.late(2.5)
+    assert b.turn_complete(3.0).outcome is TurnOutcome.SPOKEN
+    b.user_ended(4.0)  # a real silence by choice is still one
+    assert b.turn_complete(4.5).outcome is TurnOutcome.SILENT
+    outcomes = [t.outcome for t in b.turns]
+    assert outcomes == [TurnOutcome.INTERRUPTED, TurnOutcome.SPOKEN, TurnOutcome.SILENT]
+
+
+def test_without_a_closing_turn_complete_the_next_reply_is_kept() -> None:
+    # a server that sends nothing after interrupted: content well after the cut is the
+    # next reply, and its turnComplete ends it
+    b = _cut_reply()
+    b.user_ended(1.6)
+    assert not b.late(1.0 + LATE_S)
+    b.model_audio(2.5, 0.5)
+    assert b.turn_complete(3.0).outcome is TurnOutcome.SPOKEN
+    assert b.count(TurnOutcome.SILENT) == 0 and len(b.turns) == 2
+
+
+def test_a_lost_connection_is_no_cut_a_turn_complete_closes() -> None:
+    b = TurnBook()
+    b.user_ended(0.5)
+    b.model_audio(0.8, 0.2)
+    b.interrupted(1.0, by_server=False)  # the reconnect: nothing will close it
+    assert not b.late(1.01)
+    b.user_ended(1.5)
+    assert b.turn_complete(1.8).outcome is TurnOutcome.SILENT

@@ -342,11 +342,21 @@ class Conversation:
     # ------------------------------------------------------------------------ downlink
     async def _downlink(self) -> None:
         async for event in self.transport.events():
+            if self._late(event):
+                continue
             self._handle(event)
             self.notify(event)
             self._poke()
         if self.book.awaiting_reply or not self._input_done:
             raise ServerError("the server closed the session unexpectedly", "try again")
+
+    def _late(self, event: ev.LiveEvent | ev.Reconnect) -> bool:
+        """Late content of an interrupted generation is never played, recorded or shown,
+        and the ``turnComplete`` closing it ends no turn (``TurnBook.late``, ``close_cut``)."""
+        if isinstance(event, ev.TurnComplete) and self.book.close_cut():
+            self._reasoning = False
+            return True
+        return isinstance(event, _CUT_CONTENT) and self.book.late(event.t)
 
     def _handle(self, event: ev.LiveEvent | ev.Reconnect) -> None:
         book = self.book
@@ -399,7 +409,7 @@ class Conversation:
         if event.phase != "reconnecting":
             return  # counted by the stats
         now = time.monotonic()
-        cut = self.book.interrupted(now)
+        cut = self.book.interrupted(now, by_server=False)
         if cut is not None:
             cut.reason = "connection lost"
             self._turn_ended(cut, now)
@@ -442,6 +452,9 @@ class Conversation:
         if results:
             await self.transport.send(m.ToolResults(tuple(results)))
             self.notify(ev.ToolResults(tuple(results), t=self.rel()), self.rel())
+
+
+_CUT_CONTENT = (ev.AudioChunk, ev.OutputTranscript, ev.ModelText, ev.GenerationComplete)
 
 
 def _ends_user_turn(event: object) -> bool:

@@ -8,6 +8,12 @@ interrupted. No I/O, no clock of its own: tests drive it directly.
 A turn is silent (the model chose not to answer) when it completes without audible audio:
 no audio at all, or only audio below the level check the caller applies (``audible=False``);
 or when an utterance gets no reply at all within a wait (``no_reply``, reason ``NO_REPLY``).
+
+After ``interrupted`` the service closes the cut generation with a ``turnComplete``
+(LIVE_FACTS "Audio"); content of that generation still in flight comes before it. Until
+then model content is ``late`` (the caller drops it) and that ``turnComplete`` ends no turn
+(``close_cut``). A server that sends no such ``turnComplete``: content more than ``LATE_S``
+after the cut is the next reply.
 """
 
 from __future__ import annotations
@@ -16,6 +22,9 @@ from dataclasses import dataclass, field
 from enum import Enum
 
 NO_REPLY = "NO_REPLY"  # reason of a silent turn made up for an utterance nobody answered
+# content this soon after ``interrupted`` (and before the turnComplete that closes the cut
+# generation) is what the server had in flight: the next reply cannot have begun yet
+LATE_S = 0.3
 
 
 class TurnOutcome(Enum):
@@ -56,6 +65,7 @@ class TurnBook:
     last_user_end: float | None = None  # end of the latest utterance not yet answered
     user_speaking: bool = False
     speech_start: float | None = None  # onset of the utterance being spoken
+    cut_at: float | None = None  # interrupted at; its closing turnComplete not yet seen
 
     def _ensure_current(self) -> Turn:
         if self.current is None:
@@ -110,15 +120,40 @@ class TurnBook:
     def model_text(self, text: str) -> None:
         self._ensure_current().model_text += text
 
-    def interrupted(self, t: float) -> Turn | None:
+    def interrupted(self, t: float, *, by_server: bool = True) -> Turn | None:
+        """The model's turn was cut at ``t``. ``by_server``: the server's ``interrupted``,
+        which a ``turnComplete`` closes later (not a lost connection, which nothing closes)."""
+        self.cut_at = t if by_server else None
         if self.current is None:
             return None
         turn = self._finish(t, TurnOutcome.INTERRUPTED, None)
         return turn
 
+    def late(self, t: float) -> bool:
+        """Model content at ``t`` belongs to the interrupted generation (not to be played
+        or shown): it comes after the cut, before its closing ``turnComplete``, within
+        ``LATE_S``. Later content is the next reply (a server that does not close cuts)."""
+        if self.cut_at is None:
+            return False
+        if t - self.cut_at < LATE_S:
+            return True
+        self.cut_at = None
+        return False
+
+    def close_cut(self) -> bool:
+        """A ``turnComplete``: True when it closes the interrupted generation (the cut turn
+        was booked at ``interrupted``; it ends no other)."""
+        if self.cut_at is None:
+            return False
+        self.cut_at = None
+        return True
+
     def turn_complete(self, t: float, reason: str | None = None) -> Turn | None:
-        """The server ended its turn. None: it confirms a silence already booked as
-        ``NO_REPLY`` (nothing happened since), so no second turn is counted."""
+        """The server ended its turn. None: it closes an interrupted generation, or it
+        confirms a silence already booked as ``NO_REPLY`` (nothing happened since), so no
+        second turn is counted."""
+        if self.close_cut():
+            return None
         if (
             self.current is None
             and self.pending_user_end is None
