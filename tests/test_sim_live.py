@@ -190,15 +190,12 @@ async def test_text_input_and_client_content() -> None:
     assert r1.usage.prompt_token_count == len("what time is it") // 4 + 1
 
 
-async def test_barge_in_interrupts_reply() -> None:
-    scen = fast(
-        Turn(reply="a long answer that gets cut off", duration_s=3.0),
-        Turn(reply="short", duration_s=0.3),
-        realtime=1.0,
-    )
+async def _barge_in(scen: Scenario, config: object = None) -> tuple[object, object, object]:
+    """Talk over the first reply; returns (what receive() gave up to its turnComplete, the
+    next turn, the session record)."""
     async with SimServer(scen) as sim:
         client = sdk_client(sim.base_url, sim.ca_path)
-        async with client.aio.live.connect(model="gemini-3.8-live") as s:
+        async with client.aio.live.connect(model="gemini-3.8-live", config=config) as s:
             await send_audio(s, speechlike(0.5) + silence(TRAIL))
             sent: list[asyncio.Task[None]] = []
 
@@ -209,17 +206,58 @@ async def test_barge_in_interrupts_reply() -> None:
                     )
 
             r = await collect_turn(s, on_message)
+            # with a turnComplete after interrupted, the next reply is the next turn
+            closes = getattr(scen, "turn_complete_after_interrupt", True)
+            r2 = await collect_turn(s) if closes else r
             await sent[0]
-        rec = sim.last_session
-    assert r.interrupted
+        return r, r2, sim.last_session
+
+
+CUT = (
+    Turn(reply="a long answer that gets cut off", duration_s=3.0),
+    Turn(reply="short", duration_s=0.3),
+)
+
+
+async def test_barge_in_interrupts_reply() -> None:
+    # fidelity rule 7: interrupted, then two more chunks of the cut reply (already on their
+    # way, with their transcript), then a turnComplete that closes it; then the next reply
+    r, r2, rec = await _barge_in(fast(*CUT, realtime=1.0), TRANSCRIBE)
+    assert r.interrupted and r.turn_complete and not r.generation_complete
     assert len(r.audio) < 24000 * 2  # well under the 3 s it would have been
     assert dominant_frequency(r.audio) == pytest.approx(TONE_FREQS_HZ[0], abs=2)
-    assert len(r.audio_after_interrupt) == round(0.3 * 24000) * 2
-    assert dominant_frequency(r.audio_after_interrupt) == pytest.approx(TONE_FREQS_HZ[1], abs=1)
+    assert len(r.audio_after_interrupt) == 2 * round(0.08 * 24000) * 2
+    assert dominant_frequency(r.audio_after_interrupt) == pytest.approx(TONE_FREQS_HZ[0], abs=2)
+    kinds = [
+        "interrupted"
+        if m.server_content.interrupted
+        else "turn_complete"
+        if m.server_content.turn_complete
+        else "other"
+        for m in r.messages
+        if m.server_content
+    ]
+    # two audio chunks and one transcription between interrupted and turnComplete
+    assert kinds[kinds.index("interrupted") + 1 :] == ["other"] * 3 + ["turn_complete"]
+    assert rec.turns[0].late_text and rec.turns[0].late_text.strip() in r.output_text
+    assert not r2.interrupted and r2.output_text == "short"
+    assert len(r2.audio) == round(0.3 * 24000) * 2
+    assert dominant_frequency(r2.audio) == pytest.approx(TONE_FREQS_HZ[1], abs=1)
     assert rec.interruptions == 1
     assert [t.interrupted for t in rec.turns] == [True, False]
     assert [t.replied for t in rec.turns] == [False, True]
     assert 0 < rec.turns[0].reply_audio_s < 1.0
+    assert rec.turns[0].late_audio_s == pytest.approx(0.16)
+
+
+async def test_barge_in_with_nothing_after_interrupted() -> None:
+    # the other reading of rule 7: nothing follows interrupted (the next reply does)
+    scen = fast(*CUT, realtime=1.0, late_chunks=0, turn_complete_after_interrupt=False)
+    r, _, rec = await _barge_in(scen)
+    assert r.interrupted
+    assert len(r.audio_after_interrupt) == round(0.3 * 24000) * 2
+    assert dominant_frequency(r.audio_after_interrupt) == pytest.approx(TONE_FREQS_HZ[1], abs=1)
+    assert rec.sent["serverContent.turnComplete"] == 1 and rec.turns[0].late_audio_s == 0
 
 
 async def test_no_interruption_activity_handling() -> None:

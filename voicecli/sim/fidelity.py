@@ -34,6 +34,13 @@ bundled scenarios and the default test path are strict.
    while the user speaks, ``turnCompleteReason`` and ``waitingForInput`` on silent turns,
    ``interactionStatus`` (IN_PROGRESS, then IDLE) on extended-thinking models
    (LIVE_FACTS "Connecting", server message list; google-genai ``LiveServerContent``).
+7. After ``interrupted`` the cut generation is closed with a ``turnComplete``, and content
+   it already had in flight (the next audio chunks and their output transcription) comes
+   between the two (LIVE_FACTS "Audio": clients report "interrupted -> turnComplete",
+   AidenAI-IO/aiden-firmware PR #644; langwatch/scenario PR #907 drops late content until
+   that ``turnComplete``). Whether it always follows is not documented: a scenario can send
+   nothing after ``interrupted``. Keys: ``late_chunks`` (default 2, 0: none),
+   ``turn_complete_after_interrupt = false``.
 """
 
 from __future__ import annotations

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import secrets
 import time
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -36,6 +36,10 @@ class UserTurn:
     interrupted: bool = False
     tool_call_ids: list[str] = field(default_factory=list)
     tool_cancelled: bool = False
+    late_audio_s: float = 0.0  # audio of the cut reply sent after interrupted (fidelity 7)
+    late_text: str = ""  # its output transcription
+    # reply audio chunks (with their transcript pieces) not sent yet
+    unsent: deque[tuple[bytes, str]] = field(default_factory=deque, repr=False)
 
 
 @dataclass

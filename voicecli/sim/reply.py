@@ -95,10 +95,7 @@ async def stream_reply(io: SessionIO, turn: UserTurn) -> None:
     if fault == "goaway":
         await io.send(p.go_away(scen.goaway_time_left_s))
         io.schedule_goaway(scen.goaway_time_left_s)
-    prompt_audio_s = (
-        (turn.end_s or 0.0) - (turn.start_s or 0.0) if turn.start_s is not None else 0.0
-    )
-    text_tokens = len(turn.text) // 4 + 1 if turn.text else 0
+    prompt_audio_s, text_tokens = _prompt_size(turn)
     if spec.silent:
         turn.silent = True
         await io.send(
@@ -140,6 +137,36 @@ async def stream_reply(io: SessionIO, turn: UserTurn) -> None:
     else:
         await io.send(p.turn_complete(usage))
     await io.finish_turn(turn)
+
+
+def _prompt_size(turn: UserTurn) -> tuple[float, int]:
+    """The user turn's audio seconds and text tokens (for usageMetadata)."""
+    audio_s = (turn.end_s or 0.0) - (turn.start_s or 0.0) if turn.start_s is not None else 0.0
+    return audio_s, len(turn.text) // 4 + 1 if turn.text else 0
+
+
+async def close_cut(io: SessionIO, turn: UserTurn) -> None:
+    """After ``interrupted`` (fidelity rule 7, LIVE_FACTS "Audio": clients of the service
+    report interrupted -> turnComplete, aiden-firmware PR #644, langwatch/scenario PR #907):
+    the reply's next ``late_chunks`` chunks and their transcript were already on their way,
+    then a ``turnComplete`` closes the cut generation."""
+    scen = io.scenario
+    late = [turn.unsent.popleft() for _ in range(min(scen.late_chunks, len(turn.unsent)))]
+    for chunk, _ in late:
+        await io.send(p.audio_chunk(chunk))
+        turn.late_audio_s = round(turn.late_audio_s + len(chunk) / 2 / OUTPUT_RATE, 4)
+    text = "".join(x for _, x in late)
+    if late and not text:  # a transcript runs ahead of its audio: the next words
+        text = next((x for _, x in turn.unsent if x), "")
+    if text and io.info.output_transcription:
+        await io.send(p.output_transcription(text))
+        turn.late_text = text
+    turn.unsent.clear()
+    if scen.turn_complete_after_interrupt:
+        prompt_audio_s, text_tokens = _prompt_size(turn)
+        usage = p.usage(prompt_audio_s, text_tokens, turn.reply_audio_s + turn.late_audio_s)
+        status = "IDLE" if io.info.caps.interaction_status else None
+        await io.send(p.turn_complete(usage, interaction_status=status))
 
 
 def at_level(pcm: bytes, level_dbfs: float) -> bytes:
@@ -203,6 +230,7 @@ async def _stream_audio(
     chunk_bytes = max(2, round(OUTPUT_RATE * scen.chunk_ms / 1000) * 2)
     chunks = [pcm[i : i + chunk_bytes] for i in range(0, len(pcm), chunk_bytes)] or [b""]
     pieces = transcript_pieces(text, len(chunks))
+    turn.unsent.extend(zip(chunks, pieces, strict=True))  # what a barge-in leaves in flight
     fault_at = len(chunks) // 2 if fault in ("close_1011", "drop", "garbage") else -1
     start = time.monotonic()
     sent_s = 0.0
@@ -220,6 +248,7 @@ async def _stream_audio(
             await asyncio.sleep(max(0.0, delay))
         else:
             await asyncio.sleep(0)
+        turn.unsent.popleft()
         await io.send(p.audio_chunk(chunk))
         if pieces[k] and io.info.output_transcription:
             await io.send(p.output_transcription(pieces[k]))

@@ -68,6 +68,10 @@ class Scenario:
     resume_delay_ms: int = 0  # a resumed connection waits this long before setupComplete
     handle_ttl_s: float | None = None  # handles older than this are forgotten (None: kept)
     video_session_limit_s: float = 120.0  # session length with video, without compression
+    # fidelity rule 7: after interrupted, this many chunks of the cut reply (with their
+    # transcript) still come, then a turnComplete closes it (false: nothing follows)
+    late_chunks: int = 2
+    turn_complete_after_interrupt: bool = True
     turns: list[Turn] = field(default_factory=list)
 
     def turn(self, index: int) -> Turn:
@@ -96,6 +100,8 @@ class Scenario:
             )
         if scen.realtime < 0:
             raise ConfigError("scenario: realtime must be >= 0")
+        if scen.late_chunks < 0:
+            raise ConfigError("scenario: late_chunks must be >= 0")
         return scen
 
 

@@ -14,7 +14,7 @@ from voicecli.sim import fidelity
 from voicecli.sim import protocol as p
 from voicecli.sim.inputs import Action, Ended, InputTracker, Started, has_text
 from voicecli.sim.records import Conversations, SessionRecord, Snapshot, UserTurn
-from voicecli.sim.reply import cancel_tools, stream_reply
+from voicecli.sim.reply import cancel_tools, close_cut, stream_reply
 from voicecli.sim.scenario import Scenario
 from voicecli.sim.validate import Rejection, SetupInfo, check_key, content_text, parse_setup
 
@@ -259,6 +259,7 @@ class LiveSession:
         with contextlib.suppress(*SEND_ERRORS):
             await cancel_tools(self, turn)
             await self.send(p.interrupted())
+            await close_cut(self, turn)
 
     def _seed(self, cc: Any) -> None:
         """Initial history: stored as the conversation so far, no model call (HistoryConfig:
