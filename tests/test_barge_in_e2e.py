@@ -41,10 +41,11 @@ silent = true
 # speech, silence: the second utterance starts ~0.7 s into the 4 s reply; the third one,
 # after the second reply, gets a silent turn (the model chooses not to answer)
 PATTERN = [(0.8, 1.6), (0.8, 2.4), (0.8, 1.6)]
-ORDERS = {
-    "late content, then turnComplete": "late_chunks = 2",
-    "turnComplete only": "late_chunks = 0",
-    "nothing after interrupted": "late_chunks = 0\nturn_complete_after_interrupt = false",
+ORDERS = {  # what the server sends after interrupted
+    "late-then-close": "late_chunks = 2",
+    "close-only": "late_chunks = 0",
+    "nothing-after": "late_chunks = 0\nturn_complete_after_interrupt = false",
+    "late-no-close": "late_chunks = 2\nturn_complete_after_interrupt = false",
 }
 
 
@@ -76,7 +77,7 @@ def test_one_barge_in_is_one_interrupted_turn(
         start(self)
 
     monkeypatch.setattr(SimServer, "start_in_thread", keep)
-    json_out = order == "turnComplete only"  # JSON lines on stdout; plain text otherwise
+    json_out = order == "close-only"  # JSON lines on stdout; plain text otherwise
     args = ["talk", "--sim", "--scenario", str(scen), "-i", str(wav)]
     args += ["-o", str(tmp_path / "reply.wav"), "--transcript", str(tmp_path / "t.jsonl")]
     code = main(args + (["--json"] if json_out else []))
@@ -85,9 +86,9 @@ def test_one_barge_in_is_one_interrupted_turn(
     rec = sims[0].last_session
     assert rec.interruptions == 1 and [t.interrupted for t in rec.turns] == [True, False, False]
     cut = rec.turns[0]
-    closes = order != "nothing after interrupted"
+    closes = "turn_complete_after_interrupt = false" not in ORDERS[order]
     assert rec.sent["serverContent.turnComplete"] == 2 + closes
-    assert (cut.late_audio_s > 0) is (order == "late content, then turnComplete")
+    assert (cut.late_audio_s > 0) is ("late_chunks = 2" in ORDERS[order])
 
     want = ["interrupted", "spoken", "silent"]
     # the summary, and the plain or JSON output
