@@ -46,7 +46,10 @@ ORDERS = {  # what the server sends after interrupted
     "close-only": "late_chunks = 0",
     "nothing-after": "late_chunks = 0\nturn_complete_after_interrupt = false",
     "late-no-close": "late_chunks = 2\nturn_complete_after_interrupt = false",
+    # extended thinking: turnComplete IN_PROGRESS then IDLE; the closing one says IDLE
+    "late-then-close-thinking": "late_chunks = 2",
 }
+THINKING = "gemini-3.8-live-extended-thinking"
 
 
 def stored() -> dict:
@@ -80,6 +83,8 @@ def test_one_barge_in_is_one_interrupted_turn(
     json_out = order == "close-only"  # JSON lines on stdout; plain text otherwise
     args = ["talk", "--sim", "--scenario", str(scen), "-i", str(wav)]
     args += ["-o", str(tmp_path / "reply.wav"), "--transcript", str(tmp_path / "t.jsonl")]
+    thinking = order.endswith("-thinking")
+    args += ["--model", THINKING] if thinking else []
     code = main(args + (["--json"] if json_out else []))
     out, err = capsys.readouterr()
     assert code == 0, err
@@ -87,7 +92,7 @@ def test_one_barge_in_is_one_interrupted_turn(
     assert rec.interruptions == 1 and [t.interrupted for t in rec.turns] == [True, False, False]
     cut = rec.turns[0]
     closes = "turn_complete_after_interrupt = false" not in ORDERS[order]
-    assert rec.sent["serverContent.turnComplete"] == 2 + closes
+    assert rec.sent["serverContent.turnComplete"] == 2 + closes + thinking
     assert (cut.late_audio_s > 0) is ("late_chunks = 2" in ORDERS[order])
 
     want = ["interrupted", "spoken", "silent"]

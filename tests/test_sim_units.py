@@ -68,7 +68,15 @@ def test_scenario_toml_and_json(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(
     "text",
-    ["bogus = 1", '[[turns]]\nfault = "explode"', 'voice = "robot"', 'fault = "drop"', "x ="],
+    [
+        "bogus = 1",
+        '[[turns]]\nfault = "explode"',
+        'voice = "robot"',
+        'fault = "drop"',
+        "x =",
+        "late_chunks = -1",
+        'turn_complete_after_interrupt = "no"',
+    ],
 )
 def test_scenario_errors(tmp_path: Path, text: str) -> None:
     path = tmp_path / "bad.toml"
