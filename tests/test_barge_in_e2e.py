@@ -8,6 +8,8 @@ utterance talks over the first reply."""
 from __future__ import annotations
 
 import json
+import os
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -126,3 +128,23 @@ def test_one_barge_in_is_one_interrupted_turn(
     assert dominant_frequency(first, rate) == pytest.approx(tone_frequency(0), abs=3)
     assert dominant_frequency(second, rate) == pytest.approx(tone_frequency(1), abs=3)
     assert np.abs(second).max() > 0.05
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="needs a pty")
+def test_the_live_view_shows_one_interrupted_turn(tmp_path: Path) -> None:
+    """The rich live view on a real pseudo-terminal: the same three turns."""
+    from test_confirm_pty import Pty, _plain
+
+    scen = tmp_path / "s.toml"
+    scen.write_text(SCENARIO.format(extra=ORDERS["late-then-close"]))
+    wav = tmp_path / "in.wav"
+    synth.make_utterances_wav(wav, PATTERN, rate=16000)
+    args = ["talk", "--sim", "--scenario", str(scen), "--input", str(wav), "--no-history"]
+    term = Pty(args, dict(os.environ), stdout=None)
+    code = term.finish()
+    screen = _plain(term.seen)
+    assert code == 0, screen[-3000:]
+    assert screen.count("chose not to answer") == 1, screen[-3000:]
+    assert screen.count("✂ interrupted") == 1, screen[-3000:]
+    assert "gemini: yes?" in screen and "there yes?" not in screen
+    assert "3 turns (1 spoken, 1 silent by choice, 1 interrupted" in screen
