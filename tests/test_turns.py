@@ -155,3 +155,11 @@ def test_a_lost_connection_is_no_cut_a_turn_complete_closes() -> None:
     assert not b.late(1.01)
     b.user_ended(1.5)
     assert b.turn_complete(1.8).outcome is TurnOutcome.SILENT
+
+
+def test_without_a_closing_turn_complete_a_silent_reply_is_still_one() -> None:
+    b = _cut_reply()
+    b.user_ended(1.6)  # the barge-in utterance; the model chooses not to answer it
+    turn = b.turn_complete(2.5)
+    assert turn is not None and turn.outcome is TurnOutcome.SILENT
+    assert [t.outcome for t in b.turns] == [TurnOutcome.INTERRUPTED, TurnOutcome.SILENT]

@@ -353,7 +353,7 @@ class Conversation:
     def _late(self, event: ev.LiveEvent | ev.Reconnect) -> bool:
         """Late content of an interrupted generation is never played, recorded or shown,
         and the ``turnComplete`` closing it ends no turn (``TurnBook.late``, ``close_cut``)."""
-        if isinstance(event, ev.TurnComplete) and self.book.close_cut():
+        if isinstance(event, ev.TurnComplete) and self.book.close_cut(event.t):
             self._reasoning = False
             return True
         return isinstance(event, _CUT_CONTENT) and self.book.late(event.t)

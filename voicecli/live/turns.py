@@ -13,7 +13,8 @@ After ``interrupted`` the service closes the cut generation with a ``turnComplet
 (LIVE_FACTS "Audio"); content of that generation still in flight comes before it. Until
 then model content is ``late`` (the caller drops it) and that ``turnComplete`` ends no turn
 (``close_cut``). A server that sends no such ``turnComplete``: content more than ``LATE_S``
-after the cut is the next reply.
+after the cut is the next reply, and a ``turnComplete`` that late, after an utterance that
+ended since the cut, ends that utterance's turn.
 """
 
 from __future__ import annotations
@@ -140,19 +141,22 @@ class TurnBook:
         self.cut_at = None
         return False
 
-    def close_cut(self) -> bool:
-        """A ``turnComplete``: True when it closes the interrupted generation (the cut turn
-        was booked at ``interrupted``; it ends no other)."""
+    def close_cut(self, t: float) -> bool:
+        """A ``turnComplete`` at ``t``: True when it closes the interrupted generation (the
+        cut turn was booked at ``interrupted``; it ends no other). One later than ``LATE_S``
+        after the cut, for an utterance that ended since, is that utterance's (a server
+        that does not close cuts, and a silent reply)."""
         if self.cut_at is None:
             return False
-        self.cut_at = None
-        return True
+        cut, self.cut_at = self.cut_at, None
+        since = self.pending_user_end
+        return not (t - cut >= LATE_S and since is not None and since > cut)
 
     def turn_complete(self, t: float, reason: str | None = None) -> Turn | None:
         """The server ended its turn. None: it closes an interrupted generation, or it
         confirms a silence already booked as ``NO_REPLY`` (nothing happened since), so no
         second turn is counted."""
-        if self.close_cut():
+        if self.close_cut(t):
             return None
         if (
             self.current is None
