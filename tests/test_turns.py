@@ -140,8 +140,9 @@ def test_without_a_closing_turn_complete_the_next_reply_is_kept() -> None:
     # a server that sends nothing after interrupted: content well after the cut is the
     # next reply, and its turnComplete ends it
     b = _cut_reply()
+    assert b.late(1.0 + LATE_S + 0.2)  # the user still speaks: no reply can have begun
     b.user_ended(1.6)
-    assert not b.late(1.0 + LATE_S)
+    assert not b.late(1.0 + LATE_S + 0.7)
     b.model_audio(2.5, 0.5)
     assert b.turn_complete(3.0).outcome is TurnOutcome.SPOKEN
     assert b.count(TurnOutcome.SILENT) == 0 and len(b.turns) == 2

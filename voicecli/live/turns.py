@@ -13,8 +13,8 @@ After ``interrupted`` the service closes the cut generation with a ``turnComplet
 (LIVE_FACTS "Audio"); content of that generation still in flight comes before it. Until
 then model content is ``late`` (the caller drops it) and that ``turnComplete`` ends no turn
 (``close_cut``). A server that sends no such ``turnComplete``: content more than ``LATE_S``
-after the cut is the next reply, and a ``turnComplete`` that late, after an utterance that
-ended since the cut, ends that utterance's turn.
+after the cut, once the utterance that cut it has ended, is the next reply; a
+``turnComplete`` that late, after an utterance that ended since the cut, ends its turn.
 """
 
 from __future__ import annotations
@@ -133,10 +133,12 @@ class TurnBook:
     def late(self, t: float) -> bool:
         """Model content at ``t`` belongs to the interrupted generation (not to be played
         or shown): it comes after the cut, before its closing ``turnComplete``, within
-        ``LATE_S``. Later content is the next reply (a server that does not close cuts)."""
+        ``LATE_S`` or while the utterance that cut it goes on (no reply starts before the
+        server has heard its end). Later content is the next reply (a server that does not
+        close cuts)."""
         if self.cut_at is None:
             return False
-        if t - self.cut_at < LATE_S:
+        if t - self.cut_at < LATE_S or self.user_speaking:
             return True
         self.cut_at = None
         return False
