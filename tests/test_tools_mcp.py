@@ -79,9 +79,10 @@ async def test_mcp_tool_called_through_a_scenario(sim_factory, tmp_path, server_
     assert set(decls) == {"tiny_shout", "tiny_fail"}
     assert decls["tiny_shout"]["description"] == "Return the text in capital letters."
     shout_decl = decls["tiny_shout"]
-    # the SDK passes declarations through as it got them (snake_case here)
-    schema = shout_decl.get("parametersJsonSchema") or shout_decl["parameters_json_schema"]
-    assert schema["properties"]["text"]["type"] == "string" and schema["required"] == ["text"]
+    # declared with parameters (the OpenAPI subset), never parametersJsonSchema
+    assert "parametersJsonSchema" not in shout_decl and "parameters_json_schema" not in shout_decl
+    schema = shout_decl["parameters"]
+    assert schema["properties"]["text"]["type"] == "STRING" and schema["required"] == ["text"]
     assert decls["tiny_shout"]["behavior"] == "NON_BLOCKING"
     shout, fail = rec.tool_responses
     assert "HELLO" in str(shout["response"]["output"])
