@@ -15,7 +15,10 @@ from voicecli.audio import synth
 from voicecli.config import Settings
 from voicecli.errors import AuthError, NetworkError, SessionTimeout
 from voicecli.live import events as ev
+from voicecli.live import messages as m
+from voicecli.live.fake import FakeLive
 from voicecli.live.reconnect import ReconnectPolicy, is_retryable, is_unknown_handle
+from voicecli.live.resilient import ResilientTransport
 from voicecli.live.transport import map_close
 from voicecli.session.engine import TalkRequest, run_talk
 
@@ -287,3 +290,31 @@ def test_which_failures_are_retried() -> None:
     # after setupComplete a 1008 ends the session, not the model: reconnect
     mid = map_close(1008, "Operation is not implemented, or supported, or enabled.", at_setup=False)
     assert is_retryable(mid) and "model" not in mid.one_line()
+
+
+async def test_a_1008_after_setup_is_a_session_failure_resumed_with_the_handle() -> None:
+    """Issue 27: 1008 "Operation is not implemented..." mid-session (audio during a call on
+    2.5) is not "model not available": the session resumes with its handle."""
+    fake = FakeLive()
+
+    async def no_sleep(_s: float) -> None:
+        return None
+
+    transport = ResilientTransport(
+        fake.connect, lambda handle: {"handle": handle}, policy=ReconnectPolicy(3), sleep=no_sleep
+    )
+    closed = map_close(
+        1008, "Operation is not implemented, or supported, or enabled.", at_setup=False
+    )
+    async with transport:
+        await transport.send(m.TextIn("hello"))
+        fake.push(ev.ResumptionUpdate("h1", True), closed)
+        reasons = []
+        async for event in transport.events():
+            if isinstance(event, ev.Reconnect):
+                reasons.append((event.phase, event.reason))
+                if event.phase != "reconnecting":
+                    break
+    assert [p for p, _ in reasons] == ["reconnecting", "resumed"]
+    assert "ended the session (1008" in reasons[0][1] and "model" not in reasons[0][1]
+    assert fake.configs == [{"handle": None}, {"handle": "h1"}]

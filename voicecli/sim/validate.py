@@ -1,8 +1,9 @@
 """Setup checks with the close codes and reasons the Live service uses.
 
-1007 (invalid argument): bad or missing API key, a field the model does not take,
-an unknown resumption handle, an unknown setup field. 1008 (policy): unknown model or
-one not served by bidiGenerateContent. Reasons are at most 123 bytes.
+1007 (invalid argument): bad or missing API key, a field the model does not take, an
+unknown setup field. 1008 (policy): unknown model or one not served by bidiGenerateContent.
+An unknown resumption handle is refused in ``session.py`` (fidelity rule 10). Reasons are
+at most 123 bytes.
 """
 
 from __future__ import annotations
