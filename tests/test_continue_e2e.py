@@ -81,7 +81,7 @@ def test_forgotten_handle_seeds_history(sim_factory, tmp_path, wav, monkeypatch,
     assert "new session, 4 earlier turns seeded" in err
     # issue 27: refused with 1008 (the simulator's default; the real code is not
     # documented), which is not taken for a missing model: the message says what happened
-    assert "the server refused its handle (close 1008)" in err
+    assert "the server refused its handle, close 1008" in err
     refused = [s for s in sim.sessions if s.close_code == 1008]
     assert len(refused) == 2 and "Session not found" in (refused[0].close_reason or "")
     seeded = sim.sessions[-1].seeded_turns

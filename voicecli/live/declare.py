@@ -3,7 +3,7 @@ describes its tools in its own terms: ``tools.base.ToolSpec``, whatever has thes
 
 Function declarations carry their arguments as ``parameters`` (the OpenAPI ``Schema``
 subset), converted from the tool's JSON Schema by ``live.schema``: Live has been reported to
-ignore ``parametersJsonSchema`` (LIVE_FACTS "Tools"). Where the model takes it, each
+ignore the JSON-schema field (LIVE_FACTS "Tools"). Where the model takes it, each
 declaration says whether the model waits for the result (``BLOCKING``) or keeps talking
 (``NON_BLOCKING``); Google Search grounding is one more ``Tool``.
 """

@@ -103,7 +103,7 @@ class ResilientTransport:
             except VoicecliError as e:
                 if not is_unknown_handle(e):
                     raise
-                self.refused_handle = f"the server refused its handle (close {e.close_code})"
+                self.refused_handle = f"the server refused its handle, close {e.close_code}"
             else:
                 self.handle, self.opened_as = self.initial_handle, "resumed"
                 return self

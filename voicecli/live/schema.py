@@ -1,7 +1,7 @@
 """JSON Schema -> the Live API's ``parameters`` (the OpenAPI ``Schema`` subset, google-genai
 ``types.Schema``).
 
-Live has been reported to ignore ``parametersJsonSchema`` and call tools with empty arguments
+Live has been reported to ignore the JSON-schema field and call tools with empty arguments
 (LIVE_FACTS "Tools"; googleapis/python-genai #1147, livekit/agents #2940): every tool is
 declared with ``parameters``. The subset has no ``$ref``/``$defs``, ``additionalProperties`` or
 ``const``, so references are inlined (a cycle cannot be, and is refused), ``const`` becomes a
