@@ -163,8 +163,9 @@ async def test_a_command_tool_with_a_required_argument_gets_it(sim_factory, tmp_
     assert "parameters" in where and "parametersJsonSchema" not in where
 
 
+@pytest.mark.parametrize("turns", ["client", "server"])
 @pytest.mark.parametrize("model", [M25, "gemini-3.8-live"])
-async def test_speaking_during_a_slow_tool(sim_factory, tmp_path, model):
+async def test_speaking_during_a_slow_tool(sim_factory, tmp_path, model, turns):
     """On 2.5 the microphone is held while the 3 s call is pending (audio then closes 1008):
     the result reaches the model and the run ends well. On 3.8 new input cancels a blocking
     call (toolCallCancellation): the tool is stopped and the session goes on."""
@@ -180,7 +181,8 @@ async def test_speaking_during_a_slow_tool(sim_factory, tmp_path, model):
     req = TalkRequest(
         input=wav(tmp_path, [(0.8, 0.9), (0.8, 5.0)]), with_tools=True, observers=[obs]
     )
-    settings = tool_settings(sim, [command_tool("slow", SLOW, timeout=10)], model=model)
+    tool = command_tool("slow", SLOW, timeout=10)
+    settings = tool_settings(sim, [tool], model=model, turn_detection=turns)
     summary = await run_talk(settings, req)  # no error: exit 0
     rec = sim.sessions[0]
     assert len(sim.sessions) == 1 and rec.close_code != 1008
