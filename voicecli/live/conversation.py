@@ -289,9 +289,7 @@ class Conversation:
         return ended
 
     def _held(self) -> bool:
-        """The model refuses audio while a function call is pending (2.5 native audio closes
-        with 1008: ``ModelCaps.audio_during_call``): the microphone is held until the call
-        is answered, said once per call."""
+        """Hold the microphone while a call is pending (``ModelCaps.audio_during_call``)."""
         held = self.opt.hold_audio_in_calls and bool(self._tool_tasks)
         if held and not self._holding:
             self.notify(ev.Notice("microphone held until the tool's answer is sent"))
