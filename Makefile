@@ -67,7 +67,8 @@ $(SDK_MIN_VENV)/bin/voicecli: pyproject.toml
 
 # CI: the tests that drive the SDK directly (wire protocol, fidelity, handshake failures, REST)
 SDK_MIN_CI_ARGS := tests/test_fidelity.py tests/test_handshake_errors.py tests/test_sim_live.py \
-	tests/test_sim_faults.py tests/test_sim_rest.py tests/test_talk_e2e.py
+	tests/test_sim_faults.py tests/test_sim_rest.py tests/test_talk_e2e.py \
+	tests/test_live_refusals.py tests/test_live_schema.py tests/test_ui_live_view.py
 
 test-sdk-min-ci: $(SDK_MIN_VENV)/bin/voicecli
 	$(MAKE) test-sdk-min SDK_MIN_ARGS='$(SDK_MIN_CI_ARGS)'

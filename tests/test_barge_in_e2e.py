@@ -1,5 +1,5 @@
 """Issue 37 end to end: after a barge-in the service closes the cut generation with a
-``turnComplete``, with late audio and transcript of the cut reply before it (fidelity rule 7).
+``turnComplete``, with late audio and transcript of the cut reply before it (fidelity rule 12).
 One interrupted turn and no phantom "chose not to answer", in the plain and JSON output, the
 transcript, the summary and history; the late audio is never played (the output WAV).
 Through ``voicecli talk --sim`` (the real SDK over TLS), paced in real time so the second

@@ -70,3 +70,12 @@ def test_manual_turn_detection_disables_server_vad() -> None:
     s = Settings(turn_detection="manual")
     c = build_config(s, caps.lookup(s.model))
     assert c.realtime_input_config.automatic_activity_detection.disabled is True
+
+
+def test_what_each_model_refuses_mid_session() -> None:
+    """Issue 27 (LIVE_FACTS "Tools and mid-session input"): audio during a pending call on
+    2.5, clientContent after the initial history on 3.1, no voiceActivity from 3.8."""
+    for m in caps.all_models():
+        assert m.audio_during_call is ("2.5" not in m.name), m.name
+        assert m.client_content is (m.name != "gemini-3.1-flash-live-preview"), m.name
+        assert m.voice_activity is ("3.8" not in m.name), m.name

@@ -142,3 +142,31 @@ def test_a_short_burst_while_the_model_speaks_is_no_barge_in(tmp_path: Path) -> 
     assert opens([loud] * 6 + [quiet] * 2) == 8
     assert opens([loud] * 5 + [quiet] * 3) is None  # loud for too short a time
     assert opens([quiet] * 20) is None  # too quiet: the echo canceller's leftover
+
+
+async def test_unstamped_events_are_taken_at_the_time_they_are_handled(tmp_path: Path) -> None:
+    """Issue 27: one clock for ``t`` (monotonic), and no 0.0 sentinel: a TurnComplete made
+    without a time gave a TurnEnded at t = -374.6 s."""
+    import time
+
+    class Times:
+        def __init__(self) -> None:
+            self.seen: list[tuple[object, float]] = []
+
+        def on_event(self, event: object, t: float) -> None:
+            self.seen.append((event, t))
+
+    assert ev.TurnComplete().t is None  # unstamped, not 0.0
+    fake = FakeLive(answer_each_utterance(REPLY))  # its TurnComplete carries no time
+    times = Times()
+    conv = conversation(tmp_path, fake, Sink())
+    conv.observers.append(times)
+    start = time.monotonic()
+    summary = await conv.run()
+    assert summary.spoken == 1
+    ended = [(e, t) for e, t in times.seen if isinstance(e, ev.TurnEnded)]
+    (turn, t) = ended[0]
+    assert 0.0 <= t <= summary.duration_s  # seconds since the session start
+    assert turn.t is not None and start <= turn.t <= time.monotonic()  # the same clock
+    local = [e for e, _ in times.seen if isinstance(e, ev.UserSpeechStarted | ev.UserSpeechEnded)]
+    assert local and all(e.t is not None and e.t >= start for e in local)

@@ -15,7 +15,10 @@ from voicecli.audio import synth
 from voicecli.config import Settings
 from voicecli.errors import AuthError, NetworkError, SessionTimeout
 from voicecli.live import events as ev
+from voicecli.live import messages as m
+from voicecli.live.fake import FakeLive
 from voicecli.live.reconnect import ReconnectPolicy, is_retryable, is_unknown_handle
+from voicecli.live.resilient import ResilientTransport
 from voicecli.live.transport import map_close
 from voicecli.session.engine import TalkRequest, run_talk
 
@@ -127,15 +130,24 @@ async def test_goaway_deadline_timer_switches_mid_turn(sim_factory, tmp_path) ->
     assert replied_heard(sim) == ["one"]
 
 
+@pytest.mark.parametrize("code", [1008, 1007, 1011])
 async def test_unknown_resumption_handle_falls_back_to_new_session(
-    sim_factory, tmp_path, three
+    sim_factory, tmp_path, three, code
 ) -> None:
-    text = BASE + "honour_resumption = false\n" + turns(A, B + '\nfault = "drop"', C)
+    """Issue 27: the close code for a refused handle is not documented: whatever it is, a
+    resume refused at setup is followed by a new session (1008 is not a missing model)."""
+    text = (
+        BASE
+        + f"honour_resumption = false\nrefused_handle_code = {code}\n"
+        + turns(A, B + '\nfault = "drop"', C)
+    )
     sim = sim_factory(make_scenario(text, tmp_path))
     summary, obs = await run(sim, three, tmp_path)
     phases = [r.phase for r in obs.of(ev.Reconnect)]
     assert phases[-1] == "new_session"
-    assert any(s.close_code == 1007 for s in sim.sessions)  # the refused resume
+    assert any(s.close_code == code for s in sim.sessions)  # the refused resume
+    refused = [r.reason for r in obs.of(ev.Reconnect) if "refused to resume" in r.reason]
+    assert refused and f"close {code}" in refused[0] and "seeded" in refused[0]
     # every utterance after the drop was answered
     answered = [t for s in sim.sessions for t in s.replied_turns]
     assert len(answered) == 3 and summary.spoken == 3
@@ -158,8 +170,8 @@ async def test_new_session_after_a_refused_resume_is_seeded(sim_factory, tmp_pat
     wav = tmp_path / "four.wav"
     synth.make_utterances_wav(wav, [(1.0, 1.0)] * 4, rate=16000)
     summary, obs = await run(sim, wav, tmp_path)
-    refused = [s for s in sim.sessions if s.close_code == 1007]
-    assert len(refused) == 1 and "invalid or expired" in (refused[0].close_reason or "")
+    refused = [s for s in sim.sessions if s.close_code == 1008]
+    assert len(refused) == 1 and "Session not found" in (refused[0].close_reason or "")
     last = sim.sessions[-1]
     assert last.seeded_turns == [("user", "one"), ("model", "uno, 0 seeded"), ("user", "two"),
                                  ("model", "dos, 0 seeded")]  # fmt: skip
@@ -273,3 +285,36 @@ def test_which_failures_are_retried() -> None:
     assert not is_retryable(map_close(1008, "models/x is not found"))
     assert not is_retryable(map_close(1007, "Request contains an invalid argument."))
     assert is_unknown_handle(map_close(1007, "Session resumption handle is invalid or expired: h"))
+    assert is_unknown_handle(map_close(1008, "Session not found."))  # any close at setup
+    assert not is_unknown_handle(map_close(1006, "abnormal"))  # a lost connection is not
+    # after setupComplete a 1008 ends the session, not the model: reconnect
+    mid = map_close(1008, "Operation is not implemented, or supported, or enabled.", at_setup=False)
+    assert is_retryable(mid) and "model" not in mid.one_line()
+
+
+async def test_a_1008_after_setup_is_a_session_failure_resumed_with_the_handle() -> None:
+    """Issue 27: 1008 "Operation is not implemented..." mid-session (audio during a call on
+    2.5) is not "model not available": the session resumes with its handle."""
+    fake = FakeLive()
+
+    async def no_sleep(_s: float) -> None:
+        return None
+
+    transport = ResilientTransport(
+        fake.connect, lambda handle: {"handle": handle}, policy=ReconnectPolicy(3), sleep=no_sleep
+    )
+    closed = map_close(
+        1008, "Operation is not implemented, or supported, or enabled.", at_setup=False
+    )
+    async with transport:
+        await transport.send(m.TextIn("hello"))
+        fake.push(ev.ResumptionUpdate("h1", True), closed)
+        reasons = []
+        async for event in transport.events():
+            if isinstance(event, ev.Reconnect):
+                reasons.append((event.phase, event.reason))
+                if event.phase != "reconnecting":
+                    break
+    assert [p for p, _ in reasons] == ["reconnecting", "resumed"]
+    assert "ended the session (1008" in reasons[0][1] and "model" not in reasons[0][1]
+    assert fake.configs == [{"handle": None}, {"handle": "h1"}]

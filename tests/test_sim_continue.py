@@ -102,4 +102,4 @@ async def test_handles_expire_after_handle_ttl() -> None:
             async with client.aio.live.connect(model="gemini-3.8-live", config=again) as s:
                 await s.send_realtime_input(text="two")
                 await collect_turn(s)
-    assert info.value.code == 1007 and "expired" in str(info.value)
+    assert info.value.code == 1008 and "Session not found" in str(info.value)  # rule 10

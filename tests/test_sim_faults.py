@@ -170,11 +170,15 @@ async def test_resumption_continues_conversation() -> None:
     assert sim.conversations.used == [handle]
 
 
-async def test_unknown_resumption_handle_closes_1007() -> None:
+@pytest.mark.parametrize("code", [None, 1007])
+async def test_unknown_resumption_handle_is_refused_at_setup(code: int | None) -> None:
+    """Fidelity rule 10: refused at setup; the real close code is not documented (1008 by
+    default, the scenario's refused_handle_code otherwise)."""
     cfg = types.LiveConnectConfig(session_resumption=types.SessionResumptionConfig(handle="nope"))
-    async with SimServer(fast()) as sim:
+    scen = fast() if code is None else fast(refused_handle_code=code)
+    async with SimServer(scen) as sim:
         err = await connect_error(sim, config=cfg)
-    assert err.code == 1007 and "handle" in err.details and "nope" in err.details
+    assert err.code == (code or 1008) and "Session not found" in err.details
 
 
 @pytest.mark.parametrize(

@@ -220,7 +220,7 @@ CUT = (
 
 
 async def test_barge_in_interrupts_reply() -> None:
-    # fidelity rule 7: interrupted, then two more chunks of the cut reply (already on their
+    # fidelity rule 12: interrupted, then two more chunks of the cut reply (already on their
     # way, with their transcript), then a turnComplete that closes it; then the next reply
     r, r2, rec = await _barge_in(fast(*CUT, realtime=1.0), TRANSCRIBE)
     assert r.interrupted and r.turn_complete and not r.generation_complete
@@ -251,7 +251,7 @@ async def test_barge_in_interrupts_reply() -> None:
 
 
 async def test_barge_in_with_nothing_after_interrupted() -> None:
-    # the other reading of rule 7: nothing follows interrupted (the next reply does)
+    # the other reading of rule 12: nothing follows interrupted (the next reply does)
     scen = fast(*CUT, realtime=1.0, late_chunks=0, turn_complete_after_interrupt=False)
     r, _, rec = await _barge_in(scen)
     assert r.interrupted

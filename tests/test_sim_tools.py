@@ -128,7 +128,7 @@ async def test_barge_in_cancels_pending_tool_call() -> None:
                     await s.send_realtime_input(text="never mind")
 
             r = await collect_turn(s, interrupt) if await _send(s, "weather?") else None
-            r2 = await collect_turn(s)  # a turnComplete closed the cut one (fidelity rule 7)
+            r2 = await collect_turn(s)  # a turnComplete closed the cut one (fidelity rule 12)
         rec = sim.last_session
     assert r is not None and r.interrupted and r.turn_complete and r.output_text == ""
     assert r.cancelled_ids == rec.turns[0].tool_call_ids

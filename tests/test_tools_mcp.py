@@ -79,9 +79,10 @@ async def test_mcp_tool_called_through_a_scenario(sim_factory, tmp_path, server_
     assert set(decls) == {"tiny_shout", "tiny_fail"}
     assert decls["tiny_shout"]["description"] == "Return the text in capital letters."
     shout_decl = decls["tiny_shout"]
-    # the SDK passes declarations through as it got them (snake_case here)
-    schema = shout_decl.get("parametersJsonSchema") or shout_decl["parameters_json_schema"]
-    assert schema["properties"]["text"]["type"] == "string" and schema["required"] == ["text"]
+    # declared with parameters (the OpenAPI subset), never parametersJsonSchema
+    assert "parametersJsonSchema" not in shout_decl and "parameters_json_schema" not in shout_decl
+    schema = shout_decl["parameters"]
+    assert schema["properties"]["text"]["type"] == "STRING" and schema["required"] == ["text"]
     assert decls["tiny_shout"]["behavior"] == "NON_BLOCKING"
     shout, fail = rec.tool_responses
     assert "HELLO" in str(shout["response"]["output"])
@@ -93,6 +94,83 @@ async def test_mcp_tool_called_through_a_scenario(sim_factory, tmp_path, server_
         if r["type"] == "tool_result"
     ]
     assert statuses == ["ok", "error"]
+
+
+SCHEMAS = """
+from pydantic import BaseModel
+try:
+    from mcp.server.mcpserver import MCPServer as Server  # mcp 2.x
+except ImportError:
+    from mcp.server.fastmcp import FastMCP as Server  # mcp 1.x
+
+server = Server("tiny")
+
+
+class Place(BaseModel):
+    city: str
+    zone: str | None = None
+
+
+class Node(BaseModel):
+    name: str
+    children: list["Node"] = []
+
+
+@server.tool()
+def where(place: Place) -> str:
+    \"\"\"Say where.\"\"\"
+    return "in " + place.city
+
+
+@server.tool()
+def tree(root: Node) -> str:
+    \"\"\"A recursive argument.\"\"\"
+    return root.name
+
+
+server.run()
+"""
+
+
+class Notices:
+    def __init__(self) -> None:
+        self.texts: list[tuple[str, str]] = []
+
+    def on_event(self, event: object, t: float) -> None:
+        if type(event).__name__ == "Notice":
+            self.texts.append((event.text, event.level))  # type: ignore[attr-defined]
+
+
+async def test_mcp_schemas_converted_or_left_out_with_one_notice(sim_factory, tmp_path) -> None:
+    """Issue 27: a $ref with a nullable field is inlined and the call gets its arguments; a
+    recursive schema cannot be declared: that tool is left out, said once at start-up."""
+    script = tmp_path / "schemas.py"
+    script.write_text(SCHEMAS)
+    sim = sim_factory(
+        scenario(
+            {
+                "heard": "where",
+                "tool_calls": [{"name": "tiny_where", "args": {"place": {"city": "Tokyo"}}}],
+                "reply": "{result}",
+            }
+        )
+    )
+    servers = [{"name": "tiny", "command": [sys.executable, str(script)], "confirm": False}]
+    s = settings_for(sim, mcp_servers=servers, builtin_tools=False)
+    notices = Notices()
+    req = TalkRequest(
+        input=utterances(tmp_path / "in.wav", 1), fast=True, with_tools=True, observers=[notices]
+    )
+    summary = await run_talk(s, req)
+    rec = sim.last_session
+    decls = {d["name"]: d for t in rec.setup["tools"] for d in t.get("functionDeclarations", [])}
+    assert set(decls) == {"tiny_where"}
+    place = decls["tiny_where"]["parameters"]["properties"]["place"]
+    assert place["properties"]["zone"]["nullable"] is True and place["required"] == ["city"]
+    assert "Tokyo" in str(rec.tool_responses[0]["response"]) and summary.spoken == 1
+    left = [(text, level) for text, level in notices.texts if "left out" in text]
+    assert len(left) == 1 and left[0][1] == "warning"
+    assert "tiny_tree" in left[0][0] and "refers to itself" in left[0][0]
 
 
 async def test_server_that_cannot_start_is_a_tool_config_error(tmp_path) -> None:

@@ -190,7 +190,9 @@ def test_declarations() -> None:
     decl = {d.name: d for d in fns.function_declarations or []}
     assert decl["cmd"].behavior == types.Behavior.NON_BLOCKING
     assert decl["calculate"].behavior == types.Behavior.BLOCKING
-    assert decl["calculate"].parameters_json_schema["required"] == ["expression"]
+    params = decl["calculate"].parameters
+    assert params is not None and params.required == ["expression"]
+    assert decl["calculate"].parameters_json_schema is None
     (fns,) = declare(specs, behavior=lookup("gemini-3.1-flash-live-preview").non_blocking_tools)
     assert all(d.behavior is None for d in fns.function_declarations or [])
     assert declare([], search=False) == []

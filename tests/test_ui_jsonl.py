@@ -6,8 +6,11 @@ import io
 import json
 import typing
 
+from google.genai import types
+
 from voicecli.errors import AuthError
 from voicecli.live import events as ev
+from voicecli.live.transport import convert
 from voicecli.ui.jsonl import JsonLinesView
 
 SAMPLES: list[object] = [
@@ -25,7 +28,13 @@ SAMPLES: list[object] = [
     ev.Usage(10, 20, 30),
     ev.GoAway(12.5),
     ev.ResumptionUpdate("h-1", True),
-    ev.VoiceActivity("start"),
+    *convert(  # as a real session delivers it (kind "start")
+        types.LiveServerMessage(
+            voice_activity=types.VoiceActivity(
+                voice_activity_type=types.VoiceActivityType.ACTIVITY_START
+            )
+        )
+    ),
     ev.UserSpeechStarted(),
     ev.UserSpeechEnded(),
     ev.UserText("typed ✓"),

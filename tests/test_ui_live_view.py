@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import io
 
+from google.genai import types
 from rich.console import Console
 
 from voicecli.live import events as ev
+from voicecli.live.transport import convert
 from voicecli.ui.live_view import LiveView
 
 
@@ -258,3 +260,23 @@ def test_no_mic_on_while_a_file_streams_and_no_stale_thinking_after_a_cancel() -
     assert "thinking" not in after and "listening" in after and "running" not in after
     view.set_level(-20.0)
     assert "mic ▮" in region(view, console, 1.7)
+
+
+def voice_activity(kind: types.VoiceActivityType) -> ev.VoiceActivity:
+    """A voiceActivity as a real session delivers it: the SDK's message through the
+    transport's converter."""
+    msg = types.LiveServerMessage(voice_activity=types.VoiceActivity(voice_activity_type=kind))
+    (event,) = convert(msg)
+    assert isinstance(event, ev.VoiceActivity)
+    return event
+
+
+def test_voice_activity_from_a_real_activity_start_shows_the_user_speaking() -> None:
+    """Issue 27: the view compared with "start" while the transport passed ACTIVITY_START."""
+    view, console = make_view()
+    view.on_event(voice_activity(types.VoiceActivityType.ACTIVITY_START), 1.0)
+    assert "hearing you" in region(view, console, 1.2)
+    view.on_event(ev.InputTranscript("hello there", final=True), 2.5)
+    view.on_event(voice_activity(types.VoiceActivityType.ACTIVITY_END), 2.6)
+    view.on_event(ev.TurnEnded(1, "spoken", "hello there", "hi", 0.2, 0.3), 3.5)
+    assert "00:01 you: hello there" in printed(view, console, 3.5)  # stamped at the start

@@ -60,6 +60,14 @@ class ModelCaps:
     # less forgiving reading is that the 2.5 generation does not take it.
     context_update: bool = True
     media_resolution: bool = True  # takes generationConfig.mediaResolution (video and images)
+    # takes realtimeInput.audio while a function call is pending; False: the session is
+    # closed with 1008 (2.5 native audio: adk-python #4679, js-genai #1236, livekit #4545),
+    # so the microphone is held until the call is answered
+    audio_during_call: bool = True
+    # takes clientContent after the initial history; False: 1007 (3.1 at launch; adk-python
+    # #5018, livekit #5251/#5262): text goes as realtimeInput.text
+    client_content: bool = True
+    voice_activity: bool = True  # sends voiceActivity (3.8 does not: python-genai #2981)
 
 
 DEFAULT_MODEL = "gemini-3.8-live"
@@ -73,6 +81,7 @@ _MODELS: tuple[ModelCaps, ...] = (
         Thinking.NONE,
         honours_stream_end=False,
         note="stable; proactive audio always on",
+        voice_activity=False,
     ),
     ModelCaps(
         "gemini-3.8-live-extended-thinking",
@@ -82,6 +91,7 @@ _MODELS: tuple[ModelCaps, ...] = (
         Thinking.LEVEL,
         honours_stream_end=False,
         interaction_status=True,
+        voice_activity=False,
     ),
     ModelCaps(
         "gemini-3.1-flash-live-preview",
@@ -94,6 +104,7 @@ _MODELS: tuple[ModelCaps, ...] = (
         note="no proactive audio; synchronous tool calls only",
         non_blocking_tools=False,
         media_resolution=False,  # not documented for this preview: not sent (strict reading)
+        client_content=False,
     ),
     ModelCaps(
         "gemini-2.5-flash-native-audio-preview-12-2025",
@@ -104,6 +115,7 @@ _MODELS: tuple[ModelCaps, ...] = (
         honours_stream_end=True,
         stable=False,
         context_update=False,
+        audio_during_call=False,
     ),
     ModelCaps(
         "gemini-2.5-flash-native-audio-preview-09-2025",
@@ -114,6 +126,7 @@ _MODELS: tuple[ModelCaps, ...] = (
         honours_stream_end=True,
         stable=False,
         context_update=False,
+        audio_during_call=False,
     ),
     ModelCaps(
         "gemini-live-2.5-flash-native-audio",
@@ -125,6 +138,7 @@ _MODELS: tuple[ModelCaps, ...] = (
         note="Vertex AI regional endpoints only",
         api_version=None,
         context_update=False,
+        audio_during_call=False,
     ),
 )
 
@@ -136,6 +150,7 @@ _VERTEX_38 = ModelCaps(
     Thinking.NONE,
     honours_stream_end=False,
     api_version=None,
+    voice_activity=False,
 )
 
 

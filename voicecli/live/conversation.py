@@ -101,6 +101,7 @@ class Conversation:
         self._barge_in_ms = 0  # loud speech so far while the model speaks (barge-in)
         self._tool_tasks: set[asyncio.Task[None]] = set()
         self._reasoning = False  # interactionStatus IN_PROGRESS: more output may follow
+        self._holding = False  # the microphone is held while a call is pending
         self.context: Any = None  # live.control.SessionContext: what /system ... change
 
     # ------------------------------------------------------------------------ helpers
@@ -117,13 +118,13 @@ class Conversation:
         return self.gate.seconds_in, self.gate.seconds_sent
 
     def set_muted(self, muted: bool) -> None:
-        self.notify(ev.MuteChanged(muted, t=self.rel()), self.rel())
+        self.notify(ev.MuteChanged(muted, t=time.monotonic()))
 
     def notify(self, event: ev.AnyEvent, t: float | None = None) -> None:
-        """Count the event, then tell every observer; live events carry monotonic times, made
-        relative here."""
+        """Count the event, then tell every observer. Events carry ``time.monotonic()`` (None:
+        not stamped, taken as now); observers get it as seconds since the session start."""
         if t is None:
-            t = self.rel(getattr(event, "t", None) or None)
+            t = self.rel(getattr(event, "t", None))
         self.stats.on_event(event, t)
         for obs in self.observers:
             try:
@@ -208,7 +209,7 @@ class Conversation:
             at = self.clock.user(len(frame) / SAMPLE_WIDTH / INPUT_RATE, self.rel(now))
             if self.recorder is not None:
                 self.recorder.add_user(frame, at)
-            if self.muted:  # nothing goes out; an utterance in progress is closed
+            if self.muted or self._held():  # nothing goes out; an utterance is closed
                 if self.gate.is_open or self.gate.trailing:
                     await self._apply(self.gate.finish(stop_trailing=True), now)
                 continue
@@ -272,14 +273,14 @@ class Conversation:
                     await self.transport.send(m.ActivityStart())
                 self.book.user_started(now)
                 self.clock.speech_started()
-                self.notify(ev.UserSpeechStarted(t=self.rel(now)), self.rel(now))
+                self.notify(ev.UserSpeechStarted(t=now))
             elif action.kind is Act.SPEECH_END:
                 if self.opt.manual_activity:
                     await self.transport.send(m.ActivityEnd())
                 end = self._last_speech or now
                 self.book.user_ended(end)
                 self.clock.speech_ended()
-                self.notify(ev.UserSpeechEnded(t=self.rel(end)), self.rel(end))
+                self.notify(ev.UserSpeechEnded(t=end))
                 ended = True
             elif action.kind is Act.STREAM_END:
                 await self.transport.send(m.StreamEnd())
@@ -287,7 +288,17 @@ class Conversation:
             await self._flush_audio()  # the utterance is over: nothing may wait
         return ended
 
+    def _held(self) -> bool:
+        """Hold the microphone while a call is pending (``ModelCaps.audio_during_call``)."""
+        held = self.opt.hold_audio_in_calls and bool(self._tool_tasks)
+        if held and not self._holding:
+            self.notify(ev.Notice("microphone held until the tool's answer is sent"))
+        self._holding = held
+        return held
+
     async def _flush_audio(self) -> None:
+        if self._unsent and self._held():
+            self._unsent = bytearray()  # heard while a call is pending: not sent
         if self._unsent:
             data, self._unsent = bytes(self._unsent), bytearray()
             await self.transport.send(m.AudioIn(data))
@@ -298,12 +309,13 @@ class Conversation:
         if self.context is None:
             raise UsageError("this session cannot change its context")
         change = await self.context.change(self.transport, kind, value)
-        self.notify(replace(change, t=self.rel()), self.rel())
+        self.notify(replace(change, t=time.monotonic()))
 
     async def send_text(self, text: str) -> None:
         """A typed turn into the same session."""
-        self.book.user_ended(time.monotonic())
-        self.notify(ev.UserText(text, t=self.rel()), self.rel())
+        now = time.monotonic()
+        self.book.user_ended(now)
+        self.notify(ev.UserText(text, t=now))
         await self._flush_audio()
         await self.transport.send(m.TextIn(text))
 
@@ -353,21 +365,23 @@ class Conversation:
     def _late(self, event: ev.LiveEvent | ev.Reconnect) -> bool:
         """Late content of an interrupted generation is never played, recorded or shown,
         and the ``turnComplete`` closing it ends no turn (``TurnBook.late``, ``close_cut``)."""
-        if isinstance(event, ev.TurnComplete) and self.book.close_cut(event.t):
+        t = event.t if event.t is not None else time.monotonic()  # one clock: monotonic
+        if isinstance(event, ev.TurnComplete) and self.book.close_cut(t):
             self._reasoning = False
             return True
-        return isinstance(event, _CUT_CONTENT) and self.book.late(event.t)
+        return isinstance(event, _CUT_CONTENT) and self.book.late(t)
 
     def _handle(self, event: ev.LiveEvent | ev.Reconnect) -> None:
         book = self.book
+        now = event.t if event.t is not None else time.monotonic()  # one clock: monotonic
         if _ends_user_turn(event):
             self.gate.server_turn_ended()  # server detection: trailing audio may stop
         if isinstance(event, ev.AudioChunk):
             seconds = len(event.pcm) / SAMPLE_WIDTH / (event.rate or OUTPUT_RATE)
-            book.model_audio(event.t, seconds, dbfs(event.pcm) > self.opt.silent_dbfs)
+            book.model_audio(now, seconds, dbfs(event.pcm) > self.opt.silent_dbfs)
             for sink in self.sinks:
                 sink.write(event.pcm)
-            at = self.clock.model(seconds, self.rel(event.t or None))
+            at = self.clock.model(seconds, self.rel(now))
             if self.recorder is not None:
                 self.recorder.add_model(event.pcm, at)
         elif isinstance(event, ev.InputTranscript):
@@ -377,12 +391,12 @@ class Conversation:
         elif isinstance(event, ev.Interrupted):
             for sink in self.sinks:
                 sink.clear()
-            cut = self.clock.cut(self.rel(event.t or None))
+            cut = self.clock.cut(self.rel(now))
             if self.recorder is not None:
                 self.recorder.model_cut(cut)
-            turn = book.interrupted(event.t)
+            turn = book.interrupted(now)
             if turn is not None:
-                self._turn_ended(turn, event.t)
+                self._turn_ended(turn, now)
         elif isinstance(event, ev.TurnComplete):
             self._flush_sinks()
             after_turn = book.current is None and book.pending_user_end is None
@@ -391,9 +405,9 @@ class Conversation:
                 return
             self._reasoning = event.interaction_status == "IN_PROGRESS"
             reason = event.reason or ("WAITING_FOR_INPUT" if event.waiting_for_input else None)
-            turn = book.turn_complete(event.t, reason)
+            turn = book.turn_complete(now, reason)
             if turn is not None:
-                self._turn_ended(turn, event.t)
+                self._turn_ended(turn, now)
         elif isinstance(event, ev.ToolCall):
             task = asyncio.create_task(self._run_tools(event))
             self._tool_tasks.add(task)
@@ -434,10 +448,9 @@ class Conversation:
                 audio_s=round(turn.audio_s, 3),
                 latency_s=None if turn.latency_s is None else round(turn.latency_s, 3),
                 reason=turn.reason,
-                t=self.rel(t),
+                t=t,
                 span=self.clock.turn_ended(self.rel(t)),
-            ),
-            self.rel(t),
+            )
         )
 
     async def _run_tools(self, call: ev.ToolCall) -> None:
@@ -451,7 +464,7 @@ class Conversation:
             ]
         if results:
             await self.transport.send(m.ToolResults(tuple(results)))
-            self.notify(ev.ToolResults(tuple(results), t=self.rel()), self.rel())
+            self.notify(ev.ToolResults(tuple(results), t=time.monotonic()))
 
 
 _CUT_CONTENT = (ev.AudioChunk, ev.OutputTranscript, ev.ModelText, ev.GenerationComplete)

@@ -1,9 +1,11 @@
 """Tool specs as google-genai types, kept in ``live/`` with the other SDK code (``tools/``
 describes its tools in its own terms: ``tools.base.ToolSpec``, whatever has these fields).
 
-Function declarations carry their JSON Schema as ``parameters_json_schema``. Where the model
-takes it, each declaration says whether the model waits for the result (``BLOCKING``) or
-keeps talking (``NON_BLOCKING``); Google Search grounding is one more ``Tool``.
+Function declarations carry their arguments as ``parameters`` (the OpenAPI ``Schema``
+subset), converted from the tool's JSON Schema by ``live.schema``: Live has been reported to
+ignore the JSON-schema field (LIVE_FACTS "Tools"). Where the model takes it, each
+declaration says whether the model waits for the result (``BLOCKING``) or keeps talking
+(``NON_BLOCKING``); Google Search grounding is one more ``Tool``.
 """
 
 from __future__ import annotations
@@ -12,6 +14,10 @@ from collections.abc import Sequence
 from typing import Any, Protocol
 
 from google.genai import types
+
+from voicecli.live.schema import SchemaError, to_parameters
+
+__all__ = ["SchemaError", "ToolSpec", "declaration", "declare", "to_parameters"]
 
 
 class ToolSpec(Protocol):
@@ -28,10 +34,12 @@ class ToolSpec(Protocol):
 
 
 def declaration(spec: ToolSpec, *, behavior: bool) -> types.FunctionDeclaration:
+    """SchemaError when the tool's arguments cannot be declared (``registry`` leaves such
+    an MCP tool out before it gets here)."""
     return types.FunctionDeclaration(
         name=spec.name,
         description=spec.description,
-        parameters_json_schema=spec.parameters,
+        parameters=to_parameters(spec.parameters),
         behavior=(
             (types.Behavior.NON_BLOCKING if spec.non_blocking else types.Behavior.BLOCKING)
             if behavior

@@ -2,7 +2,12 @@
 
 The transport converts every google-genai server message into these dataclasses; nothing
 else in voicecli touches google-genai types, so a new SDK field means one change in
-``live/transport.py``. ``t`` is ``time.monotonic()`` when the event was received.
+``live/transport.py``.
+
+Every event's ``t`` is ``time.monotonic()``: when a server event was received, or when
+voicecli made its own. None: not stamped; whoever handles it takes the time it is handled
+(never a 0.0 that reads as "374 s ago"). Observers get times as seconds since the session
+start, as their own argument (``ports.Observer``), not from ``t``.
 """
 
 from __future__ import annotations
@@ -14,7 +19,7 @@ from typing import Any
 @dataclass(frozen=True)
 class SetupDone:
     session_id: str | None = None
-    t: float = 0.0
+    t: float | None = None
 
 
 @dataclass(frozen=True)
@@ -23,7 +28,7 @@ class AudioChunk:
 
     pcm: bytes
     rate: int = 24000
-    t: float = 0.0
+    t: float | None = None
 
 
 @dataclass(frozen=True)
@@ -32,7 +37,7 @@ class InputTranscript:
 
     text: str
     final: bool = False
-    t: float = 0.0
+    t: float | None = None
 
 
 @dataclass(frozen=True)
@@ -40,7 +45,7 @@ class OutputTranscript:
     """Transcription of the model's spoken reply (incremental pieces)."""
 
     text: str
-    t: float = 0.0
+    t: float | None = None
 
 
 @dataclass(frozen=True)
@@ -49,19 +54,19 @@ class ModelText:
 
     text: str
     thought: bool = False
-    t: float = 0.0
+    t: float | None = None
 
 
 @dataclass(frozen=True)
 class Interrupted:
     """The server stopped the model's reply because the user spoke (barge-in)."""
 
-    t: float = 0.0
+    t: float | None = None
 
 
 @dataclass(frozen=True)
 class GenerationComplete:
-    t: float = 0.0
+    t: float | None = None
 
 
 @dataclass(frozen=True)
@@ -70,7 +75,7 @@ class InterimInputTranscript:
     (never part of the turn's text)."""
 
     text: str
-    t: float = 0.0
+    t: float | None = None
 
 
 @dataclass(frozen=True)
@@ -80,7 +85,7 @@ class TurnComplete:
     # interactionStatus (extended thinking): IN_PROGRESS = more output may follow after
     # this turn; IDLE = all processing is done. None: the model does not report it.
     interaction_status: str | None = None
-    t: float = 0.0
+    t: float | None = None
 
 
 @dataclass(frozen=True)
@@ -93,13 +98,13 @@ class FunctionCall:
 @dataclass(frozen=True)
 class ToolCall:
     calls: tuple[FunctionCall, ...]
-    t: float = 0.0
+    t: float | None = None
 
 
 @dataclass(frozen=True)
 class ToolCallCancellation:
     ids: tuple[str, ...]
-    t: float = 0.0
+    t: float | None = None
 
 
 @dataclass(frozen=True)
@@ -109,7 +114,7 @@ class Usage:
     prompt_tokens: int = 0
     response_tokens: int = 0
     total_tokens: int = 0
-    t: float = 0.0
+    t: float | None = None
     prompt_audio: int = 0
     prompt_text: int = 0
     response_audio: int = 0
@@ -119,22 +124,23 @@ class Usage:
 @dataclass(frozen=True)
 class GoAway:
     time_left_s: float | None
-    t: float = 0.0
+    t: float | None = None
 
 
 @dataclass(frozen=True)
 class ResumptionUpdate:
     handle: str | None
     resumable: bool
-    t: float = 0.0
+    t: float | None = None
 
 
 @dataclass(frozen=True)
 class VoiceActivity:
-    """Server-side voice activity signal (start/end of user speech)."""
+    """Server-side voice activity signal (start/end of user speech). The 3.8 models send
+    none (python-genai #2981): nothing may depend on it."""
 
-    kind: str  # "start" | "end" | other server value
-    t: float = 0.0
+    kind: str  # "start" | "end" (the transport maps ACTIVITY_START/ACTIVITY_END)
+    t: float | None = None
 
 
 @dataclass(frozen=True)
@@ -173,12 +179,12 @@ LiveEvent = (
 
 @dataclass(frozen=True)
 class UserSpeechStarted:
-    t: float = 0.0
+    t: float | None = None
 
 
 @dataclass(frozen=True)
 class UserSpeechEnded:
-    t: float = 0.0
+    t: float | None = None
 
 
 @dataclass(frozen=True)
@@ -186,7 +192,7 @@ class UserText:
     """Text the user typed (or a scripted text turn) sent into the session."""
 
     text: str
-    t: float = 0.0
+    t: float | None = None
 
 
 @dataclass(frozen=True)
@@ -213,14 +219,14 @@ class TurnEnded:
     audio_s: float
     latency_s: float | None
     reason: str | None = None
-    t: float = 0.0
+    t: float | None = None
     span: TurnSpan | None = None
 
 
 @dataclass(frozen=True)
 class ToolResults:
     results: tuple[FunctionResult, ...]
-    t: float = 0.0
+    t: float | None = None
 
 
 @dataclass(frozen=True)
@@ -229,7 +235,7 @@ class Notice:
 
     text: str
     level: str = "info"  # info | warning | error
-    t: float = 0.0
+    t: float | None = None
 
 
 @dataclass(frozen=True)
@@ -237,7 +243,7 @@ class MuteChanged:
     """``/mute`` or ``/unmute``: while muted the uplink sends nothing."""
 
     muted: bool
-    t: float = 0.0
+    t: float | None = None
 
     @property
     def text(self) -> str:
@@ -252,7 +258,7 @@ class ContextChange:
     kind: str  # system | style | tools | tool_add | tool_remove
     value: str
     text: str  # what the view shows
-    t: float = 0.0
+    t: float | None = None
 
 
 @dataclass(frozen=True)
@@ -265,7 +271,7 @@ class Continued:
     text: str  # what the view shows
     seeded_turns: int = 0
     left_out_turns: int = 0
-    t: float = 0.0
+    t: float | None = None
 
 
 @dataclass(frozen=True)
@@ -277,7 +283,7 @@ class Reconnect:
     phase: str
     reason: str = ""
     attempt: int = 0
-    t: float = 0.0
+    t: float | None = None
     seeded: int = 0
 
 

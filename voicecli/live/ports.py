@@ -61,6 +61,9 @@ class Options:
     # leftover echo while the echo canceller re-adapts are shorter; the pre-roll still sends
     # the interruption's start
     barge_in_ms: int = 160
+    # the model closes the session on audio while a function call is pending
+    # (``ModelCaps.audio_during_call`` false): hold the microphone until it is answered
+    hold_audio_in_calls: bool = False
 
 
 class NoTools:

@@ -4,7 +4,8 @@
   a server going away (1001, goAway), a setup that never answered. A rejected key, an
   unknown model or a refused request are final.
 * How long to wait before attempt n: exponential backoff with jitter, bounded.
-* A resumption handle the server no longer knows is answered by a fresh session.
+* A resumption handle refused at setup (whatever the close code) is answered by a fresh
+  session seeded with the conversation.
 """
 
 from __future__ import annotations
@@ -22,7 +23,9 @@ from voicecli.errors import (
     VoicecliError,
 )
 
-RETRYABLE_CODES = frozenset({1000, 1001, 1006, 1011, 1012, 1013, 1014})
+# 1008 reaches here only after setupComplete (a session failure: transport.map_close); at
+# setup it is a ModelError, never retried
+RETRYABLE_CODES = frozenset({1000, 1001, 1006, 1008, 1011, 1012, 1013, 1014})
 
 
 @dataclass(frozen=True)
@@ -55,11 +58,9 @@ def is_retryable(err: BaseException) -> bool:
 
 
 def is_unknown_handle(err: BaseException) -> bool:
-    """The server refused our resumption handle (expired or unknown)."""
-    text = str(err).lower()
-    return (
-        isinstance(err, ServerError)
-        and err.close_code == 1007
-        and "resum" in text
-        and ("handle" in text or "invalid" in text)
-    )
+    """A resume was refused at setup: the server closed the connection that carried our
+    handle before ``setupComplete``. The close code for an expired or unknown handle is not
+    documented (LIVE_FACTS), so any close counts; a lost connection (1006) or a setup never
+    answered does not. Only for errors of a connection opened with a handle."""
+    code = getattr(err, "close_code", None)
+    return isinstance(err, VoicecliError) and code is not None and code != 1006

@@ -7,7 +7,7 @@ It wraps one ``LiveTransport`` at a time and looks like one to the conversation:
   when the time left is nearly up, by a timer independent of the receive loop;
 * on an abnormal close (1011, 1006, network loss) reconnects with backoff and jitter,
   bounded; a rejected key or unknown model while resuming stops with that error;
-* a handle the server no longer knows falls back to a fresh session (said so), seeded with
+* a handle refused at setup (any close code) falls back to a fresh session (said so), seeded with
   the conversation so far as initial history (as ``--continue`` does): the earlier
   conversation's seed and this session's finished turns (their transcripts), the newest that
   fit in ``seed_budget`` tokens;
@@ -103,7 +103,7 @@ class ResilientTransport:
             except VoicecliError as e:
                 if not is_unknown_handle(e):
                     raise
-                self.refused_handle = "the server no longer knows its handle"
+                self.refused_handle = f"the server refused its handle, close {e.close_code}"
             else:
                 self.handle, self.opened_as = self.initial_handle, "resumed"
                 return self
@@ -347,10 +347,13 @@ class ResilientTransport:
             try:
                 await self._connect(self.handle, seed=bool(seed))
             except VoicecliError as e:
-                if is_unknown_handle(e):
+                if resuming and is_unknown_handle(e):
                     self.handle = None
                     yield ev.Reconnect(
-                        "reconnecting", "the server no longer knows our session", attempt
+                        "reconnecting",
+                        f"the server refused to resume (close {e.close_code}): a new session "
+                        "follows, seeded with the conversation so far",
+                        attempt,
                     )
                     self._attempts -= 1  # not a failure of the network
                     continue

@@ -94,8 +94,14 @@ def make_client(settings: Settings, purpose: str = "live") -> genai.Client:
     return genai.Client(api_key=settings.api_key, http_options=http_options)
 
 
-def map_close(code: int | None, reason: str, key: str | None = None) -> VoicecliError:
-    """Turn a websocket close (as the SDK reports it) into our error with a hint."""
+def map_close(
+    code: int | None, reason: str, key: str | None = None, *, at_setup: bool = True
+) -> VoicecliError:
+    """Turn a websocket close (as the SDK reports it) into our error with a hint.
+
+    ``at_setup``: the close answered the setup. A 1008 there is a model the endpoint does
+    not serve; after ``setupComplete`` a 1008 (or 1011) ends the session, not the model
+    (LIVE_FACTS "Tools and mid-session input"): a ServerError the session reconnects from."""
     reason = redact((reason or "").strip(), key)
     short = reason[:160] or "no reason given"
     err: VoicecliError
@@ -103,6 +109,10 @@ def map_close(code: int | None, reason: str, key: str | None = None) -> Voicecli
         err = AuthError(
             f"the server rejected the API key (1007: {short})",
             "check GEMINI_API_KEY / `voicecli key set`",
+        )
+    elif code == 1008 and not at_setup:
+        err = ServerError(
+            f"the server ended the session (1008: {short})", "try again; --debug shows more"
         )
     elif code == 1008:
         err = ModelError(
@@ -129,25 +139,33 @@ def map_close(code: int | None, reason: str, key: str | None = None) -> Voicecli
     return err
 
 
-def _api_error(e: genai_errors.APIError, key: str | None) -> VoicecliError:
+def _api_error(
+    e: genai_errors.APIError, key: str | None, *, at_setup: bool = True
+) -> VoicecliError:
     # the SDK reports the code the server closed with; when it was our side that closed
     # (websockets refusing a message over its size limit: 1009), that is in the close sent
     sent = getattr(e.__context__, "sent", None)
     if getattr(sent, "code", None) == 1009:
-        return map_close(1009, str(getattr(sent, "reason", "") or "message too big"), key)
+        reason = str(getattr(sent, "reason", "") or "message too big")
+        return map_close(1009, reason, key, at_setup=at_setup)
     # A websocket close reaches us as APIError(code, reason): the reason is its ``details``
     # (str(e) would be "1007 None. <reason>"); an HTTP error carries a JSON ``message``.
     details = getattr(e, "details", None)
     reason = getattr(e, "message", None) or (details if isinstance(details, str) else str(e))
-    return map_close(getattr(e, "code", None), str(reason), key)
+    return map_close(getattr(e, "code", None), str(reason), key, at_setup=at_setup)
 
 
 class LiveTransport:
     """Send inputs to, and receive events from, one connected Live session."""
 
-    def __init__(self, session: Any, key: str | None = None) -> None:
+    def __init__(
+        self, session: Any, key: str | None = None, *, client_content: bool = True
+    ) -> None:
         self._session = session
         self._key = key
+        # the model takes clientContent after the initial history (ModelCaps.client_content);
+        # where it does not (3.1 closes with 1007), context text goes as realtimeInput.text
+        self._client_content = client_content
         self.malformed = 0  # server frames that could not be parsed (skipped)
         self.session_id: str | None = getattr(session, "session_id", None)
 
@@ -176,6 +194,8 @@ class LiveTransport:
             )
         elif isinstance(msg, m.VideoIn):
             await session.send_realtime_input(video=types.Blob(data=msg.data, mime_type=msg.mime))
+        elif isinstance(msg, m.ContextIn) and not self._client_content:
+            await session.send_realtime_input(text=msg.text)
         elif isinstance(msg, m.ContextIn):
             await session.send_client_content(
                 turns=types.Content(role="user", parts=[types.Part(text=msg.text)]),
@@ -217,7 +237,7 @@ class LiveTransport:
             except genai_errors.APIError as e:
                 if getattr(e, "code", None) == 1000:
                     return
-                raise _api_error(e, self._key) from e
+                raise _api_error(e, self._key, at_setup=False) from e
             except ValueError as e:  # the SDK could not parse a frame: skip it
                 self.malformed += 1
                 log.warning("skipped a malformed server message: %s", str(e)[:80])
@@ -296,8 +316,13 @@ def convert(msg: types.LiveServerMessage) -> list[ev.LiveEvent]:
         out.append(ev.ResumptionUpdate(sru.new_handle, bool(sru.resumable), t=now))
     va = msg.voice_activity
     if va is not None and va.voice_activity_type is not None:
-        out.append(ev.VoiceActivity(_enum_name(va.voice_activity_type) or "", t=now))
+        kind = _enum_name(va.voice_activity_type)
+        if kind is not None:
+            out.append(ev.VoiceActivity(_ACTIVITY.get(kind, kind.lower()), t=now))
     return out
+
+
+_ACTIVITY = {"ACTIVITY_START": "start", "ACTIVITY_END": "end"}  # VoiceActivityType -> kind
 
 
 def _by_modality(details: Any) -> dict[str, int]:
@@ -333,6 +358,14 @@ def _seconds(value: Any) -> float | None:
         return None
 
 
+def _takes_client_content(settings: Settings) -> bool:
+    try:
+        caps = capabilities.lookup(settings.model, "vertex" if settings.vertex else "developer")
+    except ModelError:  # a model the table does not know: the strict reading
+        return False
+    return caps.client_content
+
+
 @asynccontextmanager
 async def open_transport(
     settings: Settings, config: types.LiveConnectConfig, *, setup_timeout: float = SETUP_TIMEOUT_S
@@ -360,7 +393,9 @@ async def open_transport(
             raise
         raise mapped from e
     try:
-        yield LiveTransport(session, settings.api_key)
+        yield LiveTransport(
+            session, settings.api_key, client_content=_takes_client_content(settings)
+        )
     finally:
         try:
             await cm.__aexit__(None, None, None)

@@ -167,6 +167,9 @@ async def run_talk(settings: Settings, req: TalkRequest) -> Summary:
     async with open_tools(settings, caps, approver) as tools:
         for obs in req.observers:
             obs.on_event(ev.Notice(tools.describe()), 0.0)
+            left_out = tools.left_out_notice()
+            if left_out is not None:
+                obs.on_event(ev.Notice(left_out, "warning"), 0.0)
         return await _run(settings, caps, req, tools)
 
 
@@ -207,6 +210,7 @@ async def _run(
         reply_wait_s=req.reply_wait_s,
         manual_activity=turn_mode(settings) == "client",
         prices=prices_for(settings.model, settings.tables),
+        hold_audio_in_calls=not caps.audio_during_call,
     )
     plan = req.continuation
     with _outputs(req) as (sinks, file_recorder, observers):

@@ -34,13 +34,32 @@ bundled scenarios and the default test path are strict.
    while the user speaks, ``turnCompleteReason`` and ``waitingForInput`` on silent turns,
    ``interactionStatus`` (IN_PROGRESS, then IDLE) on extended-thinking models
    (LIVE_FACTS "Connecting", server message list; google-genai ``LiveServerContent``).
-7. After ``interrupted`` the cut generation is closed with a ``turnComplete``, and content
-   it already had in flight (the next audio chunks and their output transcription) comes
-   between the two (LIVE_FACTS "Audio": clients report "interrupted -> turnComplete",
-   AidenAI-IO/aiden-firmware PR #644; langwatch/scenario PR #907 drops late content until
-   that ``turnComplete``). Whether it always follows is not documented: a scenario can send
-   nothing after ``interrupted``. Keys: ``late_chunks`` (default 2, 0: none),
-   ``turn_complete_after_interrupt = false``.
+   Not on the 3.8 models: they send no ``voiceActivity`` (maintainers in python-genai
+   #2981). Capability table: ``voice_activity``.
+7. A function declared with ``parametersJsonSchema`` (and no ``parameters``) is called with
+   empty arguments: Live has been reported to ignore that field (googleapis/python-genai
+   #1147; livekit/agents #2940, PR #3135; gunpal5/Google_GenerativeAI #90).
+8. Audio while a function call is pending (sent, not yet answered or cancelled) closes the
+   session with 1008 "Operation is not implemented, or supported, or enabled." on the 2.5
+   native-audio models (google/adk-python #4679, googleapis/js-genai #1236, livekit/agents
+   #4545). Capability table: ``audio_during_call``.
+9. ``gemini-3.1-flash-live-preview`` takes ``clientContent`` only as initial history: any
+   later ``clientContent`` closes with 1007 "Request contains an invalid argument." (live
+   guide's model comparison at launch; google/adk-python #5018; livekit/agents #5251, #5262;
+   later pages disagree: the strict reading). Capability table: ``client_content``.
+10. A resumption handle the server does not know (never issued, expired, or from a session
+   that is over) is refused at setup. The real close code is not documented: the simulator
+   closes 1008 "Session not found." by default; the scenario's ``refused_handle_code`` picks
+   another (LIVE_FACTS "Tools and mid-session input").
+11. A 1008 or 1011 after ``setupComplete`` ends the session, not the model: the simulator
+   sends them mid-session (rule 8, "Deadline expired" after a goAway) with the model known.
+12. After ``interrupted`` the cut generation is closed with a ``turnComplete``, and content
+    it already had in flight (the next audio chunks and their output transcription) comes
+    between the two (LIVE_FACTS "Audio": clients report "interrupted -> turnComplete",
+    AidenAI-IO/aiden-firmware PR #644; langwatch/scenario PR #907 drops late content until
+    that ``turnComplete``). Whether it always follows is not documented: a scenario can send
+    nothing after ``interrupted``. Keys: ``late_chunks`` (default 2, 0: none),
+    ``turn_complete_after_interrupt = false``.
 """
 
 from __future__ import annotations
@@ -50,6 +69,21 @@ from typing import Any
 LIVE_VERSIONS = ("v1beta", "v1alpha")  # rule 1
 SERVER_END_SILENCE_MS = 800  # rule 3: the shortest trailing silence that ends a turn
 TTS_SAMPLING_FIELDS = ("temperature", "top_p", "top_k")  # rule 5: refused by 3.8 TTS
+AUDIO_DURING_CALL_REASON = "Operation is not implemented, or supported, or enabled."  # rule 8
+CLIENT_CONTENT_REASON = "Request contains an invalid argument."  # rule 9
+REFUSED_HANDLE_CODE = 1008  # rule 10: the default (the real code is not documented)
+REFUSED_HANDLE_REASON = "Session not found."
+
+
+def empty_args(name: str, info: Any) -> bool:
+    """Rule 7: is ``name`` declared with parametersJsonSchema (its call gets no arguments)?"""
+    return name in getattr(info, "json_schema_tools", frozenset())
+
+
+def refused_handle(scenario: Any) -> tuple[int, str]:
+    """Rule 10: the close for a resumption handle the server does not know."""
+    code = int(getattr(scenario, "refused_handle_code", REFUSED_HANDLE_CODE))
+    return code, REFUSED_HANDLE_REASON
 
 
 def version_allowed(version: str, scenario: Any) -> bool:

@@ -14,6 +14,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from voicecli.sim import fidelity
 from voicecli.sim import protocol as p
 from voicecli.sim.records import SessionRecord, UserTurn
 from voicecli.sim.scenario import Scenario, Turn
@@ -146,7 +147,7 @@ def _prompt_size(turn: UserTurn) -> tuple[float, int]:
 
 
 async def close_cut(io: SessionIO, turn: UserTurn) -> None:
-    """After ``interrupted`` (fidelity rule 7, LIVE_FACTS "Audio": clients of the service
+    """After ``interrupted`` (fidelity rule 12, LIVE_FACTS "Audio": clients of the service
     report interrupted -> turnComplete, aiden-firmware PR #644, langwatch/scenario PR #907):
     the reply's next ``late_chunks`` chunks and their transcript were already on their way,
     then a ``turnComplete`` closes the cut generation."""
@@ -183,7 +184,9 @@ async def _tool_round(io: SessionIO, turn: UserTurn, spec: Turn) -> Any:
     calls: list[dict[str, Any]] = []
     for k, c in enumerate(spec.tool_calls):
         cid = c.id or f"call-{io.record.id}-{turn.index}-{k}"
-        calls.append({"id": cid, "name": c.name, "args": c.args})
+        # fidelity rule 7: a tool declared with parametersJsonSchema gets no arguments
+        args = {} if fidelity.empty_args(c.name, io.info) else c.args
+        calls.append({"id": cid, "name": c.name, "args": args})
         turn.tool_call_ids.append(cid)
     loop = asyncio.get_running_loop()
     futures: dict[str, asyncio.Future[dict[str, Any]]] = {

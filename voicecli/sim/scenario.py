@@ -65,10 +65,11 @@ class Scenario:
     handshake_status: int | None = None  # fault: answer the Live handshake with this HTTP status
     repeat_faults: bool = False  # False: a turn's fault fires once (not again after a resume)
     honour_resumption: bool = True  # False: handles are issued but every resume is refused
+    refused_handle_code: int = 1008  # close code for an unknown handle (fidelity rule 10)
     resume_delay_ms: int = 0  # a resumed connection waits this long before setupComplete
     handle_ttl_s: float | None = None  # handles older than this are forgotten (None: kept)
     video_session_limit_s: float = 120.0  # session length with video, without compression
-    # fidelity rule 7: after interrupted, this many chunks of the cut reply (with their
+    # fidelity rule 12: after interrupted, this many chunks of the cut reply (with their
     # transcript) still come, then a turnComplete closes it (false: nothing follows)
     late_chunks: int = 2
     turn_complete_after_interrupt: bool = True

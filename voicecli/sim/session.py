@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import json
 import time
+from dataclasses import replace
 from typing import Any
 
 from aiohttp import WSMsgType, web
@@ -16,7 +17,14 @@ from voicecli.sim.inputs import Action, Ended, InputTracker, Started, has_text
 from voicecli.sim.records import Conversations, SessionRecord, Snapshot, UserTurn
 from voicecli.sim.reply import cancel_tools, close_cut, stream_reply
 from voicecli.sim.scenario import Scenario
-from voicecli.sim.validate import Rejection, SetupInfo, check_key, content_text, parse_setup
+from voicecli.sim.validate import (
+    Rejection,
+    SetupInfo,
+    check_key,
+    content_text,
+    json_schema_tools,
+    parse_setup,
+)
 
 SEND_ERRORS = (ConnectionError, RuntimeError)
 
@@ -145,10 +153,8 @@ class LiveSession:
         self.seeding = parsed.initial_history and not parsed.resume_handle
         if parsed.resume_handle:
             snap = self.conversations.resume(parsed.resume_handle)
-            if snap is None:
-                await self.close(
-                    1007, f"Session resumption handle is invalid or expired: {parsed.resume_handle}"
-                )
+            if snap is None:  # fidelity rule 10: refused, with the scenario's close code
+                await self.close(*fidelity.refused_handle(self.scenario))
                 return False
             self.record.resumed_from = parsed.resume_handle
             self._next_index, self._history = snap.next_index, list(snap.history)
@@ -213,7 +219,15 @@ class LiveSession:
                 if not await self._context_update(p.get(msg, "context_update")):
                     return
             elif kind == "realtime_input":
-                actions = self._inputs.realtime_input(p.get(msg, "realtime_input"))
+                ri = p.get(msg, "realtime_input")
+                if not await self._audio_allowed(ri):
+                    return
+                actions = self._inputs.realtime_input(ri)
+            elif kind == "client_content" and not self.info.caps.client_content:
+                # fidelity rule 9: clientContent only as initial history on this model
+                self.record.client_contents.append(p.get(msg, "client_content") or {})
+                await self.close(1007, fidelity.CLIENT_CONTENT_REASON)
+                return
             elif kind == "client_content":
                 # LiveClientContent reference: "A message here will interrupt any current
                 # model generation" (whatever turnComplete says)
@@ -236,13 +250,15 @@ class LiveSession:
 
     async def _act(self, action: Action) -> None:
         if isinstance(action, Started):
-            if action.at_s is not None:  # fidelity rule 6: server detection reports activity
+            # fidelity rule 6: server detection reports activity (not on 3.8)
+            if action.at_s is not None and self.info.caps.voice_activity:
                 with contextlib.suppress(*SEND_ERRORS):
                     await self.send(p.voice_activity("ACTIVITY_START", action.at_s))
             if self.info.interrupts:
                 await self._barge_in()
         elif isinstance(action, Ended):
-            if action.turn.source == "audio" and action.turn.end_s is not None:
+            audio = action.turn.source == "audio" and self.info.caps.voice_activity
+            if audio and action.turn.end_s is not None:
                 with contextlib.suppress(*SEND_ERRORS):
                     await self.send(p.voice_activity("ACTIVITY_END", action.turn.end_s))
             self.record.turns.append(action.turn)
@@ -283,9 +299,23 @@ class LiveSession:
         if not self.info.caps.context_update:
             await self.close(1007, f"contextUpdate is not supported for models/{self.info.model}.")
             return False
+        if p.has(cu, "tools"):  # fidelity rule 7 follows the new declarations
+            self.info = replace(self.info, json_schema_tools=json_schema_tools(p.get(cu, "tools")))
         if p.has(cu, "system_instruction"):
             self.system_text = content_text(p.get(cu, "system_instruction"))
         return True
+
+    async def _audio_allowed(self, ri: Any) -> bool:
+        """Fidelity rule 8: audio while a function call is pending closes the session with
+        1008 on the models that refuse it (the 2.5 native-audio models)."""
+        if self.info.caps.audio_during_call or not p.has(ri, "audio"):
+            return True
+        pending = [cid for cid, fut in self.tool_waiters.items() if not fut.done()]
+        if not pending:
+            return True
+        self.record.warn(f"audio while call {pending[0]} was pending")
+        await self.close(1008, fidelity.AUDIO_DURING_CALL_REASON)
+        return False
 
     def _tool_response(self, tr: Any) -> None:
         for fr in p.get(tr, "function_responses") or []:

@@ -1,8 +1,9 @@
 """Setup checks with the close codes and reasons the Live service uses.
 
-1007 (invalid argument): bad or missing API key, a field the model does not take,
-an unknown resumption handle, an unknown setup field. 1008 (policy): unknown model or
-one not served by bidiGenerateContent. Reasons are at most 123 bytes.
+1007 (invalid argument): bad or missing API key, a field the model does not take, an
+unknown setup field. 1008 (policy): unknown model or one not served by bidiGenerateContent.
+An unknown resumption handle is refused in ``session.py`` (fidelity rule 10). Reasons are
+at most 123 bytes.
 """
 
 from __future__ import annotations
@@ -62,6 +63,8 @@ class SetupInfo:
     system_text: str = ""  # the setup's systemInstruction text (contextUpdate replaces it)
     compression: bool = False  # contextWindowCompression was set up
     proactive_video: bool = False  # a generation may follow each received picture
+    # fidelity rule 7: tools declared with parametersJsonSchema (called with empty args)
+    json_schema_tools: frozenset[str] = frozenset()
 
     @property
     def honours_stream_end(self) -> bool:
@@ -119,7 +122,18 @@ def parse_setup(setup: Any, version: str) -> SetupInfo | Rejection:
         system_text=content_text(get(setup, "system_instruction")),
         compression=get(setup, "context_window_compression") is not None,
         proactive_video=bool(get(get(setup, "proactivity") or {}, "proactive_video")),
+        json_schema_tools=json_schema_tools(get(setup, "tools")),
     )
+
+
+def json_schema_tools(tools: Any) -> frozenset[str]:
+    """Names of the functions declared with ``parametersJsonSchema`` (fidelity rule 7)."""
+    names = set()
+    for tool in tools if isinstance(tools, list) else []:
+        for decl in get(tool, "function_declarations") or []:
+            if has(decl, "parameters_json_schema") and not has(decl, "parameters"):
+                names.add(str(get(decl, "name") or ""))
+    return frozenset(names)
 
 
 def content_text(content: Any) -> str:

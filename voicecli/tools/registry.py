@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import AsyncIterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from voicecli.config import Settings
 from voicecli.errors import ToolConfigError
 from voicecli.live.capabilities import ModelCaps
-from voicecli.live.declare import declare
+from voicecli.live.declare import SchemaError, declare, to_parameters
 from voicecli.tools.base import Tool
 from voicecli.tools.builtin import builtin_tools
 from voicecli.tools.command import CommandConfig, CommandTool, parse_command_tools
@@ -62,6 +62,15 @@ class ToolSet:
     declarations: list[Any]  # google-genai ``types.Tool`` objects for the setup
     handler: ToolRunner
     search: bool = False
+    left_out: list[str] = field(default_factory=list)  # "name (why)": MCP tools not declared
+
+    def left_out_notice(self) -> str | None:
+        """The one start-up line naming the MCP tools that could not be declared."""
+        if not self.left_out:
+            return None
+        return "MCP tools left out (their arguments cannot be declared to Live): " + "; ".join(
+            self.left_out
+        )
 
     @property
     def names(self) -> list[str]:
@@ -95,7 +104,7 @@ async def open_tools(
             for server in config.mcp_servers:
                 tools.extend(await start_server(server, stack))
             tools.extend(extra)
-        tools = unique(tools)
+        tools, left_out = declarable(unique(tools))
         behavior = caps.non_blocking_tools
         yield ToolSet(
             tools=tools,
@@ -104,4 +113,26 @@ async def open_tools(
             ),
             handler=ToolRunner(tools, approver, non_blocking=behavior),
             search=settings.search,
+            left_out=left_out,
         )
+
+
+def declarable(tools: Sequence[Tool]) -> tuple[list[Tool], list[str]]:
+    """The tools whose arguments Live ``parameters`` can declare, and "name (why)" for the
+    MCP tools that are left out; our own tools (built-in, ``[[tools]]``) must convert."""
+    kept: list[Tool] = []
+    left_out: list[str] = []
+    for tool in tools:
+        try:
+            to_parameters(tool.spec.parameters)
+        except SchemaError as e:
+            if not tool.spec.source.startswith("mcp:"):
+                raise ToolConfigError(
+                    f"tool {tool.spec.name!r} ({tool.spec.source}): its parameters cannot be "
+                    f"declared ({e})",
+                    "simplify its parameters in the config",
+                ) from None
+            left_out.append(f"{tool.spec.name} ({e})")
+            continue
+        kept.append(tool)
+    return kept, left_out

@@ -19,7 +19,7 @@ class Sharing:
     video_bytes: int = 0
     images_sent: int = 0
     watched_lines: int = 0
-    t: float = 0.0
+    t: float | None = None  # time.monotonic() (one clock with live.events)
 
     def short(self) -> str:
         """For the status line: what is shared, and what went out."""
@@ -47,4 +47,4 @@ class WatchExit:
 
     command: str
     status: int  # exit status; negative: killed by that signal
-    t: float = 0.0
+    t: float | None = None  # time.monotonic() (one clock with live.events)

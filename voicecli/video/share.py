@@ -369,7 +369,7 @@ class Media:
         await self._flush(batcher, label, final=True)
         self.watch_exits.append(status)
         how = f"exited with status {status}" if status >= 0 else f"was killed by signal {-status}"
-        self._notify(WatchExit(shlex.join(argv), status, t=self.rel()))
+        self._notify(WatchExit(shlex.join(argv), status, t=time.monotonic()))
         self._notify(ev.Notice(f"{label} {how}", "info" if status == 0 else "warning"))
         await self._when_idle()
         assert self._transport is not None
@@ -425,7 +425,7 @@ class Media:
             video_bytes=self.video_bytes,
             images_sent=self.images_sent,
             watched_lines=self.watched_lines,
-            t=self.rel(),
+            t=time.monotonic(),
         )
 
     def _status(self) -> None:
