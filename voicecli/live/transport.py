@@ -36,6 +36,7 @@ from voicecli.live import events as ev
 from voicecli.live import messages as m
 from voicecli.live.failures import connect_error
 from voicecli.live.setup import history_turns, instruction_content
+from voicecli.safe_text import terminal_safe
 
 log = logging.getLogger(__name__)
 
@@ -225,7 +226,8 @@ class LiveTransport:
 
 
 def convert(msg: types.LiveServerMessage) -> list[ev.LiveEvent]:
-    """One SDK message -> our events, in the order they should be handled."""
+    """One SDK message -> our events, in the order they should be handled. The model's text
+    and the transcripts are made terminal-safe here, once, for every view and store."""
     now = time.monotonic()
     out: list[ev.LiveEvent] = []
     sc = msg.server_content
@@ -233,14 +235,14 @@ def convert(msg: types.LiveServerMessage) -> list[ev.LiveEvent]:
         if sc.input_transcription and sc.input_transcription.text:
             out.append(
                 ev.InputTranscript(
-                    sc.input_transcription.text,
+                    terminal_safe(sc.input_transcription.text),
                     final=bool(getattr(sc.input_transcription, "finished", False)),
                     t=now,
                 )
             )
         interim = sc.interim_input_transcription
         if interim is not None and interim.text:
-            out.append(ev.InterimInputTranscript(interim.text, t=now))
+            out.append(ev.InterimInputTranscript(terminal_safe(interim.text), t=now))
         if sc.interrupted:
             out.append(ev.Interrupted(t=now))
         if sc.model_turn and sc.model_turn.parts:
@@ -249,9 +251,11 @@ def convert(msg: types.LiveServerMessage) -> list[ev.LiveEvent]:
                 if blob and blob.data and (blob.mime_type or "").startswith("audio/"):
                     out.append(ev.AudioChunk(blob.data, rate=_rate(blob.mime_type), t=now))
                 elif part.text:
-                    out.append(ev.ModelText(part.text, thought=bool(part.thought), t=now))
+                    out.append(
+                        ev.ModelText(terminal_safe(part.text), thought=bool(part.thought), t=now)
+                    )
         if sc.output_transcription and sc.output_transcription.text:
-            out.append(ev.OutputTranscript(sc.output_transcription.text, t=now))
+            out.append(ev.OutputTranscript(terminal_safe(sc.output_transcription.text), t=now))
         if sc.generation_complete:
             out.append(ev.GenerationComplete(t=now))
         if sc.turn_complete:

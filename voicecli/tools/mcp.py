@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from voicecli.child_env import child_env
 from voicecli.errors import ToolConfigError
 from voicecli.tools.base import NAME_RE, ToolFailure, ToolSpec, ToolStatus, visible
 from voicecli.tools.tables import Entry, entries
@@ -48,7 +49,7 @@ INSTALL_HINT = "install the extra: pip install 'voicecli[mcp]'"
 class McpServerConfig:
     name: str
     argv: list[str]
-    env: dict[str, str] | None = None
+    env: dict[str, str | None] | None = None  # None: pass the variable through
     cwd: str | None = None
     prefix: str = ""
     only: list[str] | None = None  # offer only these tools of the server
@@ -69,7 +70,7 @@ def parse_mcp_server(raw: dict[str, Any], index: int) -> McpServerConfig:
     return McpServerConfig(
         name=name,
         argv=entry.argv(),
-        env=entry.strings("env"),
+        env=entry.env(),
         cwd=str(Path(cwd).expanduser()) if cwd else None,
         prefix=prefix,
         only=entry.names("tools"),
@@ -204,7 +205,10 @@ async def start_server(config: McpServerConfig, stack: contextlib.AsyncExitStack
         tempfile.TemporaryFile("w+", encoding="utf-8", errors="replace")  # noqa: SIM115
     )
     params = mcp.StdioServerParameters(
-        command=config.argv[0], args=config.argv[1:], env=config.env, cwd=config.cwd
+        command=config.argv[0],
+        args=config.argv[1:],
+        env=child_env(config.env),
+        cwd=config.cwd,
     )
     garbled = _Collect()
     library_log = logging.getLogger("mcp")
