@@ -12,7 +12,7 @@ import os
 import sqlite3
 import subprocess
 import sys
-import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -181,7 +181,7 @@ def test_text_from_the_server_is_made_safe_where_it_enters() -> None:
     assert len(texts) == 3
     for text in texts:
         assert not any(c in text for c in BAD), repr(text)
-        assert "Hi there clear evil backspace nul cr\nend" == text
+        assert text == "Hi there clear evil backspace nul cr\nend"
 
 
 def test_plain_view_shows_no_escape_from_events_or_tools() -> None:
@@ -268,6 +268,14 @@ def _sleepers(tag: str) -> list[int]:
     return out
 
 
+async def _settled(condition: Callable[[], bool], seconds: float) -> bool:
+    for _ in range(int(seconds / 0.05)):
+        if condition():
+            return True
+        await asyncio.sleep(0.05)
+    return condition()
+
+
 @pytest.mark.skipif(not Path("/proc").is_dir(), reason="needs /proc")
 async def test_a_timed_out_tool_leaves_nothing_running() -> None:
     tag = "97.3171"
@@ -287,10 +295,7 @@ async def test_a_timed_out_tool_leaves_nothing_running() -> None:
             await tool.call({})
         assert info.value.status == ToolStatus.TIMEOUT
         assert info.value.error == "the command timed out after 1 s and was stopped"
-        deadline = time.monotonic() + 2
-        while _sleepers(tag) and time.monotonic() < deadline:
-            await asyncio.sleep(0.05)
-        assert _sleepers(tag) == []
+        assert await _settled(lambda: not _sleepers(tag), 2.0)
     finally:
         for pid in _sleepers(tag):
             os.kill(pid, 9)
@@ -311,10 +316,7 @@ async def test_a_cancelled_tool_and_watch_leave_nothing_running() -> None:
         watch = asyncio.create_task(
             run_command(["sh", "-c", f"setsid sleep {tag} & sleep {tag}"], lambda line: None)
         )
-        deadline = time.monotonic() + 5
-        while len(_sleepers(tag)) < 4 and time.monotonic() < deadline:
-            await asyncio.sleep(0.05)
-        assert len(_sleepers(tag)) == 4
+        assert await _settled(lambda: len(_sleepers(tag)) == 4, 5.0)
         task.cancel()
         watch.cancel()
         await asyncio.gather(task, watch, return_exceptions=True)

@@ -26,6 +26,7 @@ from typing import Any
 
 from voicecli.child_env import child_env
 from voicecli.errors import ToolConfigError
+from voicecli.safe_text import safe_value
 from voicecli.tools.base import NAME_RE, ToolFailure, ToolSpec, ToolStatus, visible
 from voicecli.tools.tables import Entry, entries
 
@@ -225,7 +226,7 @@ async def start_server(config: McpServerConfig, stack: contextlib.AsyncExitStack
         if garbled.lines:
             why = f"wrote something that is not MCP (JSON-RPC) on its stdout: {garbled.lines[0]}"
         errlog.seek(0)
-        tail = " ".join(errlog.read()[-300:].split())
+        tail = " ".join(safe_value(errlog.read()[-300:]).split())  # no escapes, no key
         raise ToolConfigError(
             f"MCP server {config.name!r} ({_short(' '.join(config.argv))}) {why}"
             + (f"; its stderr: {_short(tail)}" if tail else ""),
