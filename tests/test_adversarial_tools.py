@@ -375,14 +375,20 @@ async def test_a_tool_answer_with_nan_is_still_json() -> None:
     json.dumps(res.response, allow_nan=False)
 
 
-@pytest.mark.parametrize("mode", [0o666, 0o620])
-def test_a_config_others_can_write_is_warned_about_once(tmp_path: Path, mode: int) -> None:
+@pytest.mark.parametrize("shared", ["world", "group"])
+def test_a_config_others_can_write_is_warned_about(tmp_path: Path, shared: str) -> None:
     config = tmp_path / "config.toml"
     config.write_text('voice = "Kore"\n')
-    config.chmod(mode)
+    config.chmod(0o666 if shared == "world" else 0o620)
+    if shared == "group":  # a group that is not the user's own
+        try:
+            os.chown(config, -1, os.getgid() + 4242)
+        except PermissionError:
+            pytest.skip("cannot give the file another group")
     settings = cfg.load(config, env={})
     (warning,) = settings.file_warnings
     assert "others could add tools" in warning and "chmod 600" in warning
+    assert ("anyone can" if shared == "world" else "its group can") in warning
     checks = doctor.run_checks(config, lambda s: s)
     (check,) = [c for c in checks if c.name == "config permissions"]
     assert not check.ok and check.optional

@@ -40,7 +40,6 @@ SAFE_NAMES = (
     "NO_COLOR",
     "TZ",
     "TMPDIR",
-    "PWD",
     "DISPLAY",
     "WAYLAND_DISPLAY",
     "XDG_RUNTIME_DIR",

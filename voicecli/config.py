@@ -310,6 +310,20 @@ def read_file(path: Path, *, required: bool) -> dict[str, Any]:
         ) from None
 
 
+def _shared_group(gid: int) -> bool:
+    """A group others may be in: not the user's own private group (umask 002 systems make
+    every file group-writable for that one)."""
+    try:
+        import grp
+        import pwd
+
+        members = set(grp.getgrgid(gid).gr_mem)
+        me = pwd.getpwuid(os.getuid()).pw_name
+    except (ImportError, KeyError):
+        return True
+    return gid != os.getgid() or not members <= {me}
+
+
 def others_can_change(path: Path) -> str | None:
     """Why someone else could change the config file (and so add a tool that runs without
     asking, or send the key elsewhere with base_url); None if only its owner can."""
@@ -319,7 +333,7 @@ def others_can_change(path: Path) -> str | None:
         return None
     if st.st_mode & 0o002:
         why = "anyone can write to it"
-    elif st.st_mode & 0o020:
+    elif st.st_mode & 0o020 and _shared_group(st.st_gid):
         why = "its group can write to it"
     elif st.st_uid not in (os.getuid(), 0):
         why = f"it belongs to another user (uid {st.st_uid})"
@@ -375,7 +389,7 @@ def load(
     values["api_key"], values["key_problem"] = keys.find_api_key(
         env, values.get("api_key"), key_file()
     )
-    unsafe = others_can_change(path) if raw else None
+    unsafe = others_can_change(path)
     settings = _validate(
         Settings(**values, tables=tables, file_warnings=(unsafe,) if unsafe else ())
     )

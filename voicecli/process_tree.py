@@ -52,7 +52,9 @@ def _marked(pid: int, needle: bytes) -> bool:
 
 
 def started_by(root: int, marker: str | None) -> set[int]:
-    """Live processes (not zombies) below ``root`` or carrying ``marker``; ``root`` too."""
+    """Live processes (not zombies) carrying ``marker`` and their descendants. Without a
+    marker: ``root`` and its descendants. (With one, ``root`` counts only if it carries it:
+    a pid that was reaped and reused by another program is never taken for the child.)"""
     needle = f"{MARKER}={marker}".encode() if marker else b""
     parents: dict[int, int] = {}
     found: set[int] = set()
@@ -62,7 +64,7 @@ def started_by(root: int, marker: str | None) -> set[int]:
         if st is None or st[0] in ("Z", "X") or pid == me:
             continue
         parents[pid] = st[1]
-        if pid == root or (needle and _marked(pid, needle)):
+        if _marked(pid, needle) if needle else pid == root:
             found.add(pid)
     grew = True
     while grew:  # descendants of what was found
