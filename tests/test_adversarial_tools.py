@@ -184,6 +184,16 @@ def test_text_from_the_server_is_made_safe_where_it_enters() -> None:
         assert text == "Hi there clear evil backspace nul cr\nend"
 
 
+def test_the_servers_close_reason_is_made_safe() -> None:
+    from google.genai import errors as genai_errors
+
+    from voicecli.live.transport import _api_error
+
+    closed = genai_errors.APIError(1011, {"message": NASTY})
+    line = _api_error(closed, None).one_line()
+    assert "Hi there clear evil" in line and not any(c in line for c in BAD), repr(line)
+
+
 def test_plain_view_shows_no_escape_from_events_or_tools() -> None:
     out, err = io.StringIO(), io.StringIO()
     view = PlainView(out, err)

@@ -140,7 +140,8 @@ def _api_error(e: genai_errors.APIError, key: str | None) -> VoicecliError:
     # (str(e) would be "1007 None. <reason>"); an HTTP error carries a JSON ``message``.
     details = getattr(e, "details", None)
     reason = getattr(e, "message", None) or (details if isinstance(details, str) else str(e))
-    return map_close(getattr(e, "code", None), str(reason), key)
+    reason = " ".join(terminal_safe(str(reason)).split())  # the server's words, one line
+    return map_close(getattr(e, "code", None), reason, key)
 
 
 class LiveTransport:
