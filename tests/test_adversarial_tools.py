@@ -6,6 +6,7 @@ NaN and infinity in a tool answer, a config file others can change, a dangling c
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import io
 import json
 import os
@@ -128,7 +129,7 @@ def test_child_env_is_clean_unless_named() -> None:
     assert "GEMINI_API_KEY" not in named
 
 
-async def test_mcp_and_watch_children_get_the_same_clean_environment(
+async def test_watch_commands_get_the_same_clean_environment(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("GEMINI_API_KEY", FAKE_KEY)
@@ -138,6 +139,64 @@ async def test_mcp_and_watch_children_get_the_same_clean_environment(
     names = {line.split("=", 1)[0] for line in lines if "=" in line}
     assert "GEMINI_API_KEY" not in names and MARKER in names and "PATH" in names
     assert not any(FAKE_KEY in line for line in lines)
+
+
+MCP_SERVER = """
+import os
+try:
+    from mcp.server.mcpserver import MCPServer as Server  # mcp 2.x
+except ImportError:
+    from mcp.server.fastmcp import FastMCP as Server  # mcp 1.x
+
+server = Server("envy")
+
+
+@server.tool()
+def getenv(name: str) -> str:
+    \"\"\"One environment variable.\"\"\"
+    return os.environ.get(name, "(unset)")
+
+
+@server.tool()
+def nasty() -> str:
+    \"\"\"Escape sequences.\"\"\"
+    return "a\\x1b]0;title\\x07b\\x1b[2Jc\\u202ed"
+
+
+server.run()
+"""
+
+
+async def test_an_mcp_server_gets_a_clean_environment_and_its_text_is_made_safe(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pytest.importorskip("mcp")
+    from voicecli.tools.mcp import McpServerConfig, start_server
+
+    for name, value in SECRETS.items():
+        monkeypatch.setenv(name, value)
+    forget_secrets()
+    script = tmp_path / "envy.py"
+    script.write_text(MCP_SERVER)
+    config = McpServerConfig(
+        "envy", [sys.executable, str(script)], env={"DEPLOY_TOKEN": None}, prefix="envy",
+        confirm=False,
+    )  # fmt: skip
+    try:
+        async with contextlib.AsyncExitStack() as stack:
+            runner = ToolRunner(await start_server(config, stack))
+            calls = (
+                ev.FunctionCall("1", "envy_getenv", {"name": "GEMINI_API_KEY"}),
+                ev.FunctionCall("2", "envy_getenv", {"name": "DEPLOY_TOKEN"}),
+                ev.FunctionCall("3", "envy_nasty", {}),
+            )
+            unset, named, nasty = (json.dumps(r.response) for r in await runner(ev.ToolCall(calls)))
+    finally:
+        forget_secrets()
+    assert "(unset)" in unset and FAKE_KEY not in unset
+    assert "***" in named and FAKE_TOKEN not in named  # named in env: passed, then redacted
+    assert "abcd" in nasty and "title" not in nasty, nasty
+    assert "\\u001b" not in nasty and "\\u202e" not in nasty  # (JSON escapes of ESC, RLO)
 
 
 async def test_a_named_secret_in_a_tool_answer_is_redacted_for_the_model() -> None:
