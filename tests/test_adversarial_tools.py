@@ -299,7 +299,10 @@ def _tamper_history(db: Path) -> None:
 def test_history_show_and_exports_are_safe_for_old_rows(tmp_path: Path) -> None:
     home = tmp_path / "home"
     scen = 'voice = "tone"\nlatency_ms = 50\nrealtime = 0\n[[turns]]\nheard = "hi"\n'
-    scen += 'reply = "Hello \\u001b]0;PWNED\\u0007 there \\u001b[2J \\u202e ok"\nduration_s = 0.3\n'
+    reply = (
+        "Hello \\u001b]0;PWNED\\u0007 there \\u001b[2J \\u202e ok back\\bspace nul\\u0000 cr\\r end"
+    )
+    scen += f'reply = "{reply}"\nduration_s = 0.3\n'
     (tmp_path / "scen.toml").write_text(scen)
     wav = utterances(tmp_path / "in.wav", 1)
     env = {"VOICECLI_HOME": str(home)}
@@ -308,8 +311,10 @@ def test_history_show_and_exports_are_safe_for_old_rows(tmp_path: Path) -> None:
         "--fast", "--transcript", str(tmp_path / "t.jsonl"), env=env,
     )  # fmt: skip
     assert talk.returncode == 0, talk.stderr
-    for text in (talk.stdout, talk.stderr, (tmp_path / "t.jsonl").read_text()):
+    assert not any(c in talk.stdout for c in BAD), repr(talk.stdout)  # plain output
+    for text in (talk.stderr, (tmp_path / "t.jsonl").read_text()):
         assert "\x1b]0;" not in text and "\x1b[2J" not in text and "\u202e" not in text
+        assert "\\u001b" not in text and "\\u202e" not in text and "\\b" not in text
     assert "Hello" in talk.stdout
     _tamper_history(home / "history.sqlite3")
     for args in (["show", "1"], ["export", "1"], ["export", "1", "-f", "srt"], []):
