@@ -15,6 +15,7 @@ import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from subprocess import DEVNULL
 
 import pytest
 from google.genai import types
@@ -24,10 +25,9 @@ from voicecli import config as cfg
 from voicecli import doctor
 from voicecli.child_env import MARKER, child_env
 from voicecli.errors import ConfigError
-from voicecli.keys import forget_secrets, redact, remember_secret
+from voicecli.keys import forget_secrets
 from voicecli.live import events as ev
 from voicecli.live.transport import convert
-from voicecli.process_tree import started_by
 from voicecli.tools import process
 from voicecli.tools.base import ToolFailure, ToolStatus
 from voicecli.tools.builtin import calculate
@@ -43,14 +43,9 @@ SECRETS = {"GEMINI_API_KEY": FAKE_KEY, "DEPLOY_TOKEN": FAKE_TOKEN}
 
 def run_cli(*args: str, env: dict[str, str], timeout: float = 90) -> subprocess.CompletedProcess:
     full = {k: v for k, v in os.environ.items() if k not in ("GEMINI_API_KEY", "GOOGLE_API_KEY")}
-    full.update(env)
+    cmd = [sys.executable, "-m", "voicecli", *args]
     return subprocess.run(
-        [sys.executable, "-m", "voicecli", *args],
-        capture_output=True,
-        text=True,
-        env=full,
-        timeout=timeout,
-        stdin=subprocess.DEVNULL,
+        cmd, capture_output=True, text=True, env={**full, **env}, timeout=timeout, stdin=DEVNULL
     )
 
 
@@ -130,7 +125,7 @@ def test_child_env_is_clean_unless_named() -> None:
 
 
 async def test_watch_commands_get_the_same_clean_environment(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setenv("GEMINI_API_KEY", FAKE_KEY)
     lines: list[str] = []
@@ -149,20 +144,14 @@ except ImportError:
     from mcp.server.fastmcp import FastMCP as Server  # mcp 1.x
 
 server = Server("envy")
-
-
 @server.tool()
 def getenv(name: str) -> str:
     \"\"\"One environment variable.\"\"\"
     return os.environ.get(name, "(unset)")
-
-
 @server.tool()
 def nasty() -> str:
     \"\"\"Escape sequences.\"\"\"
     return "a\\x1b]0;title\\x07b\\x1b[2Jc\\u202ed"
-
-
 server.run()
 """
 
@@ -197,26 +186,6 @@ async def test_an_mcp_server_gets_a_clean_environment_and_its_text_is_made_safe(
     assert "***" in named and FAKE_TOKEN not in named  # named in env: passed, then redacted
     assert "abcd" in nasty and "title" not in nasty, nasty
     assert "\\u001b" not in nasty and "\\u202e" not in nasty  # (JSON escapes of ESC, RLO)
-
-
-async def test_a_named_secret_in_a_tool_answer_is_redacted_for_the_model() -> None:
-    forget_secrets()
-    try:
-        remember_secret(FAKE_KEY)
-        tool = CommandTool(
-            parse_command_tool(
-                {"name": "leak", "description": "d", "command": ["echo", f"key={FAKE_KEY}"]}, 0
-            )
-        )
-        runner = ToolRunner([tool], approve_all_for_test)
-        (res,) = await runner(ev.ToolCall((ev.FunctionCall("1", "leak", {}),)))
-        assert FAKE_KEY not in json.dumps(res.response) and "***" in res.response["output"]
-    finally:
-        forget_secrets()
-
-
-async def approve_all_for_test(name: str, preview: str) -> bool:
-    return True
 
 
 # ------------------------------------------------------------------ 5. escape sequences
@@ -400,34 +369,12 @@ async def test_a_cancelled_tool_and_watch_leave_nothing_running() -> None:
             os.kill(pid, 9)
 
 
-def test_what_cannot_be_stopped_is_said(monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_what_cannot_be_stopped_is_said(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(process, "stop_tree", lambda pid, marker: [4242])
-
-    async def go() -> None:
-        tool = CommandTool(
-            parse_command_tool(
-                {"name": "s", "description": "d", "command": ["sleep", "5"], "timeout": 0.2}, 0
-            )
-        )
-        with pytest.raises(ToolFailure) as info:
-            await tool.call({})
-        assert "except processes it started that could not be: 4242" in info.value.error
-
-    asyncio.run(go())
-
-
-def test_started_by_finds_marked_processes_only() -> None:
-    marker = "test-marker-1234"
-    env = {**os.environ, MARKER: marker}
-    child = subprocess.Popen(["sleep", "30"], env=env, start_new_session=True)
-    other = subprocess.Popen(["sleep", "30"], start_new_session=True)
-    try:
-        assert child.pid in started_by(-1, marker)
-        assert other.pid not in started_by(-1, marker)
-    finally:
-        for p in (child, other):
-            p.kill()
-            p.wait()
+    spec = {"name": "s", "description": "d", "command": ["sleep", "5"], "timeout": 0.2}
+    with pytest.raises(ToolFailure) as info:
+        await CommandTool(parse_command_tool(spec, 0)).call({})
+    assert "except processes it started that could not be: 4242" in info.value.error
 
 
 # ------------------------------------------------------------------ 10. NaN, inf, config file
@@ -492,12 +439,3 @@ def test_a_dangling_config_link_is_an_error(
         cfg.load(env={})
     proc = run_cli("doctor", env={"VOICECLI_HOME": str(tmp_path)})
     assert proc.returncode == 2 and "which does not exist" in proc.stdout + proc.stderr
-
-
-def test_redaction_rule_is_the_logs_rule() -> None:
-    forget_secrets()
-    try:
-        remember_secret(FAKE_TOKEN)
-        assert redact(f"token {FAKE_TOKEN}.") == "token ***."
-    finally:
-        forget_secrets()
