@@ -45,6 +45,7 @@ def _config(tmp_path: Path) -> Path:
 name = "echo_argv"
 description = "Echo."
 command = [{json.dumps(sys.executable)}, "-c", {json.dumps(ECHO_ARGV)}, "{{text}}"]
+env = ["ARGV_OUT"]
 confirm = true
 [tools.parameters.text]
 type = "string"

@@ -152,7 +152,7 @@ async def test_a_command_tool_with_a_required_argument_gets_it(sim_factory, tmp_
     )
     out = tmp_path / "argv.json"
     monkeypatch.setenv("ARGV_OUT", str(out))
-    tool = command_tool("where", ECHO_ARGV, "{country}")  # no default: required
+    tool = command_tool("where", ECHO_ARGV, "{country}", env=["ARGV_OUT"])  # required
     req = TalkRequest(input=wav(tmp_path, [(0.8, 1.0)]), fast=True, with_tools=True)
     summary = await run_talk(tool_settings(sim, [tool]), req)
     assert summary.spoken == 1

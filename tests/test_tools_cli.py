@@ -34,6 +34,7 @@ def write_config(tmp_path: Path, confirm: bool = True) -> Path:
 name = "echo_argv"
 description = "Echo."
 command = [{json.dumps(sys.executable)}, "-c", {json.dumps(ECHO_ARGV)}, "{{text}}"]
+env = ["ARGV_OUT"]
 confirm = {"true" if confirm else "false"}
 [tools.parameters.text]
 type = "string"

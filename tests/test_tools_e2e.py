@@ -193,7 +193,7 @@ async def test_injection_runs_nothing_extra(sim_factory, tmp_path, monkeypatch) 
     monkeypatch.setenv("ARGV_OUT", str(argv_out))
     monkeypatch.chdir(tmp_path)
     value = HOSTILE.format(m=marker)
-    tools = [command_tool("echo_argv", ECHO_ARGV, "{text}", "--", "x{text}")]
+    tools = [command_tool("echo_argv", ECHO_ARGV, "{text}", "--", "x{text}", env=["ARGV_OUT"])]
     sim = sim_factory(
         scenario({"tool_calls": [{"name": "echo_argv", "args": {"text": value}}], "reply": "ok"})
     )
@@ -208,7 +208,7 @@ async def test_injection_runs_nothing_extra(sim_factory, tmp_path, monkeypatch) 
 async def test_confirmation_refused_without_terminal(sim_factory, tmp_path, monkeypatch) -> None:
     argv_out = tmp_path / "argv.json"
     monkeypatch.setenv("ARGV_OUT", str(argv_out))
-    tools = [command_tool("echo_argv", ECHO_ARGV, "{text}", confirm=True)]
+    tools = [command_tool("echo_argv", ECHO_ARGV, "{text}", confirm=True, env=["ARGV_OUT"])]
     turn = {"tool_calls": [{"name": "echo_argv", "args": {"text": "hi"}}], "reply": "{result}"}
     sim = sim_factory(scenario(turn))
     no_tty = TerminalApprover(inp=io.StringIO("y\n"), err=io.StringIO())

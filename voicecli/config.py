@@ -144,6 +144,8 @@ class Settings:
     tables: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
     # a key was found but cannot be used: raised when a command needs the key
     key_problem: keys.KeyProblem | None = field(default=None, repr=False, compare=False)
+    # the config file could be changed by someone else (shown once by talk and doctor)
+    file_warnings: tuple[str, ...] = field(default=(), repr=False, compare=False)
 
     def with_overrides(self, **values: Any) -> Settings:
         """A copy with the given non-None values applied (as flags do)."""
@@ -154,7 +156,7 @@ class Settings:
         return _validate(replace(self, **clean))
 
 
-_NOT_SETTINGS = ("tables", "key_problem")
+_NOT_SETTINGS = ("tables", "key_problem", "file_warnings")
 
 
 def _names() -> set[str]:
@@ -282,6 +284,11 @@ def read_file(path: Path, *, required: bool) -> dict[str, Any]:
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
+        if path.is_symlink():
+            raise ConfigError(
+                f"config file {path} is a link to {os.readlink(path)}, which does not exist",
+                "fix the link or remove it",
+            ) from None
         if required:
             raise ConfigError(f"config file {path} not found", "check the --config path") from None
         return {}
@@ -301,6 +308,43 @@ def read_file(path: Path, *, required: bool) -> dict[str, Any]:
         raise ConfigError(
             f"config file {path} is not valid TOML: {e}", "fix the line named"
         ) from None
+
+
+def _shared_group(gid: int) -> bool:
+    """A group others may be in: not the user's own private group (umask 002 systems make
+    every file group-writable for that one)."""
+    try:
+        import grp
+        import pwd
+
+        members = set(grp.getgrgid(gid).gr_mem)
+        me = pwd.getpwuid(os.getuid()).pw_name
+    except (ImportError, KeyError):
+        return True
+    return gid != os.getgid() or not members <= {me}
+
+
+def others_can_change(path: Path) -> str | None:
+    """Why someone else could change the config file (and so add a tool that runs without
+    asking, or send the key elsewhere with base_url); None if only its owner can."""
+    try:
+        st, folder = path.stat(), path.resolve().parent.stat()
+    except OSError:
+        return None
+    if st.st_mode & 0o002:
+        why = "anyone can write to it"
+    elif st.st_mode & 0o020 and _shared_group(st.st_gid):
+        why = "its group can write to it"
+    elif st.st_uid not in (os.getuid(), 0):
+        why = f"it belongs to another user (uid {st.st_uid})"
+    elif folder.st_mode & 0o002 and not folder.st_mode & 0o1000:
+        why = "anyone can replace it (its folder is world-writable)"
+    else:
+        return None
+    return (
+        f"config file {path}: {why}, so others could add tools or change base_url; "
+        f"make it yours alone: chmod 600 {path}"
+    )
 
 
 def load(
@@ -345,7 +389,10 @@ def load(
     values["api_key"], values["key_problem"] = keys.find_api_key(
         env, values.get("api_key"), key_file()
     )
-    settings = _validate(Settings(**values, tables=tables))
+    unsafe = others_can_change(path)
+    settings = _validate(
+        Settings(**values, tables=tables, file_warnings=(unsafe,) if unsafe else ())
+    )
     if settings.vad == "off" and values.get("turn_detection") in ("client", "manual"):
         # asked for, not defaulted: without a gate only the server can end a turn
         raise ConfigError(

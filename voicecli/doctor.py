@@ -140,6 +140,10 @@ def run_checks(
     checks.append(
         Check("config", True, f"{where} {'(read)' if where.exists() else '(none; defaults)'}")
     )
+    for problem in loaded.file_warnings:
+        checks.append(
+            Check("config permissions", False, problem, code=ExitCode.USAGE, optional=True)
+        )
     checks += check_portaudio()
     key = check_key(loaded, sim)
     checks.append(key)

@@ -13,6 +13,7 @@ import typer
 from voicecli.commands.options import Command, Group, in_range
 from voicecli.errors import ExitCode, OutputError, UsageError
 from voicecli.paths import check_paths, write_text_atomic
+from voicecli.safe_text import safe_value
 
 app = typer.Typer(
     cls=Group, help="Past conversations: recent sessions (no command), show, search, export, play."
@@ -36,7 +37,7 @@ def history_list(
     from voicecli.ui import history_text
 
     with _history_store() as store:
-        rows = store.sessions(limit) if store else []
+        rows = safe_value(store.sessions(limit)) if store else []
     print("\n".join(history_text.session_list(rows)))
 
 
@@ -47,7 +48,7 @@ def history_show(session_id: Annotated[int, typer.Argument(help="Session id.")])
 
     with _history_store(required=True) as store:
         assert store is not None
-        print("\n".join(history_text.show(store.session(session_id))))
+        print("\n".join(history_text.show(safe_value(store.session(session_id)))))
 
 
 @app.command("search", cls=Command)
@@ -61,7 +62,7 @@ def history_search(
     from voicecli.ui import history_text
 
     with _history_store() as store:
-        rows = store.search(words, limit) if store else []
+        rows = safe_value(store.search(words, limit)) if store else []
     if not rows:  # like grep: nothing on stdout, a distinct exit code
         print(f"no match for {' '.join(words)!r}", file=sys.stderr)
         raise typer.Exit(int(ExitCode.NO_MATCH))
@@ -91,7 +92,7 @@ def history_export(
         raise UsageError("--format wav needs --output FILE.wav")
     with _history_store(required=True) as store:
         assert store is not None
-        data = store.session(session_id)
+        data = safe_value(store.session(session_id))  # rows stored before text was cleaned
     if fmt == "wav":
         from voicecli import audio_history
 

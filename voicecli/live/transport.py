@@ -36,6 +36,7 @@ from voicecli.live import events as ev
 from voicecli.live import messages as m
 from voicecli.live.failures import connect_error
 from voicecli.live.setup import history_turns, instruction_content
+from voicecli.safe_text import terminal_safe
 
 log = logging.getLogger(__name__)
 
@@ -152,7 +153,8 @@ def _api_error(
     # (str(e) would be "1007 None. <reason>"); an HTTP error carries a JSON ``message``.
     details = getattr(e, "details", None)
     reason = getattr(e, "message", None) or (details if isinstance(details, str) else str(e))
-    return map_close(getattr(e, "code", None), str(reason), key, at_setup=at_setup)
+    reason = " ".join(terminal_safe(str(reason)).split())  # the server's words, one line
+    return map_close(getattr(e, "code", None), reason, key, at_setup=at_setup)
 
 
 class LiveTransport:
@@ -245,7 +247,8 @@ class LiveTransport:
 
 
 def convert(msg: types.LiveServerMessage) -> list[ev.LiveEvent]:
-    """One SDK message -> our events, in the order they should be handled."""
+    """One SDK message -> our events, in the order they should be handled. The model's text
+    and the transcripts are made terminal-safe here, once, for every view and store."""
     now = time.monotonic()
     out: list[ev.LiveEvent] = []
     sc = msg.server_content
@@ -253,14 +256,14 @@ def convert(msg: types.LiveServerMessage) -> list[ev.LiveEvent]:
         if sc.input_transcription and sc.input_transcription.text:
             out.append(
                 ev.InputTranscript(
-                    sc.input_transcription.text,
+                    terminal_safe(sc.input_transcription.text),
                     final=bool(getattr(sc.input_transcription, "finished", False)),
                     t=now,
                 )
             )
         interim = sc.interim_input_transcription
         if interim is not None and interim.text:
-            out.append(ev.InterimInputTranscript(interim.text, t=now))
+            out.append(ev.InterimInputTranscript(terminal_safe(interim.text), t=now))
         if sc.interrupted:
             out.append(ev.Interrupted(t=now))
         if sc.model_turn and sc.model_turn.parts:
@@ -269,9 +272,11 @@ def convert(msg: types.LiveServerMessage) -> list[ev.LiveEvent]:
                 if blob and blob.data and (blob.mime_type or "").startswith("audio/"):
                     out.append(ev.AudioChunk(blob.data, rate=_rate(blob.mime_type), t=now))
                 elif part.text:
-                    out.append(ev.ModelText(part.text, thought=bool(part.thought), t=now))
+                    out.append(
+                        ev.ModelText(terminal_safe(part.text), thought=bool(part.thought), t=now)
+                    )
         if sc.output_transcription and sc.output_transcription.text:
-            out.append(ev.OutputTranscript(sc.output_transcription.text, t=now))
+            out.append(ev.OutputTranscript(terminal_safe(sc.output_transcription.text), t=now))
         if sc.generation_complete:
             out.append(ev.GenerationComplete(t=now))
         if sc.turn_complete:

@@ -64,6 +64,8 @@ def _run_session(settings: Settings, spec: SessionSpec) -> Summary:
         caps = capabilities.lookup(settings.model, "vertex" if settings.vertex else "developer")
         for note in audio.notes:
             ui.status(f"note: {note}")
+        for problem in settings.file_warnings:
+            ui.status(f"warning: {problem}")
         parts = _parts(settings, spec, audio, ui)
         about = f"; topics: {', '.join(spec.topics)}" if spec.topics else ""
         shared = describe(spec.share)

@@ -11,6 +11,10 @@ import re
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from voicecli.safe_text import visible
+
+__all__ = ["visible"]  # used by the tools to show argv and names
+
 # Function names the Live API takes: a letter or underscore, then letters, digits, _ . : -
 NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_.:-]{0,63}$")
 SCHEDULINGS = ("when_idle", "interrupt", "silent")
@@ -75,8 +79,3 @@ class FunctionTool:
 
     def preview(self, args: dict[str, Any]) -> str:
         return f"{self.spec.name}({args})"
-
-
-def visible(text: str) -> str:
-    """``text`` with control and other non-printable characters escaped (for prompts)."""
-    return "".join(c if c.isprintable() else f"\\u{ord(c):04x}" for c in text)

@@ -107,6 +107,8 @@ def _eval(node: ast.AST) -> Number:
     if isinstance(node, ast.Constant):
         if isinstance(node.value, bool) or not isinstance(node.value, int | float):
             raise CalcError(f"only numbers are allowed, not {node.value!r}")
+        if isinstance(node.value, float) and math.isinf(node.value):  # 1e309
+            raise CalcError(f"the number {ast.unparse(node)} is too large (at most 1.8e308)")
         return node.value
     if isinstance(node, ast.Name):
         if node.id in CONSTANTS:
@@ -141,6 +143,8 @@ def _checked(value: Any) -> Number:
         raise CalcError("the result is a complex number")
     if not isinstance(value, int | float) or isinstance(value, bool):
         raise CalcError("not a number")
+    if isinstance(value, float) and math.isnan(value):
+        raise CalcError("the result is not a number (NaN)")
     if abs(value) > MAX_MAGNITUDE:
         raise CalcError("result too large")
     return value

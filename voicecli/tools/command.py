@@ -24,13 +24,13 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import re
 import shlex
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from voicecli.child_env import child_env
 from voicecli.tools.base import ToolFailure, ToolSpec, ToolStatus, visible
 from voicecli.tools.process import ProcessTimeout, run_argv
 from voicecli.tools.tables import Entry, entries
@@ -87,7 +87,7 @@ class CommandConfig:
     allow_options: bool
     max_output: int
     cwd: str | None
-    env: dict[str, str] | None
+    env: dict[str, str | None] | None  # None: pass the variable through
 
 
 def parse_template(element: str, declared: set[str]) -> tuple[Part, ...]:
@@ -201,7 +201,7 @@ def parse_command_tool(raw: dict[str, Any], index: int) -> CommandConfig:
         allow_options=entry.flag("allow_options", False),
         max_output=int(entry.number("max_output", DEFAULT_MAX_OUTPUT, 0, 16 * 1024 * 1024)),
         cwd=str(Path(cwd).expanduser()) if cwd else None,
-        env=entry.strings("env"),
+        env=entry.env(),
     )
 
 
@@ -298,7 +298,7 @@ class CommandTool:
 
     async def call(self, args: dict[str, Any]) -> dict[str, Any]:
         argv = self.argv(args)
-        env = {**os.environ, **self.config.env} if self.config.env else None
+        env = child_env(self.config.env)
         try:
             done = await run_argv(
                 argv,
@@ -308,8 +308,12 @@ class CommandTool:
                 env=env,
             )
         except ProcessTimeout as e:
+            stopped = "was stopped"
+            if e.survivors:
+                pids = ", ".join(map(str, e.survivors))
+                stopped = f"was stopped, except processes it started that could not be: {pids}"
             raise ToolFailure(
-                f"the command timed out after {e.seconds:g} s and was stopped",
+                f"the command timed out after {e.seconds:g} s and {stopped}",
                 ToolStatus.TIMEOUT,
                 exit_status=None,
                 stderr=_text(e.stderr),

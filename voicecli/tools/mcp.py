@@ -24,7 +24,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from voicecli.child_env import child_env
 from voicecli.errors import ToolConfigError
+from voicecli.safe_text import safe_value
 from voicecli.tools.base import NAME_RE, ToolFailure, ToolSpec, ToolStatus, visible
 from voicecli.tools.tables import Entry, entries
 
@@ -48,7 +50,7 @@ INSTALL_HINT = "install the extra: pip install 'voicecli[mcp]'"
 class McpServerConfig:
     name: str
     argv: list[str]
-    env: dict[str, str] | None = None
+    env: dict[str, str | None] | None = None  # None: pass the variable through
     cwd: str | None = None
     prefix: str = ""
     only: list[str] | None = None  # offer only these tools of the server
@@ -69,7 +71,7 @@ def parse_mcp_server(raw: dict[str, Any], index: int) -> McpServerConfig:
     return McpServerConfig(
         name=name,
         argv=entry.argv(),
-        env=entry.strings("env"),
+        env=entry.env(),
         cwd=str(Path(cwd).expanduser()) if cwd else None,
         prefix=prefix,
         only=entry.names("tools"),
@@ -204,7 +206,10 @@ async def start_server(config: McpServerConfig, stack: contextlib.AsyncExitStack
         tempfile.TemporaryFile("w+", encoding="utf-8", errors="replace")  # noqa: SIM115
     )
     params = mcp.StdioServerParameters(
-        command=config.argv[0], args=config.argv[1:], env=config.env, cwd=config.cwd
+        command=config.argv[0],
+        args=config.argv[1:],
+        env=child_env(config.env),
+        cwd=config.cwd,
     )
     garbled = _Collect()
     library_log = logging.getLogger("mcp")
@@ -221,7 +226,7 @@ async def start_server(config: McpServerConfig, stack: contextlib.AsyncExitStack
         if garbled.lines:
             why = f"wrote something that is not MCP (JSON-RPC) on its stdout: {garbled.lines[0]}"
         errlog.seek(0)
-        tail = " ".join(errlog.read()[-300:].split())
+        tail = " ".join(safe_value(errlog.read()[-300:]).split())  # no escapes, no key
         raise ToolConfigError(
             f"MCP server {config.name!r} ({_short(' '.join(config.argv))}) {why}"
             + (f"; its stderr: {_short(tail)}" if tail else ""),

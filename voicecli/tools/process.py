@@ -2,19 +2,24 @@
 
 No shell is involved: the argv goes straight to ``exec``, so quotes, ``;``, ``$()``, globs and
 ``$VARS`` in an argument are just characters. The child gets no stdin (it cannot steal the
-terminal), runs in its own process group (a timeout or a cancelled call kills the whole
-group, grandchildren included), and its output is capped.
+terminal), runs in its own process group, and its output is capped. A timeout or a cancelled
+call kills the group and everything the child started, even what left the group (found by
+the run's marker variable, see ``process_tree``); what could not be stopped is reported.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
-import signal
+import logging
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+
+from voicecli.child_env import MARKER
+from voicecli.process_tree import stop_tree
+
+log = logging.getLogger(__name__)
 
 READ_CHUNK = 65536
 STDERR_CAP = 4096
@@ -30,9 +35,12 @@ class Finished:
 
 
 class ProcessTimeout(Exception):
-    def __init__(self, seconds: float, stdout: bytes, stderr: bytes) -> None:
+    def __init__(
+        self, seconds: float, stdout: bytes, stderr: bytes, survivors: Sequence[int] = ()
+    ) -> None:
         super().__init__(f"timed out after {seconds:g} s")
         self.seconds, self.stdout, self.stderr = seconds, stdout, stderr
+        self.survivors = list(survivors)  # pids that could not be stopped
 
 
 class _Capped:
@@ -54,11 +62,13 @@ class _Capped:
                 self.truncated = True
 
 
-def _kill_group(proc: asyncio.subprocess.Process) -> None:
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(proc.pid, signal.SIGKILL)
+def _kill_all(proc: asyncio.subprocess.Process, marker: str | None) -> list[int]:
+    survivors = stop_tree(proc.pid, marker)
     with contextlib.suppress(ProcessLookupError):
         proc.kill()
+    if survivors:
+        log.warning("could not stop processes started by a tool: %s", survivors)
+    return survivors
 
 
 async def _reap(proc: asyncio.subprocess.Process) -> None:
@@ -76,6 +86,7 @@ async def run_argv(
 ) -> Finished:
     """Run ``argv``; ProcessTimeout after ``timeout_s``; OSError if it cannot start."""
     start = time.monotonic()
+    marker = None if env is None else env.get(MARKER)
     proc = await asyncio.create_subprocess_exec(
         *argv,
         stdin=asyncio.subprocess.DEVNULL,
@@ -91,11 +102,11 @@ async def run_argv(
             await asyncio.gather(out.drain(proc.stdout), err.drain(proc.stderr))
             status = await proc.wait()
     except TimeoutError:
-        _kill_group(proc)
+        survivors = _kill_all(proc, marker)
         await _reap(proc)
-        raise ProcessTimeout(timeout_s, bytes(out.data), bytes(err.data)) from None
+        raise ProcessTimeout(timeout_s, bytes(out.data), bytes(err.data), survivors) from None
     except BaseException:  # cancelled (toolCallCancellation, session end): leave nothing
-        _kill_group(proc)
+        _kill_all(proc, marker)
         await _reap(proc)
         raise
     return Finished(

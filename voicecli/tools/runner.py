@@ -19,6 +19,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from voicecli.live import events as ev
+from voicecli.safe_text import safe_value
 from voicecli.tools.base import Tool, ToolFailure, ToolStatus
 from voicecli.tools.confirm import NO_TTY_HINT, Approver, refuse_all
 
@@ -131,10 +132,16 @@ class ToolRunner:
 
 
 def _json_safe(response: Any) -> dict[str, Any]:
-    """A dict that JSON-encodes, at most MAX_RESPONSE_CHARS long once encoded."""
+    """A dict that JSON-encodes (no NaN or infinity), at most MAX_RESPONSE_CHARS long once
+    encoded, with its text terminal-safe and any key redacted: what a tool says reaches the
+    model, the screen, the transcript and history only this way."""
     if not isinstance(response, dict):
         response = {"output": response}
-    text = json.dumps(response, ensure_ascii=False, default=str)
+    try:
+        plain = json.loads(json.dumps(response, default=str, allow_nan=False))
+    except ValueError:  # NaN or infinity somewhere: not JSON
+        return {"error": "the tool's answer held a number that is not finite (NaN or infinity)"}
+    text = json.dumps(safe_value(plain), ensure_ascii=False)
     if len(text) > MAX_RESPONSE_CHARS:
         return {
             "output": text[:MAX_RESPONSE_CHARS],

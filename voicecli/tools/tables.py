@@ -6,11 +6,13 @@ the config file is one clear line at start, never a failure in the middle of a c
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from voicecli.errors import ToolConfigError
 from voicecli.tools.base import NAME_RE, SCHEDULINGS
 
+_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 HINT = "see the [[tools]] and [[mcp_servers]] examples in config.example.toml"
 
 
@@ -95,15 +97,27 @@ class Entry:
             raise self.fail(field, "must not contain NUL characters")
         return list(value)
 
-    def strings(self, field: str) -> dict[str, str] | None:
+    def env(self, field: str = "env") -> dict[str, str | None] | None:
+        """``env``: names passed through from voicecli's environment (``["GITHUB_TOKEN"]``), or
+        a table of values to set and names to pass (``{ LANG = "C", GITHUB_TOKEN = true }``);
+        None (pass) for each name passed through."""
         value = self.raw.get(field)
         if value is None:
             return None
-        if not isinstance(value, dict) or not all(
-            isinstance(k, str) and isinstance(v, str) for k, v in value.items()
+        if isinstance(value, list) and all(
+            isinstance(v, str) and _ENV_NAME.match(v) for v in value
         ):
-            raise self.fail(field, 'must be a table of strings, e.g. { LANG = "C" }')
-        return dict(value)
+            return dict.fromkeys(value)
+        if isinstance(value, dict) and all(
+            isinstance(k, str) and _ENV_NAME.match(k) and (isinstance(v, str) or v is True)
+            for k, v in value.items()
+        ):
+            return {k: (v if isinstance(v, str) else None) for k, v in value.items()}
+        raise self.fail(
+            field,
+            'must be a list of variable names to pass, e.g. ["GITHUB_TOKEN"], or a table of '
+            'values to set (or true to pass), e.g. { LANG = "C", GITHUB_TOKEN = true }',
+        )
 
     def names(self, field: str) -> list[str] | None:
         value = self.raw.get(field)

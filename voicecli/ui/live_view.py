@@ -31,6 +31,7 @@ from rich.text import Text
 
 from voicecli.live import events as ev
 from voicecli.live.stats import SessionStats
+from voicecli.safe_text import visible
 from voicecli.ui.confirm import Question
 from voicecli.ui.status import (
     HEARING,
@@ -72,7 +73,7 @@ def _stamp(t: float) -> Text:
 
 
 def _short(value: Any, limit: int = ARGS_CHARS) -> str:
-    text = json.dumps(value, ensure_ascii=False, default=str, separators=(", ", ": "))
+    text = visible(json.dumps(value, ensure_ascii=False, default=str, separators=(", ", ": ")))
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
@@ -132,7 +133,7 @@ def tool_panel(entry: ToolEntry, now: float, asking: bool = False) -> Renderable
             style, note = "green", took
     return Panel(
         body,
-        title=Text(f"⚙ {entry.name}", style="bold"),
+        title=Text(f"⚙ {visible(entry.name)}", style="bold"),
         title_align="left",
         subtitle=Text(note, style="dim"),
         subtitle_align="right",

@@ -10,6 +10,7 @@ import sys
 from typing import TextIO
 
 from voicecli.live import events as ev
+from voicecli.safe_text import visible
 from voicecli.ui.confirm import Question
 
 EXCERPT_CHARS = 200  # a tool call's arguments or result, as shown (a model may send MBs)
@@ -120,10 +121,10 @@ class PlainView:
                 self._print(typed, self.out)
         elif isinstance(event, ev.ToolCall):
             for c in event.calls:
-                self.status(f"  tool call {c.name}({excerpt(c.args)})")
+                self.status(f"  tool call {visible(c.name)}({excerpt(c.args)})")
         elif isinstance(event, ev.ToolResults):
             for r in event.results:
-                self.status(f"  tool result {r.name}: {excerpt(r.response)}")
+                self.status(f"  tool result {visible(r.name)}: {excerpt(r.response)}")
         elif isinstance(event, ev.ContextChange | ev.Continued | ev.MuteChanged):
             self.status(event.text)
         elif isinstance(event, ev.Notice):

@@ -14,7 +14,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-import re
 import shlex
 import signal
 from collections import deque
@@ -22,22 +21,18 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from voicecli.child_env import MARKER, child_env
 from voicecli.errors import UsageError
-
-_ANSI = re.compile(
-    r"\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)"  # OSC ... BEL / ST (titles, hyperlinks)
-    r"|\x1b\[[0-?]*[ -/]*[@-~]"  # CSI (colours, cursor moves)
-    r"|\x1b[@-Z\\-_]"  # other two-byte escapes
-)
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+from voicecli.process_tree import stop_tree
+from voicecli.safe_text import ESCAPES, UNSAFE
 
 
 def clean_line(line: str) -> str:
     """A line as a person sees it: no escape sequences, only what the last ``\\r`` left."""
-    line = _ANSI.sub("", line.rstrip("\n"))
+    line = ESCAPES.sub("", line.rstrip("\n"))
     if "\r" in line:
         line = line.rstrip("\r").rsplit("\r", 1)[-1]
-    return _CONTROL.sub("", line).rstrip()
+    return UNSAFE.sub("", line).rstrip()
 
 
 @dataclass(frozen=True)
@@ -139,7 +134,9 @@ async def run_command(
 ) -> int:
     """Run ``argv`` (no shell, no stdin, own process group) and feed each output line
     (stdout and stderr merged) to ``on_line``; returns the exit status (-N: signal N).
-    Cancelling kills the whole process group."""
+    Cancelling kills the whole process group and what the command started (``process_tree``).
+    The command gets a clean environment (``child_env``: never the API key)."""
+    env = child_env()
     try:
         proc = await asyncio.create_subprocess_exec(
             *argv,
@@ -148,6 +145,7 @@ async def run_command(
             stderr=asyncio.subprocess.STDOUT,
             start_new_session=True,
             cwd=cwd,
+            env=env,
         )
     except OSError as e:
         raise UsageError(
@@ -163,19 +161,20 @@ async def run_command(
         return await proc.wait()
     finally:
         if proc.returncode is None:
-            await _kill_group(proc)
+            await _stop(proc, env[MARKER])
 
 
-async def _kill_group(proc: asyncio.subprocess.Process) -> None:
-    for sig in (signal.SIGTERM, signal.SIGKILL):
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(proc.pid, sig)
-        try:
-            async with asyncio.timeout(2.0):
-                await proc.wait()
-            return
-        except TimeoutError:
-            continue
+async def _stop(proc: asyncio.subprocess.Process, marker: str) -> None:
+    """SIGTERM to the group (2 s to finish), then SIGKILL to all it started."""
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(proc.pid, signal.SIGTERM)
+    with contextlib.suppress(TimeoutError):
+        async with asyncio.timeout(2.0):
+            await proc.wait()
+    stop_tree(proc.pid, marker)
+    with contextlib.suppress(TimeoutError, ProcessLookupError):
+        async with asyncio.timeout(2.0):
+            await proc.wait()
 
 
 class FileFollower:
