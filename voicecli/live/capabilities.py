@@ -105,6 +105,9 @@ _MODELS: tuple[ModelCaps, ...] = (
         non_blocking_tools=False,
         media_resolution=False,  # not documented for this preview: not sent (strict reading)
         client_content=False,
+        # only blocking calls, the kind the 1008 was reported for on 2.5; no source says 3.1
+        # takes audio during one: the strict reading
+        audio_during_call=False,
     ),
     ModelCaps(
         "gemini-2.5-flash-native-audio-preview-12-2025",

@@ -42,7 +42,9 @@ bundled scenarios and the default test path are strict.
 8. Audio while a function call is pending (sent, not yet answered or cancelled) closes the
    session with 1008 "Operation is not implemented, or supported, or enabled." on the 2.5
    native-audio models (google/adk-python #4679, googleapis/js-genai #1236, livekit/agents
-   #4545). Capability table: ``audio_during_call``.
+   #4545). Also on ``gemini-3.1-flash-live-preview``: it has only blocking calls (LIVE_FACTS
+   "Tools"), the kind those reports are about, and no source says it takes audio during one
+   (the strict reading). Capability table: ``audio_during_call``.
 9. ``gemini-3.1-flash-live-preview`` takes ``clientContent`` only as initial history: any
    later ``clientContent`` closes with 1007 "Request contains an invalid argument." (live
    guide's model comparison at launch; google/adk-python #5018; livekit/agents #5251, #5262;
