@@ -43,8 +43,8 @@ typecheck: venv
 	$(BIN)/mypy
 
 # the suite in parallel (pytest-xdist): two workers a core, as most of its time is waiting
-# on real-time audio and child processes (one worker averaged half a core); each file's
-# device tests share a worker (tests/conftest.py)
+# on real-time audio and child processes (one worker averaged half a core); device tests
+# each get a private virtual PulseAudio (tests/conftest.py)
 PYTEST_JOBS ?= $(shell echo $$(( 2 * $$(nproc 2>/dev/null || echo 1) )))
 XDIST = -n $(PYTEST_JOBS) --dist loadgroup
 
