@@ -42,10 +42,18 @@ lint: venv
 typecheck: venv
 	$(BIN)/mypy
 
-pytest: venv
-	$(BIN)/pytest $(PYTEST_ARGS)
+# the suite in parallel (pytest-xdist): two workers a core, as most of its time is waiting
+# on real-time audio and child processes (one worker averaged half a core); device tests
+# each get a private virtual PulseAudio (tests/conftest.py)
+PYTEST_JOBS ?= $(shell echo $$(( 2 * $$(nproc 2>/dev/null || echo 1) )))
+XDIST = -n $(PYTEST_JOBS) --dist loadgroup
 
-test: venv testdeps lint typecheck pytest
+pytest: venv
+	$(BIN)/pytest $(XDIST) $(PYTEST_ARGS)
+
+# lint and mypy run beside the suite (they need a core for well under a minute)
+test: venv testdeps
+	@$(MAKE) --no-print-directory -j3 lint typecheck pytest
 
 bench: venv testdeps
 	@for b in bench/bench_gate.py bench/bench_talk.py bench/bench_turns.py bench/bench_soak.py \
@@ -75,7 +83,7 @@ test-sdk-min-ci: $(SDK_MIN_VENV)/bin/voicecli
 
 test-sdk-min: $(SDK_MIN_VENV)/bin/voicecli testdeps
 	$(SDK_MIN_VENV)/bin/python -c 'import google.genai as g; print("google-genai", g.__version__)'
-	$(SDK_MIN_VENV)/bin/pytest -q -p no:cacheprovider $(SDK_MIN_ARGS)
+	$(SDK_MIN_VENV)/bin/pytest -q -p no:cacheprovider $(XDIST) $(SDK_MIN_ARGS)
 
 clean:
 	rm -rf $(VENV) $(SDK_MIN_VENV) $(OUT) .pytest_cache .mypy_cache .ruff_cache

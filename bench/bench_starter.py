@@ -19,7 +19,9 @@ buffer). Rows (median over the utterances), each with voicecli / baseline:
   of the audible span of what the server sent for the turn), the echo level that reached
   the server during each reply, and one barge-in by real speech during a reply (cut: the
   first 300 ms of silence on the speaker after it began);
-* dropouts (gaps >= 5 ms inside a reply) and clicks (discontinuities) on the speaker;
+* dropouts (gaps >= 5 ms inside a reply) and clicks (discontinuities) on the speaker, per
+  reply; with tone replies the run fails its check (exit 1) when voicecli's headphones runs
+  have more clicks than the baseline's;
 * the CPU and RSS ratios again over ``--cpu-pairs`` alternating pairs of each kind of run
   (median; clean and loopback).
 
@@ -365,6 +367,7 @@ class Figures:
     rss_mb: float
     dropouts: int
     clicks: int
+    reply_clicks: list[int]
     answered: int
     utterances: int
     self_interruptions: int
@@ -412,6 +415,7 @@ def analyse(run: Run, spk: np.ndarray, t0: float, log: SimLog) -> Figures:
         rss_mb=run.peak_rss_mb,
         dropouts=sum(r.dropouts for r in replies),
         clicks=sum(r.clicks for r in replies),
+        reply_clicks=[r.clicks for r in replies],
         answered=answered,
         utterances=len(replies) - (1 if run.barge else 0),
         self_interruptions=len(interrupts),
@@ -485,7 +489,8 @@ def report(ours: Figures, base: Figures, title: str, speech: bool) -> None:
     )
 
     def breaks(f: Figures) -> str:  # a word's own pauses and edges would count: tones only
-        return "n/a (speech)" if speech else f"{f.dropouts} / {f.clicks}"
+        per = ", ".join(map(str, f.reply_clicks))
+        return "n/a (speech)" if speech else f"{f.dropouts} / {f.clicks} (by reply: {per})"
 
     row("dropouts / clicks in replies", breaks(ours), breaks(base), "", "0 / 0")
     row(
@@ -557,8 +562,11 @@ def main() -> None:
     a = ap.parse_args()
     if a.analyse:
         with open(a.analyse, "rb") as fh:
-            saved_runs, spk, t0, sent, heard, spoken, voice = pickle.load(fh)
-        show(saved_runs, spk, t0, SimLog(sent, heard, spoken, voice))
+            saved_runs, spk, t0, sent, heard, spoken, voice, *more = pickle.load(fh)
+        log = SimLog(sent, heard, spoken, voice)
+        show(saved_runs, spk, t0, log)
+        if not clicks_check(saved_runs + (more[0] if more else []), spk, t0, log):
+            sys.exit(1)
         return
     env = start_vaudio()
     tmp = Path(tempfile.mkdtemp(prefix="voicecli-bench-starter-"))
@@ -605,6 +613,7 @@ def main() -> None:
                 vaudio(env, "loopback", "off")
 
     pairs: dict[bool, list[tuple[Run, Run]]] = {False: [], True: []}
+    extra: list[Run] = []  # the pairs' repeated runs
     try:
         for run, cmd in runs:
             one(run, cmd)
@@ -623,18 +632,43 @@ def main() -> None:
                     for run, (_, cmd) in zip(pair, both, strict=True):
                         one(run, cmd)
                     pairs[echo].append(pair)
+                    extra += pair
         spk, t0 = probe.stop(tmp / "speaker.npz")
     finally:
         sim.stop_thread()
         vaudio(env, "stop")
     with open(tmp / "runs.pickle", "wb") as fh:
         saved = (log.sent, log.heard, log.spoken, log.voice)
-        pickle.dump(([r for r, _ in runs], spk, t0, *saved), fh)
+        pickle.dump(([r for r, _ in runs], spk, t0, *saved, extra), fh)
     print(f"raw data: {tmp / 'runs.pickle'} (--analyse it again)", file=sys.stderr)
     show([r for r, _ in runs], spk, t0, log)
     for echo, done in pairs.items():
         if len(done) > 1:
             cpu_pairs(done, "loopback (--echo aec)" if echo else "clean (--echo off)")
+    if not clicks_check([r for r, _ in runs] + extra, spk, t0, log):
+        sys.exit(1)
+
+
+def clicks_check(runs: list[Run], spk: np.ndarray, t0: float, log: SimLog) -> bool:
+    """Clicks on tone replies in every run (the pairs' repeats too), and the check: the
+    headphones runs of voicecli have no more clicks than the baseline's, where both play
+    every reply (looped into the mic, the baseline cuts itself off: those are reported)."""
+    if log.voice != "tone":
+        return True
+    ok = True
+    print("\nclicks on tone replies, run by run (by reply):")
+    for echo in (False, True):
+        total: dict[str, int | None] = {}
+        for name in ("voicecli", "starter"):
+            mine = [analyse(r, spk, t0, log) for r in runs if (r.name, r.echo) == (name, echo)]
+            total[name] = sum(f.clicks for f in mine) if mine else None
+            each = "; ".join(f"{f.clicks} ({', '.join(map(str, f.reply_clicks))})" for f in mine)
+            print(f"  {'loopback' if echo else 'headphones'}, {name}: {each or '-'}")
+        ours, base = total["voicecli"], total["starter"]
+        if not echo and ours is not None and base is not None and ours > base:
+            print(f"  FAILED: voicecli {ours} clicks against the baseline's {base} (headphones)")
+            ok = False
+    return ok
 
 
 def cpu_pairs(pairs: list[tuple[Run, Run]], label: str) -> None:

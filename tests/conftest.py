@@ -19,6 +19,25 @@ from voicecli.sim.scenario import Scenario, load_scenario
 from voicecli.sim.server import SimServer
 
 
+@pytest.hookimpl(tryfirst=True)  # before xdist's own hook reads the groups
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """With ``-n`` (pytest-xdist, ``--dist loadgroup``): each worker is a session of its own,
+    with its own private virtual PulseAudio (``vaudio``), so device tests may run on any
+    worker; the cases of one test share a worker (they run one after the other, as the
+    same test's real-time runs should). With $VAUDIO_DIR (one shared daemon) all of them
+    share one worker. They are put first, so the longest start at once instead of ending
+    the run."""
+    devices = [item for item in items if item.get_closest_marker("devices")]
+    if not devices or not config.getoption("loadgroup", False):
+        return
+    shared = bool(os.environ.get("VAUDIO_DIR"))
+    for item in devices:
+        group = "devices" if shared else "devices-" + item.nodeid.split("[")[0]
+        item.add_marker(pytest.mark.xdist_group(group))
+    chosen = set(map(id, devices))
+    items[:] = devices + [item for item in items if id(item) not in chosen]
+
+
 @pytest.fixture(autouse=True)
 def _isolated_home(
     tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch

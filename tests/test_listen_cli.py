@@ -3,6 +3,7 @@ With the virtual PulseAudio speaker, the recording is heard while it is streamed
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -141,7 +142,13 @@ def test_the_recording_is_played_while_streamed(vaudio, files, tmp_path: Path) -
 
 
 def turns(transcript: Path) -> int:
-    return read_live(transcript).count('"type": "turn"')
+    """Turn records so far (the JSON lines are compact: ``"type":"turn"``; counting
+    ``"type": "turn"`` found none, so the test waited out its deadline every time)."""
+    records = []
+    for line in read_live(transcript).splitlines():
+        with contextlib.suppress(json.JSONDecodeError):  # a line being written
+            records.append(json.loads(line))
+    return sum(r.get("type") == "turn" for r in records)
 
 
 @pytest.mark.devices

@@ -43,8 +43,8 @@ from voicecli.errors import DeviceError
 
 PUSH, CLEAR, END = 0, 1, 2  # commands from the loop to whoever plays
 START_S = 0.005  # a started stream's first sample leaves the device about this much later
-LOW_S = 0.015  # the device's queue below this: write what there is (its wake-up and write)
-REFILL_S = 0.025  # ...above this: write nothing (what still plays after a barge-in)
+REFILL_S = 0.025  # the device's queue above this: write nothing (what plays after a barge-in)
+DRY_S = 0.005  # ...below this with nothing to write: it runs dry (silence goes in)
 
 Command = tuple[int, Int16Array | None, float]
 
@@ -53,10 +53,11 @@ class SpeakerSink:
     """Plays model audio (24 kHz mono PCM16) on an output device through a jitter buffer,
     with blocking writes from its own thread, the stream started for each reply.
 
-    Blocks of ``block_ms`` go into a device buffer of about ``latency`` seconds
-    (``output_latency_s`` is what PortAudio states for it), the next one once the device
-    holds no more than ``REFILL_S``: at most a block and that much plays on after a
-    barge-in, and then the jitter buffer's fade-out (aborting the stream instead clicks).
+    Blocks of up to ``block_ms`` go into a device buffer of about ``latency`` seconds
+    (``output_latency_s`` is what PortAudio states for it), whatever is queued as soon as
+    the device holds no more than ``REFILL_S``: at most a block and that much plays on
+    after a barge-in, and then the jitter buffer's fade-out (aborting the stream instead
+    clicks). Silence goes in only when the device is about to run dry (``DRY_S``).
     A large device buffer costs no latency (a reply starts into an empty one) and makes
     the writes cheap (PortAudio's ALSA wake-ups are per buffer period): measured on the
     virtual devices, 40 ms writes cost 1.4 % of a core into a 40 ms buffer, 0.8 % into a
@@ -81,10 +82,21 @@ class SpeakerSink:
         self.info = find_device(device, "output")
         self.rate, self.channels = choose_format(self.info, "output", OUTPUT_RATE, rate)
         self.block = self.rate * block_ms // 1000
-        self._jb = JitterBuffer(replace(jitter, rate=self.rate))
+        self._resampler = StreamResampler(OUTPUT_RATE, self.rate)
+        # a device at another rate: the resampler hands audio over a filter block at a time
+        # (34 ms at 48 kHz), jitter the start-up margin must cover or every reply underruns
+        burst_ms = self._resampler.burst_s() * 1000
+        self._jb = JitterBuffer(
+            replace(
+                jitter,
+                rate=self.rate,
+                prebuffer_ms=jitter.prebuffer_ms + burst_ms,
+                min_wait_ms=jitter.min_wait_ms + burst_ms,
+                max_prebuffer_ms=jitter.max_prebuffer_ms + burst_ms,
+            )
+        )
         # commands for the writer thread; bounded (a wedged device must not eat the memory)
         self._cmds: deque[Command] = deque(maxlen=8192)
-        self._resampler = StreamResampler(OUTPUT_RATE, self.rate)
         self._mono = np.zeros(self.block, dtype=np.int16)
         self._zeros = np.zeros(self.block, dtype=np.int16)  # never written to
         self._pending_start: float | None = None
@@ -152,24 +164,24 @@ class SpeakerSink:
                     ahead = self._ahead()
                     if ahead > REFILL_S:  # enough in the device: what a barge-in hears
                         self._wake.wait(ahead - REFILL_S)
-                    elif jb.ready(self.block) or ahead <= LOW_S:
-                        # a whole block, the reply's last samples, or (the device running
-                        # low, or not started yet) what there is, unpadded
-                        if jb.queued or jb.ended:
-                            self._write_audio()
-                        else:
-                            jb.starve()  # nothing there: the device will run dry
+                    elif jb.queued or jb.ended:
+                        # what there is, up to a block, as soon as it is there: audio that
+                        # waited for the device to run low was a click whenever the
+                        # writer woke late or the next chunk came a little late
+                        self._write_audio()
+                    elif ahead > DRY_S:  # nothing yet, the device still plays: wait for it
+                        self._wake.wait(ahead - DRY_S)
                     else:
-                        self._wake.wait(ahead - LOW_S)
+                        jb.starve()  # nothing there: the device will run dry
                 else:  # BUFFERING or DRAINED: wait in real time, woken early by audio
                     t0 = time.monotonic()
                     ahead = self._ahead()
-                    if self._running and ahead <= LOW_S:
+                    if self._running and ahead <= DRY_S:
                         self._write(self._zeros[: self._fill], t0)  # keep the device going
                     else:
                         timeout = jb.wait_left / self.rate
                         if self._running:
-                            timeout = min(timeout, ahead - LOW_S)
+                            timeout = min(timeout, ahead - DRY_S)
                         self._wake.wait(timeout)
                     jb.advance(round((time.monotonic() - t0) * self.rate))
         except Exception:  # a device that failed; the loop reports it (_check)
