@@ -305,6 +305,9 @@ class HistoryStore:
             self._usage(sid, event, t, turn)
         elif isinstance(event, ev.ContextChange):
             c.execute("INSERT INTO controls VALUES (?, ?, ?, ?)", (sid, t, event.kind, event.value))
+        elif isinstance(event, ev.Stall):  # the watchdog's steps: kind "stall"
+            step = f"{event.kind}: {event.action}"
+            c.execute("INSERT INTO controls VALUES (?, ?, 'stall', ?)", (sid, t, step))
         elif isinstance(event, ev.ResumptionUpdate):
             if event.resumable and event.handle:
                 c.execute(

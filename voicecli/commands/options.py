@@ -192,6 +192,14 @@ ResumeOpt = Annotated[
         help="Survive goAway and lost connections (default: on).",
     ),
 ]
+WatchdogOpt = Annotated[
+    bool | None,
+    _opt(
+        "--watchdog/--no-watchdog",
+        panel=SESSION,
+        help="Recover when the model goes quiet (default: on).",
+    ),
+]
 ContinueOpt = Annotated[
     bool, _opt("--continue", "-c", panel=SESSION, help="Continue the last conversation.")
 ]
@@ -251,6 +259,7 @@ SESSION_OPTS = (
     Opt("base_url", BaseUrlOpt, setting="base_url"),
     Opt("config", ConfigOpt),
     Opt("history", HistoryOpt, setting="history"),
+    Opt("watchdog", WatchdogOpt, setting="watchdog"),
     Opt("cont", ContinueOpt, False),
     Opt("session", SessionIdOpt),
 )

@@ -281,6 +281,44 @@ class Reconnect:
     seeded: int = 0
 
 
+@dataclass(frozen=True)
+class Stall:
+    """The stall watchdog (``live.watchdog``): the model went quiet (``kind``: no_reply,
+    mid_reply, empty_turn, text_only, tone) and ``action`` was taken: nudge, resume,
+    new_session, give_up; or ``recovered`` (``after_s``: from the stall to the reply's
+    first audio). ``attempt``: the step's number for this stall."""
+
+    kind: str
+    action: str
+    attempt: int = 0
+    after_s: float | None = None
+    t: float = 0.0
+
+    @property
+    def text(self) -> str:
+        what = STALL_KINDS.get(self.kind, self.kind)
+        if self.action == "recovered":
+            after = f" after {self.after_s:.1f} s" if self.after_s is not None else ""
+            return f"the model answered again{after}"
+        doing = STALL_ACTIONS.get(self.action, self.action)
+        return f"the model went quiet ({what}): {doing}"
+
+
+STALL_KINDS = {
+    "no_reply": "no reply",
+    "mid_reply": "stopped mid-reply",
+    "empty_turn": "an empty turn",
+    "text_only": "transcript without audio",
+    "tone": "a tone instead of speech",
+}
+STALL_ACTIONS = {
+    "nudge": "nudging it with your last words",
+    "resume": "resuming the session",
+    "new_session": "starting a new session with the conversation so far",
+    "give_up": "giving up on this reply",
+}
+
+
 LocalEvent = (
     UserSpeechStarted
     | UserSpeechEnded
@@ -292,5 +330,6 @@ LocalEvent = (
     | Reconnect
     | ContextChange
     | Continued
+    | Stall
 )
 AnyEvent = LiveEvent | LocalEvent

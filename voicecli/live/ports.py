@@ -61,6 +61,10 @@ class Options:
     # leftover echo while the echo canceller re-adapts are shorter; the pre-roll still sends
     # the interruption's start
     barge_in_ms: int = 160
+    # the stall watchdog (``live.watchdog``): nothing for ``stall_s`` while a reply is owed
+    # is a stall, recovered by a nudge, a resume, a new session (off: the no-reply wait only)
+    watchdog: bool = False
+    stall_s: float = 5.0
 
 
 class NoTools:

@@ -207,6 +207,8 @@ async def _run(
         reply_wait_s=req.reply_wait_s,
         manual_activity=turn_mode(settings) == "client",
         prices=prices_for(settings.model, settings.tables),
+        watchdog=settings.watchdog,
+        stall_s=settings.stall_after,
     )
     plan = req.continuation
     with _outputs(req) as (sinks, file_recorder, observers):

@@ -17,7 +17,11 @@ from typing import Any
 
 from voicecli.errors import ConfigError
 
-TURN_FAULTS = ("close_1011", "close_1007", "drop", "goaway", "garbage")
+# silent stalls (fidelity rule 8): the reply stops mid-way, an empty turnComplete, a tone
+# instead of speech, transcription without audio
+STALL_FAULTS = ("stall_mid_reply", "stall_empty_turn", "stall_tone", "stall_text_only")
+TURN_FAULTS = ("close_1011", "close_1007", "drop", "goaway", "garbage", *STALL_FAULTS)
+STALL_SCOPES = ("turn", "connection", "handle")
 GLOBAL_FAULTS = ("no_setup_reply",)
 VOICES = ("auto", "espeak", "tone")
 
@@ -72,6 +76,11 @@ class Scenario:
     # transcript) still come, then a turnComplete closes it (false: nothing follows)
     late_chunks: int = 2
     turn_complete_after_interrupt: bool = True
+    # fidelity rule 8: after a stall fault, what stays stuck: "turn" (only that reply; the
+    # next input is answered), "connection" (nothing more is answered on that connection),
+    # "handle" (a resumed connection stays stuck too: only a new session answers)
+    stall_scope: str = "connection"
+    stall_tone_s: float = 20.0  # stall_tone: how long the tone goes on
     turns: list[Turn] = field(default_factory=list)
 
     def turn(self, index: int) -> Turn:
@@ -100,6 +109,8 @@ class Scenario:
             )
         if scen.realtime < 0:
             raise ConfigError("scenario: realtime must be >= 0")
+        if scen.stall_scope not in STALL_SCOPES:
+            raise ConfigError(f"scenario: stall_scope must be one of {', '.join(STALL_SCOPES)}")
         if scen.late_chunks < 0:
             raise ConfigError("scenario: late_chunks must be >= 0")
         return scen

@@ -244,6 +244,9 @@ class LiveView:
             self._pending.append(Text.assemble(_stamp(t), (f"· {event.text}", style)))
         elif isinstance(event, ev.Reconnect):
             self._pending.append(Text.assemble(_stamp(t), _reconnect_text(event)))
+        elif isinstance(event, ev.Stall):
+            style = "green" if event.action == "recovered" else "yellow"
+            self._pending.append(Text.assemble(_stamp(t), (f"· {event.text}", style)))
         elif isinstance(event, ev.GoAway) and event.time_left_s is not None:
             text = f"· the server will close the connection in {event.time_left_s:.0f} s"
             self._pending.append(Text.assemble(_stamp(t), (text, "yellow")))

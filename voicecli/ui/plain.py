@@ -124,7 +124,7 @@ class PlainView:
         elif isinstance(event, ev.ToolResults):
             for r in event.results:
                 self.status(f"  tool result {r.name}: {excerpt(r.response)}")
-        elif isinstance(event, ev.ContextChange | ev.Continued | ev.MuteChanged):
+        elif isinstance(event, ev.ContextChange | ev.Continued | ev.MuteChanged | ev.Stall):
             self.status(event.text)
         elif isinstance(event, ev.Notice):
             self.status(f"{event.level}: {event.text}" if event.level != "info" else event.text)

@@ -38,6 +38,7 @@ _NAMES: dict[type, str] = {
     ev.Reconnect: "reconnect",
     ev.ContextChange: "context_update",
     ev.Continued: "continued",
+    ev.Stall: "stall",
 }
 
 # Kinds a transcript file keeps (partials and audio are for live views only).
@@ -59,6 +60,7 @@ TRANSCRIPT_KINDS = frozenset(
         "reconnect",
         "context_update",
         "continued",
+        "stall",
         "session_end",
     }
 )
