@@ -127,7 +127,10 @@ class Watchdog:
             self.state, self._since = State.WAITING, t  # the reply to the result is owed
 
     def interrupted(self, t: float) -> None:
-        """A barge-in: the user speaks; the next utterance's end starts a new wait."""
+        """A barge-in: the user speaks; the next utterance's end starts a new wait. While
+        recovering it is the nudge cutting the stalled generation (a tone): the wait goes on."""
+        if self.state is State.RECOVERING:
+            return
         self._reply_reset()
         self.state, self.kind = State.IDLE, None
 
