@@ -198,6 +198,7 @@ WatchdogOpt = Annotated[
         "--watchdog/--no-watchdog",
         panel=SESSION,
         help="Recover when the model goes quiet (default: on).",
+        hidden=True,  # the help's line budget (test_cli_help); README documents it
     ),
 ]
 ContinueOpt = Annotated[

@@ -79,7 +79,7 @@ class StallGuard:
             if not wd.recovering:
                 self._words += event.text
         elif isinstance(event, ev.ModelText):
-            (wd.thinking if event.thought else wd.other_sign)(t)
+            (wd.thinking if event.thought else wd.model_text)(t)
         elif isinstance(event, ev.GenerationComplete):
             wd.other_sign(t)
         elif isinstance(event, ev.ToolCall):

@@ -74,6 +74,9 @@ class Watchdog:
     _step: int = 0
     _due: str | None = None  # a stall seen at an event, acted on at the next check
     _audio: bool = False  # the reply so far has audible audio
+    # ...has audio below the silence level (a near-silent reply) or text parts (a text
+    # modality): generated, so not an empty turn
+    _quiet: bool = False
     _text: bool = False  # ...has output transcript
     _tonal_s: float = 0.0  # tonal audio since the last transcript piece
     recovered_after_s: list[float] = field(default_factory=list)
@@ -89,7 +92,9 @@ class Watchdog:
     def model_audio(self, t: float, seconds: float, audible: bool, tonal: bool) -> float | None:
         """Reply audio of ``seconds``; returns seconds from the stall to this audio when it
         is the recovery (audible, non-tonal audio after a recovery step), else None."""
-        if not audible:
+        if not audible:  # near silence: generated, so no empty turn (a chosen silence)
+            if self.state in (State.WAITING, State.REPLYING, State.THINKING):
+                self.state, self._since, self._quiet = State.REPLYING, t, True
             return None
         if self.state is State.RECOVERING:
             return None if tonal else self._recovered(t)
@@ -110,8 +115,14 @@ class Watchdog:
             if self._audio:
                 self._since = t  # transcript alone does not prove a reply is coming
 
+    def model_text(self, t: float) -> None:
+        """Text parts of the reply (not thoughts): a text answer."""
+        self.other_sign(t)
+        if self.state is State.REPLYING:
+            self._quiet = True
+
     def other_sign(self, t: float) -> None:
-        """Model text or a generationComplete: the reply is alive."""
+        """A generationComplete (or text): the reply is alive."""
         if self.state in (State.WAITING, State.REPLYING):
             self.state, self._since = State.REPLYING, t
 
@@ -149,7 +160,7 @@ class Watchdog:
             self.thinking(t)
             return None
         owed = self.state in (State.WAITING, State.REPLYING, State.THINKING, State.RECOVERING)
-        if self._audio or reason or not owed:
+        if self._audio or self._quiet or reason or not owed:
             done = self.state is not State.RECOVERING or self._audio or reason is not None
             if done:
                 self._reply_reset()
@@ -218,7 +229,7 @@ class Watchdog:
         return after
 
     def _reply_reset(self) -> None:
-        self._audio = self._text = False
+        self._audio = self._text = self._quiet = False
         self._tonal_s = 0.0
 
 
