@@ -91,6 +91,18 @@ async def test_each_stall_kind_is_recovered_and_the_talk_goes_on(
     assert end["stalls"] == 1 and end["stalls_recovered"] == 1
 
 
+@pytest.mark.parametrize("fault", ["stall_mid_reply", "stall_tone"])
+async def test_a_tonal_voice_recovers_too(sim_factory, tmp_path, three, fault) -> None:
+    """The simulator's tone voice is a pure tone: with its transcript flowing it is a
+    reply, not a stall (nor a failed recovery)."""
+    text = 'voice = "tone"\nlatency_ms = 100\nrealtime = 1.0\n'
+    sim = sim_factory(make_scenario(text + turns(A, B + f'\nfault = "{fault}"', C), tmp_path))
+    summary, obs = await run(sim, three, tmp_path, stall_after=1.0)
+    assert [s.action for s in obs.of(ev.Stall)] == ["nudge", "resume", "recovered"]
+    assert replied(sim) == ["one", "two", "three"]
+    assert summary.unanswered == 0 and summary.stalls_recovered == 1
+
+
 async def test_a_nudge_is_enough_when_only_the_turn_stalled(sim_factory, tmp_path, three) -> None:
     text = BASE + 'stall_scope = "turn"\n' + turns(A, B + '\nfault = "stall_empty_turn"', C)
     sim = sim_factory(make_scenario(text, tmp_path))

@@ -97,7 +97,8 @@ class Watchdog:
                 self.state, self._since, self._quiet = State.REPLYING, t, True
             return None
         if self.state is State.RECOVERING:
-            return None if tonal else self._recovered(t)
+            # a tone is a recovery only with a transcript flowing (a voice may be tonal)
+            return None if tonal and not self._text else self._recovered(t)
         if self.state in (State.WAITING, State.REPLYING, State.THINKING):
             self.state, self._since, self._audio = State.REPLYING, t, True
             if self.transcribing:  # the tone check: tonal audio while the transcript stalls
@@ -108,6 +109,9 @@ class Watchdog:
 
     def output_text(self, t: float) -> None:
         self._tonal_s = 0.0
+        if self.state is State.RECOVERING:
+            self._text = True
+            return
         if self.state in (State.WAITING, State.THINKING):
             self.state, self._since = State.REPLYING, t
         if self.state is State.REPLYING:
