@@ -117,6 +117,26 @@ class Usage:
 
 
 @dataclass(frozen=True)
+class Source:
+    """One source a reply is grounded on: a web page (Google Search) or a URL the model
+    read (URL context). Text from the service: views make it terminal-safe."""
+
+    uri: str
+    title: str = ""
+
+
+@dataclass(frozen=True)
+class Sources:
+    """``groundingMetadata`` (``kind`` "search": ``groundingChunks[].web``, with the
+    ``webSearchQueries``) or ``urlContextMetadata`` (``kind`` "url") of the reply under way."""
+
+    items: tuple[Source, ...]
+    queries: tuple[str, ...] = ()
+    kind: str = "search"
+    t: float = 0.0
+
+
+@dataclass(frozen=True)
 class GoAway:
     time_left_s: float | None
     t: float = 0.0
@@ -162,6 +182,7 @@ LiveEvent = (
     | ToolCall
     | ToolCallCancellation
     | Usage
+    | Sources
     | GoAway
     | ResumptionUpdate
     | VoiceActivity

@@ -224,6 +224,24 @@ class LiveTransport:
                 continue
 
 
+def _sources(sc: types.LiveServerContent, now: float) -> list[ev.LiveEvent]:
+    """Search grounding and URL context of the reply (issue 35)."""
+    out: list[ev.LiveEvent] = []
+    gm = sc.grounding_metadata
+    if gm is not None:
+        webs = [c.web for c in gm.grounding_chunks or () if c.web is not None and c.web.uri]
+        items = tuple(ev.Source(w.uri or "", w.title or "") for w in webs)
+        queries = tuple(q for q in gm.web_search_queries or () if q)
+        if items or queries:
+            out.append(ev.Sources(items, queries, "search", t=now))
+    um = sc.url_context_metadata
+    if um is not None and um.url_metadata:
+        urls = tuple(ev.Source(u.retrieved_url) for u in um.url_metadata if u.retrieved_url)
+        if urls:
+            out.append(ev.Sources(urls, (), "url", t=now))
+    return out
+
+
 def convert(msg: types.LiveServerMessage) -> list[ev.LiveEvent]:
     """One SDK message -> our events, in the order they should be handled."""
     now = time.monotonic()
@@ -252,6 +270,7 @@ def convert(msg: types.LiveServerMessage) -> list[ev.LiveEvent]:
                     out.append(ev.ModelText(part.text, thought=bool(part.thought), t=now))
         if sc.output_transcription and sc.output_transcription.text:
             out.append(ev.OutputTranscript(sc.output_transcription.text, t=now))
+        out += _sources(sc, now)
         if sc.generation_complete:
             out.append(ev.GenerationComplete(t=now))
         if sc.turn_complete:

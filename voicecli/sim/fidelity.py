@@ -52,6 +52,12 @@ bundled scenarios and the default test path are strict.
    runs, nothing is generated, no handle is issued). ``stall_scope``: ``connection``
    (default), ``turn`` (relaxed: the next input is answered), ``handle`` (stricter: resumed
    connections stay stuck; only a new session answers).
+9. Search grounding: with a ``googleSearch`` tool in the setup, a turn's ``sources`` come as
+   ``serverContent.groundingMetadata`` (``groundingChunks[].web.{uri,title}``,
+   ``webSearchQueries``; google-genai ``types.py`` ``GroundingMetadata``), in their own
+   message after the reply's audio and before ``generationComplete`` (when it comes is not
+   documented: late, so a client must keep it for the turn); ``urls`` as
+   ``urlContextMetadata`` with a ``urlContext`` tool. None without the tool.
 """
 
 from __future__ import annotations

@@ -144,6 +144,10 @@ async def stream_reply(io: SessionIO, turn: UserTurn) -> None:
     if await _stream_audio(io, turn, fault, pcm, text):
         io.stall()  # rule 8: the reply stopped (or became a tone); no turnComplete
         return
+    if spec.sources and io.info.search:  # grounding comes with the reply, before its end
+        await io.send(p.grounding(spec.sources, [turn.heard or ""]))
+    if spec.urls and io.info.url_context:
+        await io.send(p.url_context(spec.urls))
     await io.send(p.generation_complete())
     usage = p.usage(prompt_audio_s, text_tokens, turn.reply_audio_s)
     if io.info.caps.interaction_status:

@@ -44,6 +44,9 @@ class Turn:
     cancel_tool_after_ms: int | None = None  # send toolCallCancellation instead of waiting
     duplicate_tool_call: bool = False  # send the same toolCall message twice
     fault: str | None = None  # one of TURN_FAULTS, injected during this turn's reply
+    # sent as groundingMetadata ({title, uri} each) when the setup declared googleSearch
+    sources: list[dict[str, Any]] = field(default_factory=list)
+    urls: list[str] = field(default_factory=list)  # urlContextMetadata, with urlContext
 
 
 @dataclass

@@ -62,6 +62,8 @@ class SetupInfo:
     system_text: str = ""  # the setup's systemInstruction text (contextUpdate replaces it)
     compression: bool = False  # contextWindowCompression was set up
     proactive_video: bool = False  # a generation may follow each received picture
+    search: bool = False  # a googleSearch tool: replies with sources are grounded
+    url_context: bool = False  # a urlContext tool
 
     @property
     def honours_stream_end(self) -> bool:
@@ -119,7 +121,15 @@ def parse_setup(setup: Any, version: str) -> SetupInfo | Rejection:
         system_text=content_text(get(setup, "system_instruction")),
         compression=get(setup, "context_window_compression") is not None,
         proactive_video=bool(get(get(setup, "proactivity") or {}, "proactive_video")),
+        search=_has_tool(setup, "google_search"),
+        url_context=_has_tool(setup, "url_context"),
     )
+
+
+def _has_tool(setup: dict[str, Any], kind: str) -> bool:
+    """A ``tools[]`` entry of this kind (``googleSearch``, ``urlContext``; either spelling)."""
+    tools = get(setup, "tools") or []
+    return any(isinstance(t, dict) and has(t, kind) for t in tools)
 
 
 def content_text(content: Any) -> str:

@@ -11,6 +11,7 @@ from typing import TextIO
 
 from voicecli.live import events as ev
 from voicecli.ui.confirm import Question
+from voicecli.ui.sources import source_lines
 
 EXCERPT_CHARS = 200  # a tool call's arguments or result, as shown (a model may send MBs)
 
@@ -38,6 +39,7 @@ class PlainView:
         self._user_start: float | None = None
         self._model_start: float | None = None
         self._held: list[str] = []
+        self._sources: list[ev.Sources] = []  # the reply's grounding, printed under it
 
     def _clear_input(self) -> None:
         if self.echo_input and self._input is not None and not self._asking:
@@ -108,10 +110,15 @@ class PlainView:
                     line += " [interrupted]"
             lat = f"  ({event.latency_s * 1000:.0f} ms)" if event.latency_s is not None else ""
             self._print(f"[{stamp}] gemini: {line}{lat}", self.out)
+            for text in source_lines(self._sources):
+                self._print(f"[{stamp}]   {text}", self.out)
+            self._sources.clear()
             self._model_start = None
             for held in self._held:  # typed while this reply was under way: below it
                 self._print(held, self.out)
             self._held.clear()
+        elif isinstance(event, ev.Sources):
+            self._sources.append(event)
         elif isinstance(event, ev.UserText):
             typed = f"[{_fmt_t(t)}] you (typed): {event.text}"
             if self._model_start is not None:
