@@ -201,6 +201,17 @@ WatchdogOpt = Annotated[
         hidden=True,  # the help's line budget (test_cli_help); README documents it
     ),
 ]
+IdleOpt = Annotated[
+    float | None,
+    _opt(
+        "--idle-timeout",
+        panel=SESSION,
+        metavar="S",
+        help="End after S seconds with no speech (0: off).",
+        min=0.0,
+        hidden=True,  # the help's line budget (test_cli_help); README documents it
+    ),
+]
 ContinueOpt = Annotated[
     bool, _opt("--continue", "-c", panel=SESSION, help="Continue the last conversation.")
 ]
@@ -261,6 +272,7 @@ SESSION_OPTS = (
     Opt("config", ConfigOpt),
     Opt("history", HistoryOpt, setting="history"),
     Opt("watchdog", WatchdogOpt, setting="watchdog"),
+    Opt("idle_timeout", IdleOpt, setting="idle_timeout"),
     Opt("cont", ContinueOpt, False),
     Opt("session", SessionIdOpt),
 )

@@ -114,6 +114,9 @@ class Usage:
     prompt_text: int = 0
     response_audio: int = 0
     response_text: int = 0
+    thoughts: int = 0  # thoughtsTokenCount (not in response_tokens; billed as output)
+    cached: int = 0  # cachedContentTokenCount (part of prompt_tokens)
+    tool_use: int = 0  # toolUsePromptTokenCount (not in prompt_tokens; billed as input)
 
 
 @dataclass(frozen=True)

@@ -65,6 +65,10 @@ class Options:
     # is a stall, recovered by a nudge, a resume, a new session (off: the no-reply wait only)
     watchdog: bool = False
     stall_s: float = 5.0
+    # --idle-timeout: no speech (either side) for this long ends the session or mutes the
+    # microphone (``idle_action``: end | mute); None: off
+    idle_s: float | None = None
+    idle_action: str = "end"
 
 
 class NoTools:

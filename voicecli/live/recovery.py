@@ -1,4 +1,4 @@
-"""Recovering from a silent stall: feeds the conversation's events to the ``Watchdog`` and
+"""Recovering from a silent stall (and ending an idle session): feeds the conversation's events to the ``Watchdog`` and
 carries out its steps on the transport.
 
 * nudge: the user's last words sent again as text (not journaled: a later resume must not
@@ -23,6 +23,7 @@ from voicecli.audio.base import OUTPUT_RATE, SAMPLE_WIDTH
 from voicecli.audio.format import dbfs
 from voicecli.live import events as ev
 from voicecli.live import messages as m
+from voicecli.live.idle import IdleTimer, idle_text
 from voicecli.live.watchdog import State, Step, Watchdog, is_tonal
 
 TICK_S = 0.1  # how often the watchdog is asked
@@ -34,11 +35,14 @@ class StallGuard:
     def __init__(self, conv: Any, watchdog: Watchdog) -> None:
         self.conv = conv
         self.wd = watchdog
+        # --idle-timeout: the guard also watches for a session with no speech at all
+        self.idle = IdleTimer(conv.opt.idle_s, last=time.monotonic())
         self._words = ""  # what the user said (or typed) last: the nudge
         self._shown = 0  # steps shown for the stall in progress
 
     # --- fed by the conversation ---------------------------------------------------------
     def user_ended(self, t: float, text: str | None = None) -> None:
+        self.idle.activity(t)
         if not self.wd.recovering:
             self._words = text or ""
         self.wd.user_ended(t)
@@ -68,6 +72,8 @@ class StallGuard:
             seconds = len(event.pcm) / SAMPLE_WIDTH / (event.rate or OUTPUT_RATE)
             audible = dbfs(event.pcm) > self.conv.opt.silent_dbfs
             tonal = audible and (wd.transcribing or wd.recovering) and is_tonal(event.pcm)
+            if audible:
+                self.idle.activity(t)
             after = wd.model_audio(t, seconds, audible, tonal)
             if after is not None:
                 kind = wd.recovered_kind or ""
@@ -93,7 +99,12 @@ class StallGuard:
     async def run(self) -> None:
         while True:
             await asyncio.sleep(TICK_S)
-            step = self.wd.check(time.monotonic())
+            now = time.monotonic()
+            if self.conv.book.user_speaking or self.conv.book.model_busy or self.conv._tool_tasks:
+                self.idle.activity(now)
+            elif self.idle.due(now):
+                self._idle()
+            step = self.wd.check(now)
             while step is not None:
                 step = await self._act(step)
 
@@ -121,6 +132,15 @@ class StallGuard:
         self._tell(ev.Stall(step.kind, step.action, step.attempt))  # give_up
         self.conv._poke()
         return None
+
+    def _idle(self) -> None:
+        conv, action = self.conv, self.conv.opt.idle_action
+        conv.notify(ev.Notice(idle_text(self.idle.timeout_s or 0.0, action), "warning"), conv.rel())
+        if action == "mute":
+            conv.set_muted(True)
+        else:
+            conv.summary.ended_idle = True
+            conv.request_stop()
 
     def _restart_book(self, now: float) -> None:
         """The stalled reply is no reply: a reply that was heard in part ends as cut

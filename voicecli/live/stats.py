@@ -119,6 +119,9 @@ class Summary:
     prompt_text_tokens: int = 0
     response_audio_tokens: int = 0
     response_text_tokens: int = 0
+    thoughts_tokens: int = 0
+    cached_tokens: int = 0
+    tool_use_tokens: int = 0
     cost_usd: float | None = None  # estimated from the price table (``voicecli.pricing``)
     duration_s: float = 0.0
     malformed: int = 0
@@ -127,6 +130,7 @@ class Summary:
     stall_steps: int = 0  # recovery steps taken for them
     stalls_recovered: int = 0
     ended_by_user: bool = False  # Ctrl-C, /quit: an utterance left waiting is no failure
+    ended_idle: bool = False  # --idle-timeout ended it (also ended_by_user: a clean end)
     frames_sent: int = 0  # pictures of the shared screen, camera or video (voicecli.video)
     frames_unchanged: int = 0  # looks not sent because the picture had not changed
     video_bytes: int = 0
@@ -155,6 +159,7 @@ def finish_summary(s: Summary, conv: Any) -> None:
     s.prompt_tokens, s.response_tokens, s.total_tokens = tok.prompt, tok.response, tok.total
     s.prompt_audio_tokens, s.prompt_text_tokens = tok.prompt_audio, tok.prompt_text
     s.response_audio_tokens, s.response_text_tokens = tok.response_audio, tok.response_text
+    s.thoughts_tokens, s.cached_tokens, s.tool_use_tokens = tok.thoughts, tok.cached, tok.tool_use
     if conv.opt.prices is not None:
         s.cost_usd = round(summary_tokens(s).cost(conv.opt.prices), 6)
 
@@ -168,4 +173,7 @@ def summary_tokens(s: Summary) -> Tokens:
         prompt_text=s.prompt_text_tokens,
         response_audio=s.response_audio_tokens,
         response_text=s.response_text_tokens,
+        thoughts=s.thoughts_tokens,
+        cached=s.cached_tokens,
+        tool_use=s.tool_use_tokens,
     )

@@ -306,6 +306,9 @@ def convert(msg: types.LiveServerMessage) -> list[ev.LiveEvent]:
                 prompt_text=prompt.get("TEXT", 0),
                 response_audio=response.get("AUDIO", 0),
                 response_text=response.get("TEXT", 0),
+                thoughts=um.thoughts_token_count or 0,
+                cached=um.cached_content_token_count or 0,
+                tool_use=um.tool_use_prompt_token_count or 0,
             )
         )
     if msg.go_away:

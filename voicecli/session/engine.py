@@ -209,6 +209,8 @@ async def _run(
         prices=prices_for(settings.model, settings.tables),
         watchdog=settings.watchdog,
         stall_s=settings.stall_after,
+        idle_s=settings.idle_timeout or None,
+        idle_action=settings.idle_action,
     )
     plan = req.continuation
     with _outputs(req) as (sinks, file_recorder, observers):

@@ -68,6 +68,9 @@ def instructions(topics: Sequence[str] = (), *, then_talk: bool = False) -> str:
     return "\n".join(parts)
 
 
+THEN_TALK_IDLE_S = 300.0  # listen --then-talk: a forgotten session ends after 5 minutes
+
+
 def listen_settings(settings: Settings) -> Settings:
     """Proactive audio on (an error for models without it) and the listening gate."""
     return settings.with_overrides(proactive=True, hangover_ms=settings.listen_hangover_ms)
@@ -91,6 +94,8 @@ async def run_listen(settings: Settings, topics: Sequence[str], req: TalkRequest
             then(conv)
 
     req = replace(req, extra_instructions=extra, on_start=on_start)
+    if chain is not None and settings.idle_timeout is None:  # --then-talk: idle ends it
+        settings = settings.with_overrides(idle_timeout=THEN_TALK_IDLE_S)
     return await run_talk(listen_settings(settings), req)
 
 

@@ -28,6 +28,7 @@ def format_summary(s: Summary) -> str:
             f", {plural(s.stalls, 'stall')} ({s.stalls_recovered} recovered, "
             f"{plural(s.stall_steps, 'recovery step')})"
         )
+    extra += ", ended idle (no speech)" if s.ended_idle else ""
     cost = f", about {money(s.cost_usd)}" if s.cost_usd is not None else ""
     return (
         f"done: {plural(s.turns, 'turn')} ({s.spoken} spoken, {s.silent} silent by choice, "
