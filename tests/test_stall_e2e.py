@@ -13,8 +13,11 @@ from conftest import make_scenario
 from voicecli.audio import synth
 from voicecli.config import Settings
 from voicecli.live import events as ev
+from voicecli.live.stats import Summary
 from voicecli.live.watchdog import Watchdog, is_tonal
 from voicecli.session.engine import TalkRequest, run_talk
+from voicecli.ui.status import RECOVERING, SessionStatus
+from voicecli.ui.summary import format_summary
 
 BASE = "latency_ms = 50\nrealtime = 0\n"
 
@@ -166,3 +169,15 @@ def test_tone_detector() -> None:
     assert is_tonal(tone)
     words = synth.tone(200.0, 0.08, 24000, 0.3) // 2 + synth.tone(730.0, 0.08, 24000, 0.3) // 2
     assert not is_tonal(words.tobytes())
+
+
+def test_status_line_and_stats_show_the_recovery() -> None:
+    status = SessionStatus()
+    status.on_event(ev.Stall("empty_turn", "nudge", 1), 1.0)
+    assert status.state == RECOVERING
+    status.on_event(ev.Stall("empty_turn", "resume", 2), 2.0)
+    status.on_event(ev.Stall("empty_turn", "recovered", after_s=1.5), 3.0)
+    assert status.state != RECOVERING
+    assert "1 stall (1 recovered, 2 steps)" in status.stats_line(3.0)
+    line = format_summary(Summary(stalls=1, stalls_recovered=1, stall_steps=2))
+    assert "1 stall (1 recovered, 2 recovery steps)" in line

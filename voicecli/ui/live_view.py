@@ -38,6 +38,7 @@ from voicecli.ui.status import (
     LISTENING,
     MUTED,
     RECONNECTING,
+    RECOVERING,
     SPEAKING,
     THINKING,
     SessionStatus,
@@ -51,6 +52,7 @@ STATE_STYLE = {
     THINKING: "yellow",
     SPEAKING: "bold magenta",
     RECONNECTING: "bold red",
+    RECOVERING: "bold yellow",
     MUTED: "red",
 }
 METER_STEPS = 8
