@@ -12,10 +12,12 @@ from conftest import make_scenario
 
 from voicecli.audio import synth
 from voicecli.config import Settings
+from voicecli.history import HistoryRecorder, HistoryStore, default_path, session_meta
 from voicecli.live import events as ev
 from voicecli.live.stats import Summary
 from voicecli.live.watchdog import Watchdog, is_tonal
 from voicecli.session.engine import TalkRequest, run_talk
+from voicecli.ui import history_text
 from voicecli.ui.status import RECOVERING, SessionStatus
 from voicecli.ui.summary import format_summary
 
@@ -65,7 +67,8 @@ A, B, C = (
 
 
 @pytest.mark.parametrize(
-    "fault", ["stall_mid_reply", "stall_empty_turn", "stall_tone", "stall_text_only"]
+    "fault",
+    ["stall_no_reply", "stall_mid_reply", "stall_empty_turn", "stall_tone", "stall_text_only"],
 )
 async def test_each_stall_kind_is_recovered_and_the_talk_goes_on(
     sim_factory, tmp_path, three, fault
@@ -82,6 +85,7 @@ async def test_each_stall_kind_is_recovered_and_the_talk_goes_on(
     assert len(sim.sessions) == 2 and sim.sessions[1].resumed_from is not None
     kinds = {s.kind for s in obs.of(ev.Stall)}
     want = {
+        "stall_no_reply": "no_reply",
         "stall_mid_reply": "mid_reply",
         "stall_empty_turn": "empty_turn",
         "stall_tone": "tone",
@@ -181,3 +185,24 @@ def test_status_line_and_stats_show_the_recovery() -> None:
     assert "1 stall (1 recovered, 2 steps)" in status.stats_line(3.0)
     line = format_summary(Summary(stalls=1, stalls_recovered=1, stall_steps=2))
     assert "1 stall (1 recovered, 2 recovery steps)" in line
+
+
+def test_history_keeps_the_steps_and_shows_them_in_the_timeline() -> None:
+    settings = Settings(model="gemini-3.8-live", api_key="k")
+    rec = HistoryRecorder(session_meta(settings, "simulator", "in.wav"), None)
+    rec.on_event(ev.TurnEnded(1, "spoken", "one", "uno", 0.6, 0.3), 1.0)
+    rec.on_event(ev.Stall("empty_turn", "nudge", 1), 7.0)
+    rec.on_event(ev.Stall("empty_turn", "resume", 2), 12.0)
+    rec.on_event(ev.Stall("empty_turn", "recovered", after_s=5.6), 12.6)
+    rec.on_event(ev.TurnEnded(2, "spoken", "two", "dos", 0.6, 0.3), 13.0)
+    rec.on_session_end({"type": "session_end", "t": 14.0, "stalls": 1, "stalls_recovered": 1})
+    rec.close()
+    store = HistoryStore(default_path())
+    try:
+        data = store.session(1)
+    finally:
+        store.close()
+    assert data["summary"]["stalls"] == 1
+    shown = "\n".join(history_text.show(data))
+    assert "· stall: empty_turn: nudge" in shown and "· stall: empty_turn: recovered" in shown
+    assert shown.index("stall: empty_turn: resume") < shown.index("gemini: dos")

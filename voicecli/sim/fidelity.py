@@ -44,7 +44,7 @@ bundled scenarios and the default test path are strict.
 8. Silent stalls (LIVE_FACTS "Silent stalls": gemini-live-api-examples #54, #57;
    python-genai #2117; cookbook #1225; "Known user pain": poisoned handles, audio
    degenerating into a tone while output transcription stalls; issue 35). Turn faults:
-   ``stall_mid_reply`` (the audio stops half-way, no ``turnComplete``), ``stall_empty_turn``
+   ``stall_no_reply`` (nothing at all), ``stall_mid_reply`` (the audio stops half-way, no ``turnComplete``), ``stall_empty_turn``
    (a ``turnComplete`` with no audio, text or reason), ``stall_tone`` (a steady 1 kHz tone
    with no transcript for ``stall_tone_s``), ``stall_text_only`` (output transcription, no
    audio, then a ``turnComplete``). Whether a stalled service answers anything afterwards is

@@ -102,6 +102,9 @@ async def stream_reply(io: SessionIO, turn: UserTurn) -> None:
         await io.send(p.go_away(scen.goaway_time_left_s))
         io.schedule_goaway(scen.goaway_time_left_s)
     prompt_audio_s, text_tokens = _prompt_size(turn)
+    if fault == "stall_no_reply":  # rule 8: nothing at all
+        io.stall()
+        return
     if fault == "stall_empty_turn":  # rule 8: no audio, no text, no reason
         await io.send(p.turn_complete(p.usage(prompt_audio_s, text_tokens, 0.0)))
         io.stall()

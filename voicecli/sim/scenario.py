@@ -17,9 +17,15 @@ from typing import Any
 
 from voicecli.errors import ConfigError
 
-# silent stalls (fidelity rule 8): the reply stops mid-way, an empty turnComplete, a tone
+# silent stalls (fidelity rule 8): no reply at all, the reply stops mid-way, an empty turnComplete, a tone
 # instead of speech, transcription without audio
-STALL_FAULTS = ("stall_mid_reply", "stall_empty_turn", "stall_tone", "stall_text_only")
+STALL_FAULTS = (
+    "stall_no_reply",
+    "stall_mid_reply",
+    "stall_empty_turn",
+    "stall_tone",
+    "stall_text_only",
+)
 TURN_FAULTS = ("close_1011", "close_1007", "drop", "goaway", "garbage", *STALL_FAULTS)
 STALL_SCOPES = ("turn", "connection", "handle")
 GLOBAL_FAULTS = ("no_setup_reply",)
