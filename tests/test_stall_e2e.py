@@ -166,6 +166,17 @@ def test_watchdog_units() -> None:
     assert wd.check(43.0) is None
     assert wd.check(44.0).action == "resume"  # type: ignore[union-attr]
     assert wd.model_audio(44.5, 0.1, audible=True, tonal=False) == pytest.approx(2.5)
+    # all of a reply generated, its turnComplete late: no stall (its audio may still play)
+    wd = Watchdog(stall_s=2.0)
+    wd.user_ended(0.0)
+    wd.model_audio(0.5, 3.0, audible=True, tonal=False)
+    wd.generation_complete(0.6)
+    assert wd.check(10.0) is None
+    assert wd.turn_complete(11.0, reason=None) is None
+    # a reply that stops before it is complete: a stall
+    wd.user_ended(20.0)
+    wd.model_audio(20.5, 1.0, audible=True, tonal=False)
+    assert wd.check(22.6).kind == "mid_reply"  # type: ignore[union-attr]
 
 
 def test_tone_detector() -> None:

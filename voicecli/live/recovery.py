@@ -87,7 +87,7 @@ class StallGuard:
         elif isinstance(event, ev.ModelText):
             (wd.thinking if event.thought else wd.model_text)(t)
         elif isinstance(event, ev.GenerationComplete):
-            wd.other_sign(t)
+            wd.generation_complete(t)
         elif isinstance(event, ev.ToolCall):
             wd.tool_running(True, t)
         elif isinstance(event, ev.Interrupted):
@@ -155,8 +155,9 @@ class StallGuard:
                 conv._turn_ended(cut, now)
         book.current = None
         book.pending_user_end = now
-        for sink in conv.sinks:
-            sink.clear()  # a tone, or the rest of a stalled reply, is not worth hearing
+        if self.wd.kind == "tone":
+            for sink in conv.sinks:
+                sink.clear()  # the tone is not worth hearing (what was said before it plays)
         conv._poke()
 
     def _tell(self, event: ev.Stall) -> None:

@@ -77,6 +77,7 @@ class Watchdog:
     # ...has audio below the silence level (a near-silent reply) or text parts (a text
     # modality): generated, so not an empty turn
     _quiet: bool = False
+    _generated: bool = False  # generationComplete after the reply's audio
     _text: bool = False  # ...has output transcript
     _tonal_s: float = 0.0  # tonal audio since the last transcript piece
     recovered_after_s: list[float] = field(default_factory=list)
@@ -126,9 +127,16 @@ class Watchdog:
             self._quiet = True
 
     def other_sign(self, t: float) -> None:
-        """A generationComplete (or text): the reply is alive."""
+        """Text: the reply is alive."""
         if self.state in (State.WAITING, State.REPLYING):
             self.state, self._since = State.REPLYING, t
+
+    def generation_complete(self, t: float) -> None:
+        """The model has generated all of the reply: a late ``turnComplete`` is no stall
+        (nothing is missing; the conversation's own timeout covers a turn that never ends)."""
+        self.other_sign(t)
+        if self.state is State.REPLYING and (self._audio or self._quiet):
+            self._generated = True
 
     def thinking(self, t: float) -> None:
         if self.state in (State.WAITING, State.REPLYING, State.THINKING):
@@ -192,7 +200,7 @@ class Watchdog:
         idle = now - self._since
         if self.state is State.WAITING and idle >= self.stall_s:
             self._stall("no_reply", now)
-        elif self.state is State.REPLYING and idle >= self.stall_s:
+        elif self.state is State.REPLYING and idle >= self.stall_s and not self._generated:
             self._stall("mid_reply" if self._audio else "text_only", now)
         elif self.state is State.THINKING and idle >= self.think_s:
             self._stall("no_reply", now)
@@ -233,7 +241,7 @@ class Watchdog:
         return after
 
     def _reply_reset(self) -> None:
-        self._audio = self._text = self._quiet = False
+        self._audio = self._text = self._quiet = self._generated = False
         self._tonal_s = 0.0
 
 
