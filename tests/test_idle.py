@@ -17,6 +17,7 @@ from voicecli.live import events as ev
 from voicecli.live.transport import convert
 from voicecli.pricing import Prices, Tokens
 from voicecli.session.engine import TalkRequest, run_talk
+from voicecli.session.listen import THEN_TALK_IDLE_S, listen_settings
 
 SCENARIO = 'voice = "tone"\nlatency_ms = 50\n[[turns]]\nheard = "hello"\nreply = "hi"\n'
 
@@ -89,3 +90,12 @@ def test_cost_counts_thinking_tool_use_and_cached_tokens() -> None:
     cheap = Prices(cached_in=0.125)  # a cached rate: the cached part of the prompt is cheaper
     assert tokens.cost(cheap) == pytest.approx(tokens.cost(p) - 400 * (0.50 - 0.125) / 1e6)
     assert "500 thinking, 100 tool use, 400 cached" in tokens.line()
+
+
+def test_listen_then_talk_has_an_idle_timeout_by_default_and_talk_none() -> None:
+    base = Settings(api_key="k")
+    assert base.idle_timeout is None  # talk: off
+    assert listen_settings(base).idle_timeout is None  # listen on a recording: off
+    assert listen_settings(base, then_talk=True).idle_timeout == THEN_TALK_IDLE_S
+    off = Settings(api_key="k", idle_timeout=0)
+    assert listen_settings(off, then_talk=True).idle_timeout == 0  # the user's choice wins
