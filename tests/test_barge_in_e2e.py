@@ -100,6 +100,7 @@ def test_one_barge_in_is_one_interrupted_turn(
     want = ["interrupted", "spoken", "silent"]
     # the summary, and the plain or JSON output
     assert "done: 3 turns (1 spoken, 1 silent by choice, 1 interrupted" in err, err
+    assert "stall" not in err  # the cut reply's late turnComplete is no stall (issue 35)
     if json_out:
         lines = [json.loads(x) for x in out.splitlines()]
         assert [x["outcome"] for x in lines if x["type"] == "turn"] == want

@@ -43,6 +43,8 @@ SAMPLES: list[object] = [
     ev.Notice("muted", "warning"),
     ev.MuteChanged(True),
     ev.Reconnect("reconnecting", "GoAway", 1),
+    ev.Stall("mid_reply", "resume", 2),
+    ev.Sources((ev.Source("https://example.org", "Example"),), ("q",)),
     ev.ContextChange("system", "be brief", "system instructions changed"),
     ev.Continued(3, "seeded", "continuing session 3", seeded_turns=4),
 ]

@@ -92,6 +92,20 @@ class Settings:
     resume: bool = field(default=True, metadata=_doc("session resumption and reconnects"))
     context_compression: bool = field(default=True, metadata=_doc("sliding window"))
     reconnect_attempts: int = field(default=5, metadata=_doc("attempts before giving up"))
+    watchdog: bool = field(
+        default=True, metadata=_doc("recover from silent stalls (nudge, resume, new session)")
+    )
+    idle_timeout: float | None = field(
+        default=None,
+        metadata=_doc(
+            "seconds with no speech that end the session (0: off; talk: off, "
+            "listen --then-talk: 300)"
+        ),
+    )
+    idle_action: str = field(default="end", metadata=_doc("end | mute: what idle does"))
+    stall_after: float = field(
+        default=5.0, metadata=_doc("seconds with nothing from the model that make a stall")
+    )
     setup_timeout: float = field(default=15.0, metadata=_doc("wait for setupComplete, s"))
     tts_model: str = field(
         default="gemini-3.8-flash-tts", metadata=_doc("speech generation model (say, overview)")
@@ -227,8 +241,12 @@ def _validate(s: Settings) -> Settings:
         raise ConfigError(f"frame_ms must be 10, 20 or 30, not {s.frame_ms}")
     if not 0 <= s.vad_aggressiveness <= 3:
         raise ConfigError(f"vad_aggressiveness must be 0-3, not {s.vad_aggressiveness}")
-    if s.timeout <= 0 or s.setup_timeout <= 0:
-        raise ConfigError("timeout and setup_timeout must be positive")
+    if s.idle_timeout is not None and s.idle_timeout < 0:
+        raise ConfigError(f"idle_timeout must be >= 0, not {s.idle_timeout}")
+    if s.idle_action not in ("end", "mute"):
+        raise ConfigError(f"idle_action must be end or mute, not {s.idle_action!r}")
+    if s.timeout <= 0 or s.setup_timeout <= 0 or s.stall_after <= 0:
+        raise ConfigError("timeout, setup_timeout and stall_after must be positive")
     if s.reconnect_attempts < 0:
         raise ConfigError(f"reconnect_attempts must be >= 0, not {s.reconnect_attempts}")
     if s.listen_hangover_ms < 0:

@@ -305,6 +305,15 @@ class HistoryStore:
             self._usage(sid, event, t, turn)
         elif isinstance(event, ev.ContextChange):
             c.execute("INSERT INTO controls VALUES (?, ?, ?, ?)", (sid, t, event.kind, event.value))
+        elif isinstance(event, ev.Sources):  # a reply's grounding: kind "source" / "read"
+            kind = "source" if event.kind == "search" else "read"
+            rows = [
+                (sid, t, kind, f"{s.title} — {s.uri}" if s.title else s.uri) for s in event.items
+            ]
+            c.executemany("INSERT INTO controls VALUES (?, ?, ?, ?)", rows)
+        elif isinstance(event, ev.Stall):  # the watchdog's steps: kind "stall"
+            step = f"{event.kind}: {event.action}"
+            c.execute("INSERT INTO controls VALUES (?, ?, 'stall', ?)", (sid, t, step))
         elif isinstance(event, ev.ResumptionUpdate):
             if event.resumable and event.handle:
                 c.execute(

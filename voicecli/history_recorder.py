@@ -35,7 +35,14 @@ _CREATING = (
     ev.Usage,
     ev.ContextChange,
 )
-_STORED = (*_CREATING, ev.ToolCallCancellation, ev.ResumptionUpdate, ev.Continued)
+_STORED = (
+    *_CREATING,
+    ev.ToolCallCancellation,
+    ev.ResumptionUpdate,
+    ev.Continued,
+    ev.Stall,
+    ev.Sources,
+)
 _END = object()
 
 

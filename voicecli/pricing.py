@@ -36,6 +36,8 @@ class Prices:
     audio_in: float = 3.00
     text_out: float = 2.00
     audio_out: float = 12.00
+    # cached prompt tokens; None: no discount (the rate is not in the facts voicecli has)
+    cached_in: float | None = None
 
 
 DEFAULT = Prices()
@@ -60,7 +62,7 @@ def prices_for(model: str, tables: dict[str, Any]) -> Prices:
                 f"[prices.{name}]: unknown key(s) {', '.join(bad)}", f"known: {', '.join(known)}"
             )
         try:
-            values = {k: float(v) for k, v in entry.items()}
+            values: dict[str, Any] = {k: float(v) for k, v in entry.items()}
         except (TypeError, ValueError):
             raise ConfigError(f"[prices.{name}]: prices must be numbers") from None
         out = replace(out, **values)
@@ -78,6 +80,9 @@ class Tokens:
     prompt_text: int = 0
     response_audio: int = 0
     response_text: int = 0
+    thoughts: int = 0  # thinking: not in ``response``, billed as (text) output
+    cached: int = 0  # the cached part of ``prompt``
+    tool_use: int = 0  # tool-use prompt: not in ``prompt``, billed as (text) input
 
     def add(self, u: Any) -> None:
         """Add one ``events.Usage`` (or any object with the same fields)."""
@@ -90,11 +95,16 @@ class Tokens:
         audio_out = self.response_audio + max(
             0, self.response - self.response_audio - self.response_text
         )
+        # cached tokens at their rate instead of the text rate (the smallest saving)
+        saving = self.cached * (p.text_in - p.cached_in) if p.cached_in is not None else 0.0
         return (
             audio_in * p.audio_in
             + self.prompt_text * p.text_in
             + audio_out * p.audio_out
             + self.response_text * p.text_out
+            + self.thoughts * p.text_out
+            + self.tool_use * p.text_in
+            - max(0.0, saving)
         ) / 1e6
 
     def line(self) -> str:
@@ -102,7 +112,14 @@ class Tokens:
         parts_in = _split(self.prompt_audio, self.prompt_text)
         parts_out = _split(self.response_audio, self.response_text)
         tokens = "token" if self.total == 1 else "tokens"
-        return f"{self.total} {tokens} (in: {parts_in}; out: {parts_out})"
+        more = [
+            f"{n} {what}"
+            for n, what in ((self.thoughts, "thinking"), (self.tool_use, "tool use"),
+                            (self.cached, "cached"))
+            if n
+        ]  # fmt: skip
+        extra = f"; {', '.join(more)}" if more else ""
+        return f"{self.total} {tokens} (in: {parts_in}; out: {parts_out}{extra})"
 
 
 def _src(name: str) -> str:

@@ -192,6 +192,26 @@ ResumeOpt = Annotated[
         help="Survive goAway and lost connections (default: on).",
     ),
 ]
+WatchdogOpt = Annotated[
+    bool | None,
+    _opt(
+        "--watchdog/--no-watchdog",
+        panel=SESSION,
+        help="Recover when the model goes quiet (default: on).",
+        hidden=True,  # the help's line budget (test_cli_help); README documents it
+    ),
+]
+IdleOpt = Annotated[
+    float | None,
+    _opt(
+        "--idle-timeout",
+        panel=SESSION,
+        metavar="S",
+        help="End after S seconds with no speech (0: off).",
+        min=0.0,
+        hidden=True,  # the help's line budget (test_cli_help); README documents it
+    ),
+]
 ContinueOpt = Annotated[
     bool, _opt("--continue", "-c", panel=SESSION, help="Continue the last conversation.")
 ]
@@ -251,6 +271,8 @@ SESSION_OPTS = (
     Opt("base_url", BaseUrlOpt, setting="base_url"),
     Opt("config", ConfigOpt),
     Opt("history", HistoryOpt, setting="history"),
+    Opt("watchdog", WatchdogOpt, setting="watchdog"),
+    Opt("idle_timeout", IdleOpt, setting="idle_timeout"),
     Opt("cont", ContinueOpt, False),
     Opt("session", SessionIdOpt),
 )

@@ -37,9 +37,12 @@ from voicecli.live.ports import (
     ToolHandler,
     Transport,
 )
-from voicecli.live.stats import SessionStats, Summary, summary_tokens
+from voicecli.live.recovery import StallGuard
+from voicecli.live.stats import SessionStats, Summary, finish_summary
 from voicecli.live.timeline import RecordingClock
-from voicecli.live.turns import TurnBook, TurnOutcome
+from voicecli.live.turn_signals import CUT_CONTENT, ends_user_turn
+from voicecli.live.turns import TurnBook
+from voicecli.live.watchdog import Watchdog
 
 log = logging.getLogger(__name__)
 
@@ -103,6 +106,8 @@ class Conversation:
         self._reasoning = False  # interactionStatus IN_PROGRESS: more output may follow
         self._holding = False  # the microphone is held while a call is pending
         self.context: Any = None  # live.control.SessionContext: what /system ... change
+        wd = Watchdog(self.opt.watchdog, self.opt.stall_s, tone_s=self.opt.stall_s)
+        self.guard = StallGuard(self, wd)
 
     # ------------------------------------------------------------------------ helpers
     def rel(self, t: float | None = None) -> float:
@@ -137,6 +142,8 @@ class Conversation:
 
     def _tool_done(self, task: asyncio.Task[None]) -> None:
         self._tool_tasks.discard(task)
+        if not self._tool_tasks:
+            self.guard.tools_idle(time.monotonic())
         self._poke()  # the end of a run may have waited for it
 
     async def _wait_change(self, seconds: float) -> bool:
@@ -157,8 +164,9 @@ class Conversation:
                 down = tg.create_task(self._downlink())
                 main = tg.create_task(self._main())
                 stop = tg.create_task(self._stop.wait())
+                guard = tg.create_task(self.guard.run())
                 await asyncio.wait({main, stop, down}, return_when=asyncio.FIRST_COMPLETED)
-                for task in (main, stop, down):
+                for task in (main, stop, down, guard):
                     task.cancel()
         except* VoicecliError as group:
             raise group.exceptions[0] from None
@@ -178,33 +186,15 @@ class Conversation:
         await self._settle()
 
     def _finish_summary(self) -> None:
-        s = self.summary
-        b = self.book
-        s.turns = len(b.turns)
-        s.spoken = b.count(TurnOutcome.SPOKEN)
-        s.silent = b.count(TurnOutcome.SILENT)
-        s.interrupted = b.count(TurnOutcome.INTERRUPTED)
-        s.unanswered = b.count_no_reply() + (1 if b.pending_user_end is not None else 0)
-        s.latencies_s = b.latencies()
-        s.seconds_in = self.gate.seconds_in
-        s.seconds_sent = self.gate.seconds_sent
-        s.utterances = self.gate.utterances
-        s.duration_s = self.rel()
-        s.malformed = self.transport.malformed
-        s.reconnects = self.stats.reconnects
-        tok = self.stats.tokens
-        s.prompt_tokens, s.response_tokens, s.total_tokens = tok.prompt, tok.response, tok.total
-        s.prompt_audio_tokens, s.prompt_text_tokens = tok.prompt_audio, tok.prompt_text
-        s.response_audio_tokens, s.response_text_tokens = tok.response_audio, tok.response_text
-        if self.opt.prices is not None:
-            s.cost_usd = round(summary_tokens(s).cost(self.opt.prices), 6)
-        s.ended_by_user = self._stop.is_set()
+        finish_summary(self.summary, self)
+        self.summary.ended_by_user = self._stop.is_set()
 
     # ------------------------------------------------------------------------ uplink
     async def _uplink(self) -> None:
         async for frame in self.source.frames():
             now = time.monotonic()
-            if self.book.no_reply_due(now, self.opt.reply_wait_s) and not self._tool_tasks:
+            due = self.book.no_reply_due(now, self.opt.reply_wait_s)
+            if due and not self._tool_tasks and not self.guard.holds_reply_wait():
                 self._no_reply(now)
             at = self.clock.user(len(frame) / SAMPLE_WIDTH / INPUT_RATE, self.rel(now))
             if self.recorder is not None:
@@ -279,6 +269,7 @@ class Conversation:
                     await self.transport.send(m.ActivityEnd())
                 end = self._last_speech or now
                 self.book.user_ended(end)
+                self.guard.user_ended(end)
                 self.clock.speech_ended()
                 self.notify(ev.UserSpeechEnded(t=end))
                 ended = True
@@ -315,6 +306,7 @@ class Conversation:
         """A typed turn into the same session."""
         now = time.monotonic()
         self.book.user_ended(now)
+        self.guard.user_ended(now, text)
         self.notify(ev.UserText(text, t=now))
         await self._flush_audio()
         await self.transport.send(m.TextIn(text))
@@ -326,7 +318,8 @@ class Conversation:
         deadline = time.monotonic() + self.opt.timeout_s
         while True:
             now = time.monotonic()
-            since = None if self._tool_tasks else self.book.waiting_since()
+            held = self._tool_tasks or self.guard.holds_reply_wait()
+            since = None if held else self.book.waiting_since()
             if since is not None:
                 left = self.opt.reply_wait_s - (now - since)
                 if left <= 0:
@@ -357,6 +350,7 @@ class Conversation:
             if self._late(event):
                 continue
             self._handle(event)
+            self.guard.on_event(event)
             self.notify(event)
             self._poke()
         if self.book.awaiting_reply or not self._input_done:
@@ -369,12 +363,12 @@ class Conversation:
         if isinstance(event, ev.TurnComplete) and self.book.close_cut(t):
             self._reasoning = False
             return True
-        return isinstance(event, _CUT_CONTENT) and self.book.late(t)
+        return isinstance(event, CUT_CONTENT) and self.book.late(t)
 
     def _handle(self, event: ev.LiveEvent | ev.Reconnect) -> None:
         book = self.book
         now = event.t if event.t is not None else time.monotonic()  # one clock: monotonic
-        if _ends_user_turn(event):
+        if ends_user_turn(event):
             self.gate.server_turn_ended()  # server detection: trailing audio may stop
         if isinstance(event, ev.AudioChunk):
             seconds = len(event.pcm) / SAMPLE_WIDTH / (event.rate or OUTPUT_RATE)
@@ -404,6 +398,8 @@ class Conversation:
                 self._reasoning = False  # background reasoning after a finished turn is over
                 return
             self._reasoning = event.interaction_status == "IN_PROGRESS"
+            if self.guard.swallows(event):
+                return  # a stall, not a turn: the watchdog recovers
             reason = event.reason or ("WAITING_FOR_INPUT" if event.waiting_for_input else None)
             turn = book.turn_complete(now, reason)
             if turn is not None:
@@ -465,24 +461,3 @@ class Conversation:
         if results:
             await self.transport.send(m.ToolResults(tuple(results)))
             self.notify(ev.ToolResults(tuple(results), t=time.monotonic()))
-
-
-_CUT_CONTENT = (ev.AudioChunk, ev.OutputTranscript, ev.ModelText, ev.GenerationComplete)
-
-
-def _ends_user_turn(event: object) -> bool:
-    """A server event that shows the server has ended the user's turn (it answers, or
-    says the turn is over, or its voice activity detection saw the end of speech)."""
-    if isinstance(event, ev.VoiceActivity):
-        return event.kind.upper().endswith("END")
-    return isinstance(
-        event,
-        (
-            ev.AudioChunk,
-            ev.OutputTranscript,
-            ev.ModelText,
-            ev.GenerationComplete,
-            ev.TurnComplete,
-            ev.ToolCall,
-        ),
-    )

@@ -119,6 +119,29 @@ class Usage:
     prompt_text: int = 0
     response_audio: int = 0
     response_text: int = 0
+    thoughts: int = 0  # thoughtsTokenCount (not in response_tokens; billed as output)
+    cached: int = 0  # cachedContentTokenCount (part of prompt_tokens)
+    tool_use: int = 0  # toolUsePromptTokenCount (not in prompt_tokens; billed as input)
+
+
+@dataclass(frozen=True)
+class Source:
+    """One source a reply is grounded on: a web page (Google Search) or a URL the model
+    read (URL context). Text from the service: views make it terminal-safe."""
+
+    uri: str
+    title: str = ""
+
+
+@dataclass(frozen=True)
+class Sources:
+    """``groundingMetadata`` (``kind`` "search": ``groundingChunks[].web``, with the
+    ``webSearchQueries``) or ``urlContextMetadata`` (``kind`` "url") of the reply under way."""
+
+    items: tuple[Source, ...]
+    queries: tuple[str, ...] = ()
+    kind: str = "search"
+    t: float | None = None
 
 
 @dataclass(frozen=True)
@@ -168,6 +191,7 @@ LiveEvent = (
     | ToolCall
     | ToolCallCancellation
     | Usage
+    | Sources
     | GoAway
     | ResumptionUpdate
     | VoiceActivity
@@ -287,6 +311,44 @@ class Reconnect:
     seeded: int = 0
 
 
+@dataclass(frozen=True)
+class Stall:
+    """The stall watchdog (``live.watchdog``): the model went quiet (``kind``: no_reply,
+    mid_reply, empty_turn, text_only, tone) and ``action`` was taken: nudge, resume,
+    new_session, give_up; or ``recovered`` (``after_s``: from the stall to the reply's
+    first audio). ``attempt``: the step's number for this stall."""
+
+    kind: str
+    action: str
+    attempt: int = 0
+    after_s: float | None = None
+    t: float | None = None
+
+    @property
+    def text(self) -> str:
+        what = STALL_KINDS.get(self.kind, self.kind)
+        if self.action == "recovered":
+            after = f" after {self.after_s:.1f} s" if self.after_s is not None else ""
+            return f"the model answered again{after}"
+        doing = STALL_ACTIONS.get(self.action, self.action)
+        return f"the model went quiet ({what}): {doing}"
+
+
+STALL_KINDS = {
+    "no_reply": "no reply",
+    "mid_reply": "stopped mid-reply",
+    "empty_turn": "an empty turn",
+    "text_only": "transcript without audio",
+    "tone": "a tone instead of speech",
+}
+STALL_ACTIONS = {
+    "nudge": "nudging it with your last words",
+    "resume": "resuming the session",
+    "new_session": "starting a new session with the conversation so far",
+    "give_up": "giving up on this reply",
+}
+
+
 LocalEvent = (
     UserSpeechStarted
     | UserSpeechEnded
@@ -298,5 +360,6 @@ LocalEvent = (
     | Reconnect
     | ContextChange
     | Continued
+    | Stall
 )
 AnyEvent = LiveEvent | LocalEvent

@@ -64,6 +64,14 @@ class Options:
     # the model closes the session on audio while a function call is pending
     # (``ModelCaps.audio_during_call`` false): hold the microphone until it is answered
     hold_audio_in_calls: bool = False
+    # the stall watchdog (``live.watchdog``): nothing for ``stall_s`` while a reply is owed
+    # is a stall, recovered by a nudge, a resume, a new session (off: the no-reply wait only)
+    watchdog: bool = False
+    stall_s: float = 5.0
+    # --idle-timeout: no speech (either side) for this long ends the session or mutes the
+    # microphone (``idle_action``: end | mute); None: off
+    idle_s: float | None = None
+    idle_action: str = "end"
 
 
 class NoTools:

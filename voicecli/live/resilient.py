@@ -77,6 +77,7 @@ class ResilientTransport:
         self._closed_malformed = 0
         self._closing = False
         self._switch_pending = False
+        self._recovering: str | None = None  # a stall recovery asked for a new connection
         self._in_turn = False
         self._timer: asyncio.Task[None] | None = None
         self._attempts = 0  # consecutive reconnects without a completed turn
@@ -200,6 +201,24 @@ class ResilientTransport:
         with contextlib.suppress(Exception):
             await conn.send(m.ToolResults(live))
 
+    async def nudge(self, msg: m.ClientMessage) -> None:
+        """Sent on this connection only, never again after a reconnect (the stall
+        watchdog's nudge: a resume sends the stalled utterance itself again)."""
+        await self._send_now(msg)
+
+    async def recover(self, *, fresh: bool = False) -> None:
+        """The stall watchdog: move to a new connection now, resuming with the latest handle,
+        or (``fresh``) a new session seeded with the conversation so far. What the server did
+        not confirm with a handle (the stalled utterance) is sent again."""
+        conn = self._conn
+        if conn is None:
+            return
+        self._recovering = "the model went quiet"
+        if fresh:
+            self.handle = None
+        with contextlib.suppress(Exception):
+            await conn.close()
+
     def _journal_add(self, msg: m.ClientMessage) -> None:
         self._seq += 1
         self._journal.append((self._seq, msg))
@@ -321,6 +340,8 @@ class ResilientTransport:
                 return
             planned = error is None and self._switch_pending
             reason = "server asked to move (goAway)" if planned else _reason(error)
+            if self._recovering is not None:
+                planned, reason, self._recovering = True, self._recovering, None
             self._switch_pending = self._in_turn = False
             # what the server did not confirm with a handle is in the journal, sent again
             # on the new connection: its turns will be told again, not seeded

@@ -10,9 +10,11 @@ in its unit tests, keeps its own, with the same rules).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from voicecli.audio.base import OUTPUT_RATE, SAMPLE_WIDTH
 from voicecli.live import events as ev
+from voicecli.live.turns import TurnOutcome
 from voicecli.pricing import Tokens
 
 
@@ -32,6 +34,9 @@ class SessionStats:
     audio_chunks: int = 0
     audio_bytes: int = 0
     reconnects: int = 0
+    stalls: int = 0  # silent stalls seen by the watchdog (``live.watchdog``)
+    stall_steps: int = 0  # recovery steps taken (nudge, resume, new session)
+    stalls_recovered: int = 0
     muted: bool = False
     _user_end: float | None = None  # end of the user's turn; cleared at the first reply audio
 
@@ -72,6 +77,12 @@ class SessionStats:
                 self.reconnects += 1
         elif isinstance(event, ev.MuteChanged):
             self.muted = event.muted
+        elif isinstance(event, ev.Stall):
+            if event.action == "recovered":
+                self.stalls_recovered += 1
+            elif event.action != "give_up":
+                self.stalls += event.attempt == 1
+                self.stall_steps += 1
         return None
 
     def _turn_ended(self, event: ev.TurnEnded) -> None:
@@ -108,16 +119,49 @@ class Summary:
     prompt_text_tokens: int = 0
     response_audio_tokens: int = 0
     response_text_tokens: int = 0
+    thoughts_tokens: int = 0
+    cached_tokens: int = 0
+    tool_use_tokens: int = 0
     cost_usd: float | None = None  # estimated from the price table (``voicecli.pricing``)
     duration_s: float = 0.0
     malformed: int = 0
     reconnects: int = 0
+    stalls: int = 0  # the model went quiet (the watchdog's count)
+    stall_steps: int = 0  # recovery steps taken for them
+    stalls_recovered: int = 0
     ended_by_user: bool = False  # Ctrl-C, /quit: an utterance left waiting is no failure
+    ended_idle: bool = False  # --idle-timeout ended it (also ended_by_user: a clean end)
     frames_sent: int = 0  # pictures of the shared screen, camera or video (voicecli.video)
     frames_unchanged: int = 0  # looks not sent because the picture had not changed
     video_bytes: int = 0
     images_sent: int = 0  # --image and /look
     watched_lines: int = 0  # --watch / --watch-file lines sent as context
+
+
+def finish_summary(s: Summary, conv: Any) -> None:
+    """Fill the summary from a finished ``Conversation``: its turn book, gate and stats."""
+    b = conv.book
+    s.turns = len(b.turns)
+    s.spoken = b.count(TurnOutcome.SPOKEN)
+    s.silent = b.count(TurnOutcome.SILENT)
+    s.interrupted = b.count(TurnOutcome.INTERRUPTED)
+    s.unanswered = b.count_no_reply() + (1 if b.pending_user_end is not None else 0)
+    s.latencies_s = b.latencies()
+    s.seconds_in = conv.gate.seconds_in
+    s.seconds_sent = conv.gate.seconds_sent
+    s.utterances = conv.gate.utterances
+    s.duration_s = conv.rel()
+    s.malformed = conv.transport.malformed
+    st = conv.stats
+    s.reconnects = st.reconnects
+    s.stalls, s.stall_steps, s.stalls_recovered = st.stalls, st.stall_steps, st.stalls_recovered
+    tok = st.tokens
+    s.prompt_tokens, s.response_tokens, s.total_tokens = tok.prompt, tok.response, tok.total
+    s.prompt_audio_tokens, s.prompt_text_tokens = tok.prompt_audio, tok.prompt_text
+    s.response_audio_tokens, s.response_text_tokens = tok.response_audio, tok.response_text
+    s.thoughts_tokens, s.cached_tokens, s.tool_use_tokens = tok.thoughts, tok.cached, tok.tool_use
+    if conv.opt.prices is not None:
+        s.cost_usd = round(summary_tokens(s).cost(conv.opt.prices), 6)
 
 
 def summary_tokens(s: Summary) -> Tokens:
@@ -129,4 +173,7 @@ def summary_tokens(s: Summary) -> Tokens:
         prompt_text=s.prompt_text_tokens,
         response_audio=s.response_audio_tokens,
         response_text=s.response_text_tokens,
+        thoughts=s.thoughts_tokens,
+        cached=s.cached_tokens,
+        tool_use=s.tool_use_tokens,
     )

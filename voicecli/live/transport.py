@@ -246,6 +246,24 @@ class LiveTransport:
                 continue
 
 
+def _sources(sc: types.LiveServerContent, now: float) -> list[ev.LiveEvent]:
+    """Search grounding and URL context of the reply (issue 35)."""
+    out: list[ev.LiveEvent] = []
+    gm = sc.grounding_metadata
+    if gm is not None:
+        webs = [c.web for c in gm.grounding_chunks or () if c.web is not None and c.web.uri]
+        items = tuple(ev.Source(w.uri or "", w.title or "") for w in webs)
+        queries = tuple(q for q in gm.web_search_queries or () if q)
+        if items or queries:
+            out.append(ev.Sources(items, queries, "search", t=now))
+    um = sc.url_context_metadata
+    if um is not None and um.url_metadata:
+        urls = tuple(ev.Source(u.retrieved_url) for u in um.url_metadata if u.retrieved_url)
+        if urls:
+            out.append(ev.Sources(urls, (), "url", t=now))
+    return out
+
+
 def convert(msg: types.LiveServerMessage) -> list[ev.LiveEvent]:
     """One SDK message -> our events, in the order they should be handled. The model's text
     and the transcripts are made terminal-safe here, once, for every view and store."""
@@ -277,6 +295,7 @@ def convert(msg: types.LiveServerMessage) -> list[ev.LiveEvent]:
                     )
         if sc.output_transcription and sc.output_transcription.text:
             out.append(ev.OutputTranscript(terminal_safe(sc.output_transcription.text), t=now))
+        out += _sources(sc, now)
         if sc.generation_complete:
             out.append(ev.GenerationComplete(t=now))
         if sc.turn_complete:
@@ -312,6 +331,9 @@ def convert(msg: types.LiveServerMessage) -> list[ev.LiveEvent]:
                 prompt_text=prompt.get("TEXT", 0),
                 response_audio=response.get("AUDIO", 0),
                 response_text=response.get("TEXT", 0),
+                thoughts=um.thoughts_token_count or 0,
+                cached=um.cached_content_token_count or 0,
+                tool_use=um.tool_use_prompt_token_count or 0,
             )
         )
     if msg.go_away:

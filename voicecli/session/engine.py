@@ -211,6 +211,10 @@ async def _run(
         manual_activity=turn_mode(settings) == "client",
         prices=prices_for(settings.model, settings.tables),
         hold_audio_in_calls=not caps.audio_during_call,
+        watchdog=settings.watchdog,
+        stall_s=settings.stall_after,
+        idle_s=settings.idle_timeout or None,
+        idle_action=settings.idle_action,
     )
     plan = req.continuation
     with _outputs(req) as (sinks, file_recorder, observers):

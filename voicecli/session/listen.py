@@ -68,9 +68,16 @@ def instructions(topics: Sequence[str] = (), *, then_talk: bool = False) -> str:
     return "\n".join(parts)
 
 
-def listen_settings(settings: Settings) -> Settings:
-    """Proactive audio on (an error for models without it) and the listening gate."""
-    return settings.with_overrides(proactive=True, hangover_ms=settings.listen_hangover_ms)
+THEN_TALK_IDLE_S = 300.0  # listen --then-talk: a forgotten session ends after 5 minutes
+
+
+def listen_settings(settings: Settings, *, then_talk: bool = False) -> Settings:
+    """Proactive audio on (an error for models without it) and the listening gate; with
+    ``--then-talk`` an idle timeout unless one was set (a forgotten session ends)."""
+    idle = THEN_TALK_IDLE_S if then_talk and settings.idle_timeout is None else None
+    return settings.with_overrides(
+        proactive=True, hangover_ms=settings.listen_hangover_ms, idle_timeout=idle
+    )
 
 
 async def run_listen(settings: Settings, topics: Sequence[str], req: TalkRequest) -> Summary:
@@ -91,7 +98,7 @@ async def run_listen(settings: Settings, topics: Sequence[str], req: TalkRequest
             then(conv)
 
     req = replace(req, extra_instructions=extra, on_start=on_start)
-    return await run_talk(listen_settings(settings), req)
+    return await run_talk(listen_settings(settings, then_talk=chain is not None), req)
 
 
 def sim_scenario() -> Path:

@@ -62,6 +62,23 @@ bundled scenarios and the default test path are strict.
     that ``turnComplete``). Whether it always follows is not documented: a scenario can send
     nothing after ``interrupted``. Keys: ``late_chunks`` (default 2, 0: none),
     ``turn_complete_after_interrupt = false``.
+13. Silent stalls (LIVE_FACTS "Silent stalls": gemini-live-api-examples #54, #57;
+    python-genai #2117; cookbook #1225; "Known user pain": poisoned handles, audio
+    degenerating into a tone while output transcription stalls; issue 35). Turn faults:
+    ``stall_no_reply`` (nothing at all), ``stall_mid_reply`` (the audio stops half-way, no ``turnComplete``), ``stall_empty_turn``
+    (a ``turnComplete`` with no audio, text or reason), ``stall_tone`` (a steady 1 kHz tone
+    with no transcript for ``stall_tone_s``), ``stall_text_only`` (output transcription, no
+    audio, then a ``turnComplete``). Whether a stalled service answers anything afterwards is
+    not documented; the strict reading: that connection answers nothing more (transcription
+    runs, nothing is generated, no handle is issued). ``stall_scope``: ``connection``
+    (default), ``turn`` (relaxed: the next input is answered), ``handle`` (stricter: resumed
+    connections stay stuck; only a new session answers).
+14. Search grounding: with a ``googleSearch`` tool in the setup, a turn's ``sources`` come as
+    ``serverContent.groundingMetadata`` (``groundingChunks[].web.{uri,title}``,
+    ``webSearchQueries``; google-genai ``types.py`` ``GroundingMetadata``), in their own
+    message after the reply's audio and before ``generationComplete`` (when it comes is not
+    documented: late, so a client must keep it for the turn); ``urls`` as
+    ``urlContextMetadata`` with a ``urlContext`` tool. None without the tool.
 """
 
 from __future__ import annotations

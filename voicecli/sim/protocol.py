@@ -122,6 +122,23 @@ def interrupted() -> dict[str, Any]:
     return server_content(interrupted=True)
 
 
+def grounding(sources: list[dict[str, Any]], queries: list[str]) -> dict[str, Any]:
+    """``serverContent.groundingMetadata`` of a search-grounded reply (google-genai
+    ``GroundingMetadata``: ``groundingChunks[].web.{uri,title}``, ``webSearchQueries``)."""
+    chunks = [
+        {"web": {"uri": str(x.get("uri", "")), "title": str(x.get("title", ""))}} for x in sources
+    ]
+    return server_content(
+        grounding_metadata={"groundingChunks": chunks, "webSearchQueries": queries}
+    )
+
+
+def url_context(urls: list[str]) -> dict[str, Any]:
+    """``serverContent.urlContextMetadata`` (google-genai ``UrlContextMetadata``)."""
+    meta = [{"retrievedUrl": u, "urlRetrievalStatus": "URL_RETRIEVAL_STATUS_SUCCESS"} for u in urls]
+    return server_content(url_context_metadata={"urlMetadata": meta})
+
+
 def generation_complete() -> dict[str, Any]:
     return server_content(generation_complete=True)
 

@@ -108,6 +108,7 @@ class Conversations:
 
     def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
         self._by_handle: dict[str, tuple[Snapshot, float]] = {}
+        self.stuck = False  # a stall with scope "handle": resumed connections stay stuck
         self._clock = clock
         # scenario handle_ttl_s: a handle older than this is forgotten. The service keeps a
         # handle only "for a while" after it was issued (issue 16; LIVE_FACTS "a handle the

@@ -14,6 +14,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from voicecli.audio.synth import tone as synth_tone
 from voicecli.sim import fidelity
 from voicecli.sim import protocol as p
 from voicecli.sim.records import SessionRecord, UserTurn
@@ -21,6 +22,7 @@ from voicecli.sim.scenario import Scenario, Turn
 from voicecli.sim.validate import SetupInfo
 from voicecli.sim.voice import OUTPUT_RATE, synthesize, tone_frequency, use_espeak
 
+STALL_TONE_HZ = 1000.0  # fault stall_tone
 GARBAGE_FRAME = b'{"serverContent": {"modelTurn": {"parts": [{"inlineData'  # truncated JSON
 
 
@@ -33,6 +35,7 @@ class SessionIO(Protocol):
     answered_tool_ids: set[str]
     seeded_count: int
     system_text: str
+    stalled: bool
 
     async def send(self, msg: dict[str, Any]) -> None: ...
     async def send_raw(self, data: bytes) -> None: ...
@@ -40,6 +43,7 @@ class SessionIO(Protocol):
     def abort(self) -> None: ...
     def schedule_goaway(self, time_left_s: float) -> None: ...
     def next_index(self) -> int: ...
+    def stall(self) -> None: ...
     def fault_for(self, index: int, fault: str | None) -> str | None: ...
     async def finish_turn(self, turn: UserTurn) -> None: ...
 
@@ -89,6 +93,8 @@ async def stream_reply(io: SessionIO, turn: UserTurn) -> None:
             words = turn.heard.split()
             await io.send(p.interim_input_transcription(" ".join(words[: max(1, len(words) // 2)])))
             await io.send(p.input_transcription(turn.heard))
+    if io.stalled:  # fidelity rule 13: transcription runs, nothing is generated
+        return
     await asyncio.sleep(scen.latency_ms / 1000)
     if fault == "close_1007":
         await io.close(1007, "Request contains an invalid argument.")
@@ -97,6 +103,13 @@ async def stream_reply(io: SessionIO, turn: UserTurn) -> None:
         await io.send(p.go_away(scen.goaway_time_left_s))
         io.schedule_goaway(scen.goaway_time_left_s)
     prompt_audio_s, text_tokens = _prompt_size(turn)
+    if fault == "stall_no_reply":  # rule 13: nothing at all
+        io.stall()
+        return
+    if fault == "stall_empty_turn":  # rule 13: no audio, no text, no reason
+        await io.send(p.turn_complete(p.usage(prompt_audio_s, text_tokens, 0.0)))
+        io.stall()
+        return
     if spec.silent:
         turn.silent = True
         await io.send(
@@ -126,7 +139,19 @@ async def stream_reply(io: SessionIO, turn: UserTurn) -> None:
         pcm = at_level(pcm, spec.level_dbfs)
     if not use_espeak(scen.voice):
         turn.tone_hz = tone_frequency(turn.index)
-    await _stream_audio(io, turn, fault, pcm, text)
+    if fault == "stall_text_only":  # rule 13: the transcript comes, the audio does not
+        await _stream_text_only(io, pcm, text)
+        await io.send(p.generation_complete())
+        await io.send(p.turn_complete(p.usage(prompt_audio_s, text_tokens, 0.0)))
+        io.stall()
+        return
+    if await _stream_audio(io, turn, fault, pcm, text):
+        io.stall()  # rule 13: the reply stopped (or became a tone); no turnComplete
+        return
+    if spec.sources and io.info.search:  # grounding comes with the reply, before its end
+        await io.send(p.grounding(spec.sources, [turn.heard or ""]))
+    if spec.urls and io.info.url_context:
+        await io.send(p.url_context(spec.urls))
     await io.send(p.generation_complete())
     usage = p.usage(prompt_audio_s, text_tokens, turn.reply_audio_s)
     if io.info.caps.interaction_status:
@@ -226,25 +251,59 @@ async def cancel_tools(io: SessionIO, turn: UserTurn) -> None:
         await io.send(p.tool_call_cancellation(open_ids))
 
 
+async def _stream_text_only(io: SessionIO, pcm: bytes, text: str) -> None:
+    """Fault stall_text_only: the reply's output transcription, paced as its audio would
+    be, with no audio."""
+    scen = io.scenario
+    n = max(1, round(len(pcm) / 2 / OUTPUT_RATE * 1000 / scen.chunk_ms))
+    for piece in transcript_pieces(text, n):
+        await asyncio.sleep(scen.chunk_ms / 1000 / scen.realtime if scen.realtime > 0 else 0)
+        if piece and io.info.output_transcription:
+            await io.send(p.output_transcription(piece))
+
+
+async def _stream_tone(io: SessionIO) -> None:
+    """Fault stall_tone: the audio degenerates into a steady 1 kHz tone, with no output
+    transcription, for ``stall_tone_s`` (paced in real time)."""
+    scen = io.scenario
+    chunk_s = scen.chunk_ms / 1000
+    chunk = synth_tone(STALL_TONE_HZ, chunk_s, OUTPUT_RATE, 0.3).tobytes()
+    start, sent = time.monotonic(), 0.0
+    while sent < scen.stall_tone_s:
+        delay = start + sent / (scen.realtime or 1.0) - time.monotonic()
+        await asyncio.sleep(max(0.0, delay))
+        await io.send(p.audio_chunk(chunk))
+        sent += chunk_s
+
+
 async def _stream_audio(
     io: SessionIO, turn: UserTurn, fault: str | None, pcm: bytes, text: str
-) -> None:
+) -> bool:
+    """The reply's audio and transcript, paced; True when a stall fault stopped it."""
     scen = io.scenario
     chunk_bytes = max(2, round(OUTPUT_RATE * scen.chunk_ms / 1000) * 2)
     chunks = [pcm[i : i + chunk_bytes] for i in range(0, len(pcm), chunk_bytes)] or [b""]
     pieces = transcript_pieces(text, len(chunks))
     turn.unsent.extend(zip(chunks, pieces, strict=True))  # what a barge-in leaves in flight
-    fault_at = len(chunks) // 2 if fault in ("close_1011", "drop", "garbage") else -1
+    stops = ("close_1011", "drop", "garbage", "stall_mid_reply", "stall_tone")
+    fault_at = len(chunks) // 2 if fault in stops else -1
     start = time.monotonic()
     sent_s = 0.0
     for k, chunk in enumerate(chunks):
         if k == fault_at:
+            if fault == "stall_mid_reply":
+                return True
+            if fault == "stall_tone":
+                turn.unsent.clear()
+                io.stall()  # stuck from here: the tone is all this generation gives
+                await _stream_tone(io)
+                return True
             if fault == "close_1011":
                 await io.close(1011, "Internal error encountered.")
-                return
+                return False
             if fault == "drop":
                 io.abort()
-                return
+                return False
             await io.send_raw(GARBAGE_FRAME)
         if scen.realtime > 0:
             delay = start + sent_s / scen.realtime - time.monotonic()
@@ -257,3 +316,4 @@ async def _stream_audio(
             await io.send(p.output_transcription(pieces[k]))
         sent_s += len(chunk) / 2 / OUTPUT_RATE
         turn.reply_audio_s = round(sent_s, 4)
+    return False

@@ -17,7 +17,17 @@ from typing import Any
 
 from voicecli.errors import ConfigError
 
-TURN_FAULTS = ("close_1011", "close_1007", "drop", "goaway", "garbage")
+# silent stalls (fidelity rule 13): no reply at all, the reply stops mid-way, an empty turnComplete, a tone
+# instead of speech, transcription without audio
+STALL_FAULTS = (
+    "stall_no_reply",
+    "stall_mid_reply",
+    "stall_empty_turn",
+    "stall_tone",
+    "stall_text_only",
+)
+TURN_FAULTS = ("close_1011", "close_1007", "drop", "goaway", "garbage", *STALL_FAULTS)
+STALL_SCOPES = ("turn", "connection", "handle")
 GLOBAL_FAULTS = ("no_setup_reply",)
 VOICES = ("auto", "espeak", "tone")
 
@@ -40,6 +50,9 @@ class Turn:
     cancel_tool_after_ms: int | None = None  # send toolCallCancellation instead of waiting
     duplicate_tool_call: bool = False  # send the same toolCall message twice
     fault: str | None = None  # one of TURN_FAULTS, injected during this turn's reply
+    # sent as groundingMetadata ({title, uri} each) when the setup declared googleSearch
+    sources: list[dict[str, Any]] = field(default_factory=list)
+    urls: list[str] = field(default_factory=list)  # urlContextMetadata, with urlContext
 
 
 @dataclass
@@ -73,6 +86,11 @@ class Scenario:
     # transcript) still come, then a turnComplete closes it (false: nothing follows)
     late_chunks: int = 2
     turn_complete_after_interrupt: bool = True
+    # fidelity rule 13: after a stall fault, what stays stuck: "turn" (only that reply; the
+    # next input is answered), "connection" (nothing more is answered on that connection),
+    # "handle" (a resumed connection stays stuck too: only a new session answers)
+    stall_scope: str = "connection"
+    stall_tone_s: float = 20.0  # stall_tone: how long the tone goes on
     turns: list[Turn] = field(default_factory=list)
 
     def turn(self, index: int) -> Turn:
@@ -101,6 +119,8 @@ class Scenario:
             )
         if scen.realtime < 0:
             raise ConfigError("scenario: realtime must be >= 0")
+        if scen.stall_scope not in STALL_SCOPES:
+            raise ConfigError(f"scenario: stall_scope must be one of {', '.join(STALL_SCOPES)}")
         if scen.late_chunks < 0:
             raise ConfigError("scenario: late_chunks must be >= 0")
         return scen

@@ -58,6 +58,7 @@ class LiveSession:
         self._inputs: InputTracker
         self.seeding = False  # taking initial history (history_config) until turnComplete
         self.seeded_count = 0
+        self.stalled = False  # a stall fault left this connection answering nothing
         self.system_text = ""
         self._started_at = time.monotonic()  # the session's start (kept across resumption)
         self._had_video = False
@@ -105,6 +106,15 @@ class LiveSession:
     def fault_for(self, index: int, fault: str | None) -> str | None:
         return self.conversations.fault_once(index, fault, self.scenario.repeat_faults)
 
+    def stall(self) -> None:
+        """Fidelity rule 13: a stall fault fired; what stays stuck is the scenario's
+        ``stall_scope``."""
+        scope = self.scenario.stall_scope
+        if scope in ("connection", "handle"):
+            self.stalled = True
+        if scope == "handle":
+            self.conversations.stuck = True
+
     def next_index(self) -> int:
         index, self._next_index = self._next_index, self._next_index + 1
         return index
@@ -112,7 +122,7 @@ class LiveSession:
     async def finish_turn(self, turn: UserTurn) -> None:
         turn.replied = True
         self._history.append((turn.heard, turn.reply_text))
-        if self.info.resumption:
+        if self.info.resumption and not self.stalled:  # rule 13: a stuck server confirms nothing
             await self._send_handle()
 
     # ---- lifecycle --------------------------------------------------------------------
@@ -159,6 +169,7 @@ class LiveSession:
             self.record.resumed_from = parsed.resume_handle
             self._next_index, self._history = snap.next_index, list(snap.history)
             self.seeded_count = snap.seeded
+            self.stalled = self.conversations.stuck  # stall_scope "handle": still stuck
             self._started_at, self._had_video = snap.started_at, snap.had_video
             await asyncio.sleep(self.scenario.resume_delay_ms / 1000)  # a slow resume
         silence = fidelity.end_silence_ms(parsed.silence_ms, self.scenario)

@@ -65,6 +65,8 @@ class SetupInfo:
     proactive_video: bool = False  # a generation may follow each received picture
     # fidelity rule 7: tools declared with parametersJsonSchema (called with empty args)
     json_schema_tools: frozenset[str] = frozenset()
+    search: bool = False  # a googleSearch tool: replies with sources are grounded
+    url_context: bool = False  # a urlContext tool
 
     @property
     def honours_stream_end(self) -> bool:
@@ -123,6 +125,8 @@ def parse_setup(setup: Any, version: str) -> SetupInfo | Rejection:
         compression=get(setup, "context_window_compression") is not None,
         proactive_video=bool(get(get(setup, "proactivity") or {}, "proactive_video")),
         json_schema_tools=json_schema_tools(get(setup, "tools")),
+        search=_has_tool(setup, "google_search"),
+        url_context=_has_tool(setup, "url_context"),
     )
 
 
@@ -134,6 +138,12 @@ def json_schema_tools(tools: Any) -> frozenset[str]:
             if has(decl, "parameters_json_schema") and not has(decl, "parameters"):
                 names.add(str(get(decl, "name") or ""))
     return frozenset(names)
+
+
+def _has_tool(setup: dict[str, Any], kind: str) -> bool:
+    """A ``tools[]`` entry of this kind (``googleSearch``, ``urlContext``; either spelling)."""
+    tools = get(setup, "tools") or []
+    return any(isinstance(t, dict) and has(t, kind) for t in tools)
 
 
 def content_text(content: Any) -> str:

@@ -10,6 +10,7 @@ import time
 from typing import Any
 
 from voicecli.pricing import Tokens, money
+from voicecli.tools.base import visible
 from voicecli.ui.status import clock
 
 
@@ -57,8 +58,13 @@ def timeline(data: dict[str, Any]) -> list[tuple[float, str, dict[str, Any]]]:
             items.append((row["t"], 0, "typed", row))
     for row in data["tool_calls"]:
         items.append((row["t_call"], 1, "tool", row))
+    ends = sorted(row["t"] for row in data["turns"])
     for row in data.get("controls", []):
-        items.append((row["t"], 0, "control", row))
+        if row["kind"] in ("source", "read"):  # under the reply it grounds
+            end = next((e for e in ends if e >= row["t"]), row["t"])
+            items.append((end, 3, "control", row))
+        else:
+            items.append((row["t"], 0, "control", row))
     for row in data["turns"]:
         items.append((row["t"], 2, "turn", row))
     items.sort(key=lambda i: (i[0], i[1]))
@@ -142,7 +148,7 @@ def turn_tokens(data: dict[str, Any]) -> dict[int, int]:
 
 
 def control_line(row: dict[str, Any]) -> str:
-    return f"· {row['kind'].replace('_', ' ')}: {row['value']}"
+    return f"· {row['kind'].replace('_', ' ')}: {visible(str(row['value']))}"
 
 
 def show(data: dict[str, Any]) -> list[str]:

@@ -33,11 +33,13 @@ from voicecli.live import events as ev
 from voicecli.live.stats import SessionStats
 from voicecli.safe_text import visible
 from voicecli.ui.confirm import Question
+from voicecli.ui.sources import source_lines
 from voicecli.ui.status import (
     HEARING,
     LISTENING,
     MUTED,
     RECONNECTING,
+    RECOVERING,
     SPEAKING,
     THINKING,
     SessionStatus,
@@ -51,6 +53,7 @@ STATE_STYLE = {
     THINKING: "yellow",
     SPEAKING: "bold magenta",
     RECONNECTING: "bold red",
+    RECOVERING: "bold yellow",
     MUTED: "red",
 }
 METER_STEPS = 8
@@ -173,6 +176,7 @@ class LiveView:
         self._user_start: float | None = None  # when the utterance in progress began
         self._model_start: float | None = None  # when the reply in progress began
         self._held: list[RenderableType] = []  # typed lines that came during a reply
+        self._sources: list[ev.Sources] = []  # the reply's grounding, shown under it
         self._tools: dict[str, ToolEntry] = {}  # running tool calls by id
         self._input: str | None = None  # the prompt line, when typing is on
         self._question: Question | None = None  # a confirmation being asked
@@ -245,6 +249,11 @@ class LiveView:
             self._pending.append(Text.assemble(_stamp(t), (f"· {event.text}", style)))
         elif isinstance(event, ev.Reconnect):
             self._pending.append(Text.assemble(_stamp(t), _reconnect_text(event)))
+        elif isinstance(event, ev.Sources):
+            self._sources.append(event)  # shown under the reply (``_commit_turn``)
+        elif isinstance(event, ev.Stall):
+            style = "green" if event.action == "recovered" else "yellow"
+            self._pending.append(Text.assemble(_stamp(t), (f"· {event.text}", style)))
         elif isinstance(event, ev.GoAway) and event.time_left_s is not None:
             text = f"· the server will close the connection in {event.time_left_s:.0f} s"
             self._pending.append(Text.assemble(_stamp(t), (text, "yellow")))
@@ -271,6 +280,9 @@ class LiveView:
         if turn.latency_s is not None:
             line.append(f"  {ms(turn.latency_s)}", style="dim")
         self._pending.append(line)
+        for text in source_lines(self._sources):
+            self._pending.append(Text.assemble(_stamp(replied_at), (f"  {text}", "dim")))
+        self._sources.clear()
         self._model = ""
         self._model_start = None
         self._pending.extend(self._held)

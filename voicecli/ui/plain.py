@@ -12,6 +12,7 @@ from typing import TextIO
 from voicecli.live import events as ev
 from voicecli.safe_text import visible
 from voicecli.ui.confirm import Question
+from voicecli.ui.sources import source_lines
 
 EXCERPT_CHARS = 200  # a tool call's arguments or result, as shown (a model may send MBs)
 
@@ -39,6 +40,7 @@ class PlainView:
         self._user_start: float | None = None
         self._model_start: float | None = None
         self._held: list[str] = []
+        self._sources: list[ev.Sources] = []  # the reply's grounding, printed under it
 
     def _clear_input(self) -> None:
         if self.echo_input and self._input is not None and not self._asking:
@@ -109,10 +111,15 @@ class PlainView:
                     line += " [interrupted]"
             lat = f"  ({event.latency_s * 1000:.0f} ms)" if event.latency_s is not None else ""
             self._print(f"[{stamp}] gemini: {line}{lat}", self.out)
+            for text in source_lines(self._sources):
+                self._print(f"[{stamp}]   {text}", self.out)
+            self._sources.clear()
             self._model_start = None
             for held in self._held:  # typed while this reply was under way: below it
                 self._print(held, self.out)
             self._held.clear()
+        elif isinstance(event, ev.Sources):
+            self._sources.append(event)
         elif isinstance(event, ev.UserText):
             typed = f"[{_fmt_t(t)}] you (typed): {event.text}"
             if self._model_start is not None:
@@ -125,7 +132,7 @@ class PlainView:
         elif isinstance(event, ev.ToolResults):
             for r in event.results:
                 self.status(f"  tool result {visible(r.name)}: {excerpt(r.response)}")
-        elif isinstance(event, ev.ContextChange | ev.Continued | ev.MuteChanged):
+        elif isinstance(event, ev.ContextChange | ev.Continued | ev.MuteChanged | ev.Stall):
             self.status(event.text)
         elif isinstance(event, ev.Notice):
             self.status(f"{event.level}: {event.text}" if event.level != "info" else event.text)

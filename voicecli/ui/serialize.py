@@ -38,6 +38,8 @@ _NAMES: dict[type, str] = {
     ev.Reconnect: "reconnect",
     ev.ContextChange: "context_update",
     ev.Continued: "continued",
+    ev.Stall: "stall",
+    ev.Sources: "sources",
 }
 
 # Kinds a transcript file keeps (partials and audio are for live views only).
@@ -59,6 +61,8 @@ TRANSCRIPT_KINDS = frozenset(
         "reconnect",
         "context_update",
         "continued",
+        "stall",
+        "sources",
         "session_end",
     }
 )
@@ -89,6 +93,10 @@ def to_record(event: object, t_rel: float | None = None) -> dict[str, Any]:
         ]
     elif isinstance(event, ev.ToolCallCancellation):
         rec["ids"] = list(event.ids)
+    elif isinstance(event, ev.Sources):
+        rec["kind"] = event.kind
+        rec["sources"] = [{"title": s.title, "uri": s.uri} for s in event.items]
+        rec["queries"] = list(event.queries)
     elif dataclasses.is_dataclass(event):
         for f in dataclasses.fields(event):
             if f.name not in ("t", "span"):  # span: the recording's timeline, for history

@@ -26,6 +26,7 @@ HEARING = "hearing you"
 THINKING = "thinking"
 SPEAKING = "speaking"
 RECONNECTING = "reconnecting"
+RECOVERING = "recovering"  # the model went quiet: the stall watchdog is at work
 MUTED = "muted"
 
 SILENCE_DBFS = -90.0
@@ -106,6 +107,8 @@ class SessionStatus:
         elif isinstance(event, ev.GoAway):
             if event.time_left_s is not None:
                 self.go_away_at = t + event.time_left_s
+        elif isinstance(event, ev.Stall):
+            self.state = RECOVERING if event.action not in ("recovered", "give_up") else LISTENING
         elif isinstance(event, ev.Reconnect):
             if event.phase == "reconnecting":
                 self.state = RECONNECTING
@@ -166,6 +169,11 @@ class SessionStatus:
         parts.append(f"{st.reply_audio_s:.1f} s of reply audio")
         if st.tool_calls:
             parts.append(plural(st.tool_calls, "tool call"))
+        if st.stalls:
+            parts.append(
+                f"{plural(st.stalls, 'stall')} ({st.stalls_recovered} recovered, "
+                f"{plural(st.stall_steps, 'step')})"
+            )
         parts.append(f"{clock(now)} elapsed")
         left = self.time_left(now)
         if left is not None:

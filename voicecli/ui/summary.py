@@ -23,6 +23,12 @@ def format_summary(s: Summary) -> str:
     extra = f", {s.unanswered} of {s.utterances} utterances got no reply" if s.unanswered else ""
     extra += f", {plural(s.malformed, 'malformed message')} skipped" if s.malformed else ""
     extra += f", {plural(s.reconnects, 'reconnect')}" if s.reconnects else ""
+    if s.stalls:
+        extra += (
+            f", {plural(s.stalls, 'stall')} ({s.stalls_recovered} recovered, "
+            f"{plural(s.stall_steps, 'recovery step')})"
+        )
+    extra += ", ended idle (no speech)" if s.ended_idle else ""
     cost = f", about {money(s.cost_usd)}" if s.cost_usd is not None else ""
     return (
         f"done: {plural(s.turns, 'turn')} ({s.spoken} spoken, {s.silent} silent by choice, "
