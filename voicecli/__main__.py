@@ -1,9 +1,10 @@
 """The ``voicecli`` command (and ``python -m voicecli``).
 
 Importing the CLI takes a moment (typer, rich, numpy): a Ctrl-C, SIGTERM or SIGHUP in that
-time ends the run like one a moment later ("stopped.", exit 0), without a traceback. The
-handlers for SIGTERM and SIGHUP are installed first and given back once the CLI is loaded;
-the session installs its own.
+time ends the run like one a moment later ("stopped.", exit 0), without a traceback. SIGTERM
+and SIGHUP raise KeyboardInterrupt from the first line on, as Ctrl-C does, so every command
+ends the same clean way (``cli.main`` prints "stopped."); a session installs its own
+handlers while it runs (``voicecli.session.signals``).
 """
 
 from __future__ import annotations
@@ -21,12 +22,10 @@ def _interrupt(signum: int, frame: Any) -> None:
 
 
 def run() -> None:
-    saved = {sig: signal.signal(sig, _interrupt) for sig in _EARLY}
+    for sig in _EARLY:
+        signal.signal(sig, _interrupt)
     try:
         from voicecli.cli import main
-
-        for sig, old in saved.items():
-            signal.signal(sig, old)
     except KeyboardInterrupt:
         print("stopped.", file=sys.stderr, flush=True)
         # os._exit: an interrupt inside an extension's import leaves CPython set to kill
