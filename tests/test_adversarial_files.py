@@ -334,3 +334,33 @@ def test_bad_scenario_through_the_cli(name: str, tmp_path: Path) -> None:
     path.write_text("[" * 100_000 if name == "deep.json" else "[" + "7" * 5000 + "]")
     proc = run_cli("sim", "--scenario", str(path), timeout=30)
     assert_one_line_error(proc, ExitCode.USAGE, name)
+
+
+def test_sigterm_while_connecting_cancels_the_task_instead_of_raising_inside_it() -> None:
+    """Before the conversation runs, SIGTERM inside asyncio.run goes through asyncio's own
+    Ctrl-C handling: the task is cancelled (its clean-up runs at an await), not hit by a
+    KeyboardInterrupt in whatever callback or library frame happens to run."""
+    import asyncio
+
+    from voicecli.session.signals import stop_signals_interrupt
+
+    seen: list[str] = []
+
+    async def connecting() -> None:
+        try:
+            os.kill(os.getpid(), signal.SIGTERM)
+            await asyncio.sleep(5)
+        except asyncio.CancelledError:
+            seen.append("cancelled")
+            raise
+        except KeyboardInterrupt:
+            seen.append("interrupted mid-frame")
+            raise
+
+    old = signal.signal(signal.SIGINT, signal.default_int_handler)  # as in a terminal
+    try:
+        with stop_signals_interrupt(), pytest.raises(KeyboardInterrupt):
+            asyncio.run(connecting())
+    finally:
+        signal.signal(signal.SIGINT, old)
+    assert seen == ["cancelled"]
