@@ -1,5 +1,38 @@
+"""The ``voicecli`` command (and ``python -m voicecli``).
+
+Importing the CLI takes a moment (typer, rich, numpy): a Ctrl-C, SIGTERM or SIGHUP in that
+time ends the run like one a moment later ("stopped.", exit 0), without a traceback. SIGTERM
+and SIGHUP raise KeyboardInterrupt from the first line on, as Ctrl-C does, so every command
+ends the same clean way (``cli.main`` prints "stopped."); a session installs its own
+handlers while it runs (``voicecli.session.signals``).
+"""
+
+from __future__ import annotations
+
+import os
+import signal
 import sys
+from typing import Any
 
-from voicecli.cli import main
+_EARLY = tuple(getattr(signal, n) for n in ("SIGTERM", "SIGHUP") if hasattr(signal, n))
 
-sys.exit(main())
+
+def _interrupt(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt
+
+
+def run() -> None:
+    for sig in _EARLY:
+        signal.signal(sig, _interrupt)
+    try:
+        from voicecli.cli import main
+    except KeyboardInterrupt:
+        print("stopped.", file=sys.stderr, flush=True)
+        # os._exit: an interrupt inside an extension's import leaves CPython set to kill
+        # itself with SIGINT at exit, even once caught; nothing is open yet
+        os._exit(0)
+    sys.exit(main())
+
+
+if __name__ == "__main__":
+    run()

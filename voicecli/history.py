@@ -3,7 +3,7 @@
 Every ``voicecli talk`` session is stored (sessions, turns, transcripts, tool calls, usage,
 latency) by ``HistoryRecorder``, an observer that hands events to a writer thread: the event
 loop never waits for the disk. The schema is versioned with ``PRAGMA user_version`` and
-upgraded by the ``MIGRATIONS`` list (never edit a shipped step: append one). Transcripts have
+upgraded by the ``MIGRATIONS`` list of ``voicecli.history_schema``. Transcripts have
 an FTS5 full-text index for ``voicecli history search``.
 
 A locked or corrupt database is one ``HistoryError`` for ``voicecli history``; during a
@@ -25,118 +25,12 @@ from typing import Any
 
 from voicecli.config import Settings, data_dir, private_dir
 from voicecli.errors import ExitCode, HistoryError, UsageError, VoicecliError
+from voicecli.history_schema import MIGRATIONS, SCHEMA_VERSION, mark_killed, migrate, owner
 from voicecli.live import events as ev
 
 log = logging.getLogger(__name__)
 
 FILENAME = "history.sqlite3"
-
-MIGRATIONS: list[str] = [
-    # 1: sessions and what happened in them
-    """
-    CREATE TABLE sessions (
-        id INTEGER PRIMARY KEY,
-        started_at REAL NOT NULL,               -- unix time
-        ended_at REAL,
-        model TEXT, voice TEXT, language TEXT, style TEXT, endpoint TEXT, input TEXT,
-        duration_s REAL NOT NULL DEFAULT 0,
-        prompt_tokens INTEGER NOT NULL DEFAULT 0,
-        response_tokens INTEGER NOT NULL DEFAULT 0,
-        total_tokens INTEGER NOT NULL DEFAULT 0,
-        summary TEXT                            -- JSON: the run's summary
-    );
-    CREATE TABLE turns (
-        session_id INTEGER NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
-        idx INTEGER NOT NULL,
-        t REAL NOT NULL,                        -- seconds since the session started
-        outcome TEXT NOT NULL,                  -- spoken | silent | interrupted
-        user_text TEXT, model_text TEXT, audio_s REAL, latency_s REAL, reason TEXT,
-        PRIMARY KEY (session_id, idx)
-    );
-    CREATE TABLE transcripts (
-        id INTEGER PRIMARY KEY,
-        session_id INTEGER NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
-        turn_idx INTEGER,
-        t REAL NOT NULL,
-        role TEXT NOT NULL,                     -- user | typed | model
-        text TEXT NOT NULL
-    );
-    CREATE INDEX transcripts_by_session ON transcripts(session_id, t);
-    CREATE TABLE tool_calls (
-        session_id INTEGER NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
-        call_id TEXT NOT NULL,
-        name TEXT NOT NULL,
-        args TEXT,                              -- JSON
-        response TEXT,                          -- JSON
-        status TEXT NOT NULL,                   -- running | ok | error | cancelled
-        t_call REAL NOT NULL, t_done REAL,
-        PRIMARY KEY (session_id, call_id)
-    );
-    CREATE TABLE usage (
-        session_id INTEGER NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
-        t REAL NOT NULL,
-        prompt_tokens INTEGER, response_tokens INTEGER, total_tokens INTEGER
-    );
-    """,
-    # 2: full-text search over transcripts (indexes rows stored before it existed, too)
-    """
-    CREATE VIRTUAL TABLE transcripts_fts USING fts5(
-        text, content='transcripts', content_rowid='id', tokenize='unicode61 remove_diacritics 2'
-    );
-    CREATE TRIGGER transcripts_ai AFTER INSERT ON transcripts BEGIN
-        INSERT INTO transcripts_fts(rowid, text) VALUES (new.id, new.text);
-    END;
-    CREATE TRIGGER transcripts_ad AFTER DELETE ON transcripts BEGIN
-        INSERT INTO transcripts_fts(transcripts_fts, rowid, text) VALUES ('delete', old.id, old.text);
-    END;
-    INSERT INTO transcripts_fts(transcripts_fts) VALUES ('rebuild');
-    """,
-    # 3: what ran and how it ended; conversations that continue; usage by modality and
-    # turn; mid-session context changes; the kept recording
-    """
-    ALTER TABLE sessions ADD COLUMN command TEXT;           -- talk | listen
-    ALTER TABLE sessions ADD COLUMN sim INTEGER;            -- 1: the simulator
-    ALTER TABLE sessions ADD COLUMN outcome TEXT;           -- ok | error | NULL (running)
-    ALTER TABLE sessions ADD COLUMN error_kind TEXT;        -- auth | network | server ...
-    ALTER TABLE sessions ADD COLUMN error_message TEXT;
-    ALTER TABLE sessions ADD COLUMN conversation_id INTEGER; -- first session of the talk
-    ALTER TABLE sessions ADD COLUMN continued_from INTEGER;
-    ALTER TABLE sessions ADD COLUMN continued_how TEXT;     -- resumed | seeded
-    ALTER TABLE sessions ADD COLUMN seeded_turns INTEGER;
-    ALTER TABLE sessions ADD COLUMN resume_handle TEXT;     -- latest resumable handle
-    ALTER TABLE sessions ADD COLUMN handle_at REAL;         -- unix time it was received
-    ALTER TABLE sessions ADD COLUMN audio_path TEXT;        -- kept recording (FLAC)
-    ALTER TABLE sessions ADD COLUMN audio_bytes INTEGER;
-    ALTER TABLE sessions ADD COLUMN prompt_audio_tokens INTEGER NOT NULL DEFAULT 0;
-    ALTER TABLE sessions ADD COLUMN prompt_text_tokens INTEGER NOT NULL DEFAULT 0;
-    ALTER TABLE sessions ADD COLUMN response_audio_tokens INTEGER NOT NULL DEFAULT 0;
-    ALTER TABLE sessions ADD COLUMN response_text_tokens INTEGER NOT NULL DEFAULT 0;
-    ALTER TABLE sessions ADD COLUMN cost_usd REAL;
-    UPDATE sessions SET command = 'talk', sim = (endpoint = 'simulator'),
-        outcome = CASE WHEN ended_at IS NULL THEN NULL ELSE 'ok' END;
-    UPDATE sessions SET conversation_id = id;
-    CREATE INDEX sessions_by_conversation ON sessions(conversation_id, id);
-    ALTER TABLE usage ADD COLUMN turn_idx INTEGER;
-    ALTER TABLE usage ADD COLUMN prompt_audio INTEGER;
-    ALTER TABLE usage ADD COLUMN prompt_text INTEGER;
-    ALTER TABLE usage ADD COLUMN response_audio INTEGER;
-    ALTER TABLE usage ADD COLUMN response_text INTEGER;
-    CREATE TABLE controls (
-        session_id INTEGER NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
-        t REAL NOT NULL,
-        kind TEXT NOT NULL,                     -- system | style | tools | tool_add | ...
-        value TEXT NOT NULL
-    );
-    """,
-    # 4: when each utterance was said (seconds since the session start, the recording's
-    # timeline): for subtitles and playing one turn back
-    """
-    ALTER TABLE turns ADD COLUMN user_start REAL;
-    ALTER TABLE turns ADD COLUMN user_end REAL;
-    ALTER TABLE turns ADD COLUMN model_start REAL;
-    """,
-]
-SCHEMA_VERSION = len(MIGRATIONS)
 
 
 def default_path() -> Path:
@@ -161,28 +55,6 @@ def as_history_error(e: Exception, path: Path) -> HistoryError:
     if "no such" in text or "malformed" in text:
         return HistoryError(f"history database {path} is damaged ({text})", "move it away")
     return HistoryError(f"cannot use history database {path}: {text}", "check the file")
-
-
-def migrate(conn: sqlite3.Connection, upto: int = SCHEMA_VERSION) -> int:
-    """Bring the schema to ``upto``; each step is one transaction. Returns the version."""
-    version = int(conn.execute("PRAGMA user_version").fetchone()[0])
-    if version > SCHEMA_VERSION:
-        raise HistoryError(
-            f"history database is version {version}, newer than this voicecli "
-            f"understands ({SCHEMA_VERSION})",
-            "upgrade voicecli",
-        )
-    for step in range(version, upto):
-        try:
-            conn.executescript(
-                f"BEGIN IMMEDIATE;\n{MIGRATIONS[step]}\nPRAGMA user_version = {step + 1};\nCOMMIT;"
-            )
-        except sqlite3.Error:
-            if conn.in_transaction:
-                conn.rollback()
-            raise
-        version = step + 1
-    return version
 
 
 def private_file(path: Path) -> None:
@@ -211,6 +83,8 @@ class HistoryStore:
             if int(self.conn.execute("PRAGMA user_version").fetchone()[0]) == 0:
                 self.conn.execute("PRAGMA journal_mode = WAL")
             self.version = migrate(self.conn)
+        with contextlib.suppress(sqlite3.Error):  # busy: the next run will do it
+            mark_killed(self.conn)
 
     @contextlib.contextmanager
     def guard(self) -> Iterator[None]:
@@ -238,6 +112,7 @@ class HistoryStore:
     def new_session(self, meta: dict[str, Any], started_at: float | None = None) -> int:
         cols = [c for c in SESSION_COLUMNS if c in meta]
         values = [meta[c] for c in cols]
+        cols, values = [*cols, "pid", "pid_start"], [*values, *owner()]
         inside = self.conn.in_transaction  # the recorder's writer batches in one
         with contextlib.nullcontext(self.conn) if inside else self.transaction() as c:
             cur = c.execute(
@@ -484,4 +359,11 @@ def failure_kind(e: BaseException) -> str:
 # The recorder lives in its own module; importable from here as before.
 from voicecli.history_recorder import HistoryRecorder  # noqa: E402
 
-__all__ = ["HistoryRecorder", "HistoryStore", "migrate", "session_meta"]
+__all__ = [
+    "MIGRATIONS",
+    "SCHEMA_VERSION",
+    "HistoryRecorder",
+    "HistoryStore",
+    "migrate",
+    "session_meta",
+]

@@ -69,7 +69,7 @@ class HistoryRecorder:
         *,
         warn: Callable[[str], None] | None = None,
         maxsize: int = 10_000,
-        timeout: float = 2.0,
+        timeout: float = 10.0,  # the writer thread may wait: the loop never does
         audio_cap_bytes: int | None = None,
     ) -> None:
         self.path = path or default_path()

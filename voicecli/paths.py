@@ -71,6 +71,22 @@ def check_paths(
             from voicecli.audio.formats import output_format
 
             output_format(out)  # raises for an extension voicecli cannot write
+            _check_seekable(name, out)
+
+
+def _check_seekable(name: str, path: Path) -> None:
+    """An audio file's header is rewritten as it grows: a pipe (``-o /dev/stdout | cat``)
+    cannot take one."""
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        return
+    if stat.S_ISFIFO(mode) or stat.S_ISSOCK(mode):
+        raise UsageError(
+            f"cannot write {name} {path}: it is a pipe, and an audio file's header is "
+            "rewritten as the audio grows",
+            "write to a file, then read it from there",
+        )
 
 
 def _check_writable(name: str, path: Path) -> None:
@@ -93,13 +109,15 @@ class PartialFile:
     """
 
     def __init__(self, target: Path) -> None:
-        self.target = resolved(target)
         self.done = False
-        _check_writable("output", self.target)
         with contextlib.suppress(OSError):
-            if not stat.S_ISREG(os.stat(self.target).st_mode):
-                self.path = self.target
+            if not stat.S_ISREG(os.stat(target).st_mode):
+                # a device or a pipe, by the name given: /dev/stdout resolves to a name
+                # (/proc/self/fd/pipe:[...]) that cannot be opened
+                self.target = self.path = Path(target)
                 return
+        self.target = resolved(target)
+        _check_writable("output", self.target)
         fd, name = tempfile.mkstemp(
             prefix=f"{self.target.stem}.",
             suffix=f"{PARTIAL_MARK}{self.target.suffix}",

@@ -60,6 +60,8 @@ def _thread_hook(args: threading.ExceptHookArgs) -> None:
 
 
 def _unraisable_hook(args: Any) -> None:
+    if args.exc_type is KeyboardInterrupt:  # a signal landed in a callback: handled elsewhere
+        return
     where = f"Exception ignored in: {args.object!r}\\n" if args.object is not None else ""
     text = "".join(traceback.format_exception(args.exc_type, args.exc_value, args.exc_traceback))
     sys.stderr.write(redact(where + text))

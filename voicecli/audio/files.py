@@ -236,12 +236,15 @@ USER_BATCH_S = 0.2  # the recorder places the user's audio this much at a time
 class ConversationRecorder:
     """A stereo WAV: user audio LEFT, model audio RIGHT, on one timeline (seconds since
     the session start). Model chunks that arrive in a burst are laid end to end; the part
-    of the timeline older than ``window_s`` is streamed to disk, so memory stays bounded."""
+    of the timeline older than ``window_s`` is streamed to disk, so memory stays bounded and
+    a run killed outright leaves what it had (a real-time session uses a short window: the
+    file trails the conversation by about a second)."""
 
     def __init__(self, path: str | Path, rate: int = OUTPUT_RATE, window_s: float = 5.0) -> None:
         self.path = Path(path)
         self.rate = rate
         self.window = int(window_s * rate)
+        self.block = int(min(1.0, window_s / 4) * rate)  # written at least this much at a time
         self.late_samples = 0  # audio that came too late to be placed (already on disk)
         self._user_tol_s = 0.005
         self._user = _Track(INPUT_RATE, rate, tol_s=self._user_tol_s)
@@ -311,9 +314,9 @@ class ConversationRecorder:
         self._hi = max(self._hi, pos + len(a))
 
     def _advance(self, t: float) -> None:
-        """Stream out the timeline older than the window (in blocks of at least 1 s)."""
+        """Stream out the timeline older than the window (in blocks of ``block``)."""
         upto = round(t * self.rate) - self.window
-        if upto - self._base >= self.rate:
+        if upto - self._base >= self.block:
             self._flush_to(upto)
 
     def _flush_to(self, upto: int) -> None:

@@ -42,6 +42,22 @@ def _reason(exc: BaseException) -> str:
     return text[:200] or type(exc).__name__
 
 
+def _system_error(f: sf.SoundFile | None = None) -> OSError | None:
+    """What libsndfile's bare "System error" was ("No space left on device"), as an OSError:
+    its message for an open file, or its last one after a failed open."""
+    from soundfile import _ffi, _snd
+
+    try:
+        handle = f._file if f is not None else _ffi.NULL
+        text = _ffi.string(_snd.sf_strerror(handle)).decode("utf-8", "replace")
+    except Exception:
+        return None
+    head, _, detail = text.partition(":")
+    if head.strip() != "System error" or not detail.strip():
+        return None
+    return OSError(0, detail.strip().rstrip("."))
+
+
 class AudioWriter:
     """A soundfile writer on its own thread behind a bounded queue (drop oldest when full)."""
 
@@ -65,6 +81,7 @@ class AudioWriter:
                 _update_header_on_every_write(self._file)
         except (sf.SoundFileError, RuntimeError, OSError) as exc:
             self._part.discard()
+            exc = _system_error() or exc
             raise OutputError(f"cannot write {self.path}: {_reason(exc)}", _WRITE_HINT) from None
         self._q: queue.Queue[np.ndarray | None] = queue.Queue(maxsize)
         self.dropped = 0
@@ -100,11 +117,11 @@ class AudioWriter:
                 self._file.write(block)
                 self.frames += len(block)
             except Exception as exc:  # reported at close
-                self.error = exc
+                self.error = _system_error(self._file) or exc
         try:
             self._file.close()
         except Exception as exc:
-            self.error = self.error or exc
+            self.error = self.error or _system_error() or exc
 
     def close(self, keep: bool = True) -> None:
         """Finish the file and give it its name; ``keep=False`` leaves the target as it was."""

@@ -33,6 +33,7 @@ from voicecli.live.ports import (
     NoTools,
     Observer,
     Options,
+    OutputClosed,
     Recorder,
     ToolHandler,
     Transport,
@@ -134,6 +135,8 @@ class Conversation:
         for obs in self.observers:
             try:
                 obs.on_event(event, t)
+            except OutputClosed:  # its reader went away (`| head -1`): end quietly
+                self.request_stop()
             except Exception:  # an observer must never end the conversation
                 log.exception("observer %r failed", obs)
 

@@ -20,6 +20,11 @@ class ToolHandler(Protocol):
     def cancel(self, ids: Sequence[str]) -> None: ...
 
 
+class OutputClosed(Exception):
+    """Raised by an observer whose output is gone for good (stdout closed by ``| head``):
+    the conversation ends quietly, as if asked to stop."""
+
+
 class Observer(Protocol):
     """Gets every event with ``t``: seconds since the session started."""
 

@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Any
 
 from voicecli import continuation
@@ -158,16 +159,25 @@ def _history(
     name = str(spec.input or ("python" if spec.source is not None else "mic"))
     warn: Callable[[str], None] = lambda text: ui.status(f"warning: {text}")  # noqa: E731
     meta = session_meta(settings, where, name, command=spec.kind, continues=spec.continues)
+    keep: Path | None = None
+    if settings.audio_history:
+        from voicecli.audio_history import new_recording_path
+
+        try:
+            keep = new_recording_path()
+        except OSError as e:  # a read-only or full home: like a locked database, one warning
+            what = (e.strerror or str(e)).lower()
+            warn(f"history is off for this session: cannot write {e.filename}: {what}")
+            yield []
+            return
     recorder = HistoryRecorder(
         meta,
         spec.history_path,
         warn=warn,
         audio_cap_bytes=int(settings.audio_history_mb * 1_000_000),
     )
-    if settings.audio_history:
-        from voicecli.audio_history import new_recording_path
-
-        recorder.keep_audio(new_recording_path())
+    if keep is not None:
+        recorder.keep_audio(keep)
     try:
         yield [recorder]
     except VoicecliError as e:

@@ -93,6 +93,9 @@ def make_detector_for(settings: Settings) -> SpeechDetector | None:
     return make_detector(settings.vad, settings.vad_aggressiveness)
 
 
+REALTIME_WINDOW_S = 0.8  # the recording's part kept in memory in real time (then ~1 s behind)
+
+
 class TeeRecorder:
     """Both sides into more than one recording (``--record`` and the history's copy)."""
 
@@ -118,8 +121,9 @@ def _outputs(
 ) -> Iterator[tuple[list[AudioSink], ConversationRecorder | TeeRecorder | None, list[Observer]]]:
     """Open the output files; all are finalized on the way out, whatever happened.
 
-    Each is written as a partial file and renamed when closed; a run that failed before
-    writing anything to a file leaves that file's target as it was."""
+    Each is written as a partial file and renamed when closed; a run that wrote no audio to
+    an audio file (or failed before writing anything to a transcript) leaves that file's
+    target as it was."""
     sinks: list[AudioSink] = list(req.sinks)
     observers: list[Observer] = list(req.observers)
     recorder: ConversationRecorder | TeeRecorder | None = None
@@ -133,7 +137,9 @@ def _outputs(
         recorders = []
         for path in (req.record, req.keep_audio):  # --record, and the history's copy
             if path is not None:
-                one = ConversationRecorder(path)
+                # real time: nothing is placed more than ~0.3 s back (the user's 0.2 s
+                # batches), so the file trails by a second; --fast places replies back
+                one = ConversationRecorder(path, window_s=5.0 if req.fast else REALTIME_WINDOW_S)
                 recorders.append(one)
                 outputs.append(one)
         if recorders:
@@ -147,8 +153,12 @@ def _outputs(
     finally:
         first_error: BaseException | None = None
         for out in reversed(outputs):
+            # an audio file is kept only with audio in it: a run stopped before the model
+            # spoke leaves an existing file as it was and creates no empty one
+            audio = isinstance(out, (WavSink, ConversationRecorder))
+            keep = out.has_content if audio else not failed or out.has_content
             try:
-                out.close(keep=not failed or out.has_content)
+                out.close(keep=keep)
             except Exception as exc:
                 log.debug("closing %s failed", out, exc_info=True)
                 first_error = first_error or exc

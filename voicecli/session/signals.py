@@ -46,21 +46,45 @@ def ctrl_c_stops(status: Callable[[str], None]) -> Callable[[Any], None]:
         for sig in STOP_SIGNALS:
             with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
                 loop.add_signal_handler(sig, on_signal, sig)
+        if _early_stop:  # a SIGTERM/SIGHUP whose KeyboardInterrupt was swallowed (it may
+            conv.request_stop()  # land in a callback that Python ignores): stop now
 
     return on_start
 
 
+_early_stop: int | None = None  # the signal that asked for a stop before the conversation ran
+
+
 def _interrupt(signum: int, frame: Any) -> None:
+    """SIGTERM or SIGHUP before the conversation runs. Inside ``asyncio.run`` (connecting),
+    asyncio's own Ctrl-C handler is used: it cancels the main task, which cleans up and
+    ends in KeyboardInterrupt, instead of an exception raised in whatever callback runs."""
+    global _early_stop
+    _early_stop = signum
+    on_sigint = signal.getsignal(signal.SIGINT)
+    if _loop_running() and callable(on_sigint) and on_sigint is not signal.default_int_handler:
+        on_sigint(signal.SIGINT, frame)  # asyncio.Runner's: a second one raises
+        return
     raise KeyboardInterrupt
+
+
+def _loop_running() -> bool:
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return False
+    return True
 
 
 @contextlib.contextmanager
 def stop_signals_interrupt() -> Iterator[None]:
     """While the block runs, SIGTERM and SIGHUP raise KeyboardInterrupt (as Ctrl-C does)
     instead of killing the process, so outputs are finalized on the way out."""
+    global _early_stop
     if threading.current_thread() is not threading.main_thread():
         yield
         return
+    _early_stop = None
     saved = {}
     for sig in STOP_SIGNALS:
         if sig != signal.SIGINT:

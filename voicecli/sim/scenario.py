@@ -117,13 +117,50 @@ class Scenario:
                 f"scenario: unknown global fault {scen.fault!r}",
                 f"known: {', '.join(GLOBAL_FAULTS)}",
             )
-        if scen.realtime < 0:
-            raise ConfigError("scenario: realtime must be >= 0")
+        _check_ranges(scen, "scenario")
         if scen.stall_scope not in STALL_SCOPES:
             raise ConfigError(f"scenario: stall_scope must be one of {', '.join(STALL_SCOPES)}")
-        if scen.late_chunks < 0:
-            raise ConfigError("scenario: late_chunks must be >= 0")
         return scen
+
+
+# the values a scenario may hold (inclusive): a chunk of 0 ms, a negative duration or a
+# latency of years is a mistake in the file, refused like one in a config file
+_DAY = 86_400.0
+_RANGES: dict[str, tuple[float, float]] = {
+    "end_silence_ms": (0, 60_000),
+    "speech_threshold_dbfs": (-120, 0),
+    "latency_ms": (0, 60_000),
+    "realtime": (0, 1000),
+    "chunk_ms": (10, 1000),
+    "goaway_after_s": (0, _DAY),
+    "goaway_time_left_s": (0, 3600),
+    "max_connection_s": (0, _DAY),
+    "tool_timeout_s": (0, 3600),
+    "handshake_status": (100, 599),
+    "resume_delay_ms": (0, 60_000),
+    "handle_ttl_s": (0, 30 * _DAY),
+    "video_session_limit_s": (0, _DAY),
+    "duration_s": (0, 3600),  # a turn's
+    "level_dbfs": (-120, 0),
+    "cancel_tool_after_ms": (0, 3_600_000),
+    "late_chunks": (0, 1000),
+    "stall_tone_s": (0, 3600),
+    "refused_handle_code": (1000, 4999),
+}
+
+
+def _check_ranges(obj: Any, where: str) -> None:
+    for f in fields(obj):
+        bounds = _RANGES.get(f.name)
+        value = getattr(obj, f.name)
+        if bounds is None or value is None:
+            continue
+        low, high = bounds
+        if not low <= value <= high:
+            raise ConfigError(
+                f"{where}: {f.name} must be between {low:g} and {high:g}, not {value!r}",
+                "fix the scenario file (see voicecli/sim/scenarios/default.toml)",
+            )
 
 
 _KINDS: dict[str, tuple[type, ...]] = {
@@ -190,6 +227,7 @@ def _turn_from_dict(raw: Any, index: int) -> Turn:
         calls.append(call)
     turn = Turn(**raw, tool_calls=calls)
     _check_types(turn, where)
+    _check_ranges(turn, where)
     if turn.fault is not None and turn.fault not in TURN_FAULTS:
         raise ConfigError(
             f"{where}: unknown fault {turn.fault!r}", f"known: {', '.join(TURN_FAULTS)}"
@@ -231,6 +269,10 @@ def _parse(text: str, kind: str, where: str) -> dict[str, Any]:
         data = json.loads(text) if kind == "json" else tomllib.loads(text)
     except (json.JSONDecodeError, tomllib.TOMLDecodeError) as e:
         raise ConfigError(f"scenario {where} is not valid {kind.upper()}: {e}") from e
+    except RecursionError:
+        raise ConfigError(f"scenario {where} is nested too deeply to read") from None
+    except ValueError:  # an integer of thousands of digits (Python's limit is 4300)
+        raise ConfigError(f"scenario {where} holds a number too long to read") from None
     if not isinstance(data, dict):
         raise ConfigError(f"scenario {where} must be a table/object at the top level")
     return data

@@ -6,10 +6,14 @@ same events.
 
 from __future__ import annotations
 
+import contextlib
+import os
+import select
 import sys
 from typing import TextIO
 
 from voicecli.live import events as ev
+from voicecli.live.ports import OutputClosed
 from voicecli.safe_text import visible
 from voicecli.ui.confirm import Question
 from voicecli.ui.sources import source_lines
@@ -20,6 +24,25 @@ EXCERPT_CHARS = 200  # a tool call's arguments or result, as shown (a model may 
 def excerpt(value: object, limit: int = EXCERPT_CHARS) -> str:
     text = " ".join(str(value).split())
     return text if len(text) <= limit else f"{text[: limit - 1]}… ({len(text)} characters)"
+
+
+def _to_devnull(stream: TextIO) -> None:
+    with contextlib.suppress(OSError, ValueError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, stream.fileno())
+        os.close(devnull)
+
+
+def _reader_gone(stream: TextIO) -> bool:
+    """A pipe whose reader has exited (``| head -1``) polls as an error before any write."""
+    if not hasattr(select, "poll"):
+        return False
+    try:
+        poller = select.poll()
+        poller.register(stream.fileno(), 0)  # POLLERR and POLLHUP are always reported
+        return any(e & (select.POLLERR | select.POLLHUP) for _, e in poller.poll(0))
+    except (OSError, ValueError, AttributeError):  # no file descriptor (tests' StringIO)
+        return False
 
 
 def _fmt_t(t: float) -> str:
@@ -41,6 +64,8 @@ class PlainView:
         self._model_start: float | None = None
         self._held: list[str] = []
         self._sources: list[ev.Sources] = []  # the reply's grounding, printed under it
+        self.closed = False  # stdout is gone: the session is being ended
+        self._checked_at = 0.0
 
     def _clear_input(self) -> None:
         if self.echo_input and self._input is not None and not self._asking:
@@ -53,9 +78,20 @@ class PlainView:
             self.err.flush()
 
     def _print(self, text: str, stream: TextIO) -> None:
-        self._clear_input()
-        print(text, file=stream, flush=True)
-        self._draw_input()
+        if stream is self.out and self.closed:
+            return
+        try:
+            self._clear_input()
+            print(text, file=stream, flush=True)
+            self._draw_input()
+        except BrokenPipeError:  # the reader went away (`| head -1`)
+            _to_devnull(stream)  # nothing more reaches it, not even at exit
+            if stream is self.out:
+                self.closed = True
+                raise OutputClosed from None
+        except ValueError:  # the stream was closed under us
+            if stream is self.out:
+                self.closed = True
 
     def set_input(self, text: str) -> None:
         """The line being typed (keys mode): echoed on ``err``."""
@@ -78,8 +114,9 @@ class PlainView:
         self._print(text, self.err)
 
     def on_session_end(self, record: dict[str, object]) -> None:
-        for held in self._held:  # a reply that never finished: the typed lines still show
-            self._print(held, self.out)
+        with contextlib.suppress(OutputClosed):  # the session is ending anyway
+            for held in self._held:  # a reply that never finished: the typed lines still show
+                self._print(held, self.out)
         self._held.clear()
 
     def _began(self, event: object, t: float) -> None:
@@ -96,6 +133,12 @@ class PlainView:
             self._model_start = t
 
     def on_event(self, event: object, t: float) -> None:
+        if not self.closed and abs(t - self._checked_at) >= 0.25:  # between lines, too
+            self._checked_at = t
+            if _reader_gone(self.out):
+                self.closed = True
+                _to_devnull(self.out)
+                raise OutputClosed
         self._began(event, t)
         if isinstance(event, ev.TurnEnded):
             said_at = self._user_start if self._user_start is not None else t

@@ -17,6 +17,7 @@ class TranscriptWriter:
     def __init__(self, path: Path) -> None:
         self.path = path
         self.lines = 0
+        self.error: OSError | None = None
         try:
             self._part = PartialFile(path)
             self._f = self._part.path.open("w", encoding="utf-8", buffering=1)
@@ -35,9 +36,13 @@ class TranscriptWriter:
             self.write(to_record(event, t))
 
     def write(self, record: dict[str, Any]) -> None:
-        if not self._f.closed:
+        if self._f.closed or self.error is not None:
+            return
+        try:
             self._f.write(dumps(record) + "\n")
             self.lines += 1
+        except OSError as e:  # a full disk: reported once, by close (the run's one line)
+            self.error = e
 
     on_session_end = write  # the closing summary record
 
@@ -45,7 +50,12 @@ class TranscriptWriter:
         if self._f.closed:
             return
         try:
-            self._f.close()
+            try:
+                self._f.close()
+            except OSError as e:
+                self.error = self.error or e  # the first failure is the one reported
+            if self.error is not None:
+                raise self.error
             if keep:
                 self._part.commit()
         except OSError as e:
