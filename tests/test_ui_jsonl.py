@@ -33,6 +33,7 @@ SAMPLES: list[object] = [
     ev.ToolResults((ev.FunctionResult("c1", "get_time", {"result": b"bytes are stringified"}),)),
     ev.Notice("muted", "warning"),
     ev.MuteChanged(True),
+    ev.TurnHold("waiting"),
     ev.Reconnect("reconnecting", "GoAway", 1),
     ev.ContextChange("system", "be brief", "system instructions changed"),
     ev.Continued(3, "seeded", "continuing session 3", seeded_turns=4),

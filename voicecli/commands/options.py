@@ -119,6 +119,16 @@ TurnOpt = Annotated[
         help="client (voicecli sends activityStart/End) | server (server VAD) (default: client).",
     ),
 ]
+EagernessOpt = Annotated[
+    str | None,
+    _opt(
+        "--turn-eagerness",
+        panel=AUDIO,
+        metavar="LEVEL",
+        help="low | normal | high: how soon a reply is heard after you pause; low waits "
+        "longer for you to go on (default: normal).",
+    ),
+]
 
 # ------------------------------------------------------------------------------ output
 OutputOpt = Annotated[
@@ -225,6 +235,7 @@ TALK_MODEL_OPTS = (
     Opt("affective", AffectiveOpt, setting="affective"),
     Opt("proactive", ProactiveOpt, setting="proactive"),
     Opt("turn_detection", TurnOpt, setting="turn_detection"),
+    Opt("turn_eagerness", EagernessOpt, setting="turn_eagerness"),
 )
 AUDIO_OPTS = (
     Opt("vad", VadOpt, setting="vad"),

@@ -39,6 +39,7 @@ from voicecli.live.ports import (
 )
 from voicecli.live.stats import SessionStats, Summary, summary_tokens
 from voicecli.live.timeline import RecordingClock
+from voicecli.live.turn_policy import TurnPolicy
 from voicecli.live.turns import TurnBook, TurnOutcome
 
 log = logging.getLogger(__name__)
@@ -102,6 +103,13 @@ class Conversation:
         self._tool_tasks: set[asyncio.Task[None]] = set()
         self._reasoning = False  # interactionStatus IN_PROGRESS: more output may follow
         self.context: Any = None  # live.control.SessionContext: what /system ... change
+        # when a voice starts a turn and when a reply may be heard (held while the user may
+        # go on); holding needs client-driven turns in real time
+        self.turn = TurnPolicy(
+            self.opt.turn_eagerness, hold=self.opt.manual_activity and not self.opt.fast
+        )
+        self._release: asyncio.TimerHandle | None = None
+        self._waiting = False  # a held reply was announced (status: waiting)
 
     # ------------------------------------------------------------------------ helpers
     def rel(self, t: float | None = None) -> float:
@@ -198,6 +206,7 @@ class Conversation:
         if self.opt.prices is not None:
             s.cost_usd = round(summary_tokens(s).cost(self.opt.prices), 6)
         s.ended_by_user = self._stop.is_set()
+        s.held_back, s.noise_ignored = self.stats.held_back, self.stats.noise_ignored
 
     # ------------------------------------------------------------------------ uplink
     async def _uplink(self) -> None:
@@ -212,9 +221,13 @@ class Conversation:
                 if self.gate.is_open or self.gate.trailing:
                     await self._apply(self.gate.finish(stop_trailing=True), now)
                 continue
-            speech = self.detector.is_speech(frame) if self.detector else True
+            raw = speech = self.detector.is_speech(frame) if self.detector else True
+            if self.detector is not None:  # a turn starts with a voice, not a keyboard
+                speech, noise = self.turn.onset(frame, raw, self.gate.is_open, now)
+                if noise:
+                    self.notify(ev.TurnHold("noise", t=self.rel(now)), self.rel(now))
             if self.book.model_busy and not self.gate.is_open:
-                speech = self._barge_in(frame, speech)
+                speech = self._barge_in(frame, raw) and speech
             else:
                 self._barge_in_ms = 0
             if speech and self.gate.is_open:
@@ -271,6 +284,9 @@ class Conversation:
                 if self.opt.manual_activity:
                     await self.transport.send(m.ActivityStart())
                 self.book.user_started(now)
+                if self.turn.user_started():  # the user went on: the early reply is dropped
+                    self.notify(ev.TurnHold("discarded", t=self.rel(now)), self.rel(now))
+                self._hold_changed()
                 self.clock.speech_started()
                 self.notify(ev.UserSpeechStarted(t=self.rel(now)), self.rel(now))
             elif action.kind is Act.SPEECH_END:
@@ -278,6 +294,7 @@ class Conversation:
                     await self.transport.send(m.ActivityEnd())
                 end = self._last_speech or now
                 self.book.user_ended(end)
+                self.turn.user_ended(end)
                 self.clock.speech_ended()
                 self.notify(ev.UserSpeechEnded(t=self.rel(end)), self.rel(end))
                 ended = True
@@ -342,11 +359,44 @@ class Conversation:
     # ------------------------------------------------------------------------ downlink
     async def _downlink(self) -> None:
         async for event in self.transport.events():
-            self._handle(event)
-            self.notify(event)
+            if isinstance(event, ev.InputTranscript):
+                self.turn.heard(event.text)  # the commit window depends on what was heard
+            for admitted in self.turn.admit(event, time.monotonic()):
+                self._handle(admitted)
+                self.notify(admitted)
+            self._hold_changed()
             self._poke()
         if self.book.awaiting_reply or not self._input_done:
             raise ServerError("the server closed the session unexpectedly", "try again")
+
+    def _hold_changed(self) -> None:
+        """Announce a newly held reply, and (re)arm the timer that releases it."""
+        if self._release is not None:
+            self._release.cancel()
+            self._release = None
+        if not self.turn.holding:
+            self._waiting = False
+            return
+        if not self._waiting:
+            self._waiting = True
+            self.notify(ev.TurnHold("waiting", t=self.rel()), self.rel())
+        due = self.turn.due()
+        if due is not None:
+            delay = max(0.0, due - time.monotonic())
+            self._release = asyncio.get_running_loop().call_later(delay, self._release_held)
+
+    def _release_held(self) -> None:
+        """The commit window is over: the held reply is heard (stamped now)."""
+        self._release = None
+        now = time.monotonic()
+        held = self.turn.release(now)
+        if held:
+            self.notify(ev.TurnHold("released", t=self.rel(now)), self.rel(now))
+            for event in held:
+                self._handle(event)
+                self.notify(event)
+            self._poke()
+        self._hold_changed()
 
     def _handle(self, event: ev.LiveEvent | ev.Reconnect) -> None:
         book = self.book

@@ -61,6 +61,9 @@ class Options:
     # leftover echo while the echo canceller re-adapts are shorter; the pre-roll still sends
     # the interruption's start
     barge_in_ms: int = 160
+    # turn-taking (live/turn_policy.py): low | normal | high; how long a reply is held after
+    # the end of speech before it is heard (client-driven turns, real time only)
+    turn_eagerness: str = "normal"
 
 
 class NoTools:

@@ -33,6 +33,8 @@ class SessionStats:
     audio_bytes: int = 0
     reconnects: int = 0
     muted: bool = False
+    held_back: int = 0  # false starts held back: early replies dropped, never heard
+    noise_ignored: int = 0  # sounds the VAD took for speech that were no voice
     _user_end: float | None = None  # end of the user's turn; cleared at the first reply audio
 
     @property
@@ -72,6 +74,11 @@ class SessionStats:
                 self.reconnects += 1
         elif isinstance(event, ev.MuteChanged):
             self.muted = event.muted
+        elif isinstance(event, ev.TurnHold):
+            if event.state == "discarded":
+                self.held_back += 1
+            elif event.state == "noise":
+                self.noise_ignored += 1
         return None
 
     def _turn_ended(self, event: ev.TurnEnded) -> None:
@@ -96,6 +103,8 @@ class Summary:
     spoken: int = 0
     silent: int = 0
     interrupted: int = 0
+    held_back: int = 0  # false starts held back (an early reply dropped, never heard)
+    noise_ignored: int = 0  # sounds the VAD took for speech that were no voice
     unanswered: int = 0  # utterances with no reply within reply_wait_s (also counted silent)
     latencies_s: list[float] = field(default_factory=list)
     seconds_in: float = 0.0

@@ -27,6 +27,7 @@ THINKING = "thinking"
 SPEAKING = "speaking"
 RECONNECTING = "reconnecting"
 MUTED = "muted"
+WAITING = ev.TURN_HOLD_TEXT["waiting"]  # a reply is held until the user surely finished
 
 SILENCE_DBFS = -90.0
 
@@ -86,6 +87,11 @@ class SessionStatus:
             self.state = THINKING if event.thought else SPEAKING
         elif isinstance(event, ev.UserSpeechStarted):
             self.state = HEARING
+        elif isinstance(event, ev.TurnHold):
+            if event.state == "waiting":
+                self.state = WAITING
+            elif event.state == "discarded":
+                self.state = HEARING
         elif isinstance(event, ev.InputTranscript):
             if self.state == LISTENING:
                 self.state = HEARING
@@ -166,6 +172,11 @@ class SessionStatus:
         parts.append(f"{st.reply_audio_s:.1f} s of reply audio")
         if st.tool_calls:
             parts.append(plural(st.tool_calls, "tool call"))
+        if st.held_back or st.noise_ignored:
+            parts.append(
+                f"{plural(st.held_back, 'false start')} held back, "
+                f"{plural(st.noise_ignored, 'noise')} ignored"
+            )
         parts.append(f"{clock(now)} elapsed")
         left = self.time_left(now)
         if left is not None:

@@ -23,6 +23,8 @@ def format_summary(s: Summary) -> str:
     extra = f", {s.unanswered} of {s.utterances} utterances got no reply" if s.unanswered else ""
     extra += f", {plural(s.malformed, 'malformed message')} skipped" if s.malformed else ""
     extra += f", {plural(s.reconnects, 'reconnect')}" if s.reconnects else ""
+    extra += f", {plural(s.held_back, 'false start')} held back" if s.held_back else ""
+    extra += f", {plural(s.noise_ignored, 'noise')} ignored" if s.noise_ignored else ""
     cost = f", about {money(s.cost_usd)}" if s.cost_usd is not None else ""
     return (
         f"done: {plural(s.turns, 'turn')} ({s.spoken} spoken, {s.silent} silent by choice, "
