@@ -37,6 +37,7 @@ from voicecli.live.ports import (
     ToolHandler,
     Transport,
 )
+from voicecli.live.reply_hold import ReplyHold
 from voicecli.live.stats import SessionStats, Summary, summary_tokens
 from voicecli.live.timeline import RecordingClock
 from voicecli.live.turn_policy import TurnPolicy
@@ -108,8 +109,7 @@ class Conversation:
         self.turn = TurnPolicy(
             self.opt.turn_eagerness, hold=self.opt.manual_activity and not self.opt.fast
         )
-        self._release: asyncio.TimerHandle | None = None
-        self._waiting = False  # a held reply was announced (status: waiting)
+        self.hold = ReplyHold(self.turn, self._deliver, self._turn_hold)
 
     # ------------------------------------------------------------------------ helpers
     def rel(self, t: float | None = None) -> float:
@@ -138,6 +138,9 @@ class Conversation:
                 obs.on_event(event, t)
             except Exception:  # an observer must never end the conversation
                 log.exception("observer %r failed", obs)
+
+    def _turn_hold(self, state: str) -> None:
+        self.notify(ev.TurnHold(state, t=self.rel()), self.rel())
 
     def _poke(self) -> None:
         self._changed.set()
@@ -172,6 +175,7 @@ class Conversation:
         finally:
             for task in self._tool_tasks:
                 task.cancel()
+            self.hold.close()
             self._finish_summary()
         return self.summary
 
@@ -225,7 +229,7 @@ class Conversation:
             if self.detector is not None:  # a turn starts with a voice, not a keyboard
                 speech, noise = self.turn.onset(frame, raw, self.gate.is_open, now)
                 if noise:
-                    self.notify(ev.TurnHold("noise", t=self.rel(now)), self.rel(now))
+                    self._turn_hold("noise")
             if self.book.model_busy and not self.gate.is_open:
                 speech = self._barge_in(frame, raw) and speech
             else:
@@ -285,8 +289,8 @@ class Conversation:
                     await self.transport.send(m.ActivityStart())
                 self.book.user_started(now)
                 if self.turn.user_started():  # the user went on: the early reply is dropped
-                    self.notify(ev.TurnHold("discarded", t=self.rel(now)), self.rel(now))
-                self._hold_changed()
+                    self._turn_hold("discarded")
+                self.hold.changed()
                 self.clock.speech_started()
                 self.notify(ev.UserSpeechStarted(t=self.rel(now)), self.rel(now))
             elif action.kind is Act.SPEECH_END:
@@ -361,42 +365,17 @@ class Conversation:
         async for event in self.transport.events():
             if isinstance(event, ev.InputTranscript):
                 self.turn.heard(event.text)  # the commit window depends on what was heard
-            for admitted in self.turn.admit(event, time.monotonic()):
-                self._handle(admitted)
-                self.notify(admitted)
-            self._hold_changed()
-            self._poke()
+            self._deliver(self.turn.admit(event, time.monotonic()))
+            self.hold.changed()
         if self.book.awaiting_reply or not self._input_done:
             raise ServerError("the server closed the session unexpectedly", "try again")
 
-    def _hold_changed(self) -> None:
-        """Announce a newly held reply, and (re)arm the timer that releases it."""
-        if self._release is not None:
-            self._release.cancel()
-            self._release = None
-        if not self.turn.holding:
-            self._waiting = False
-            return
-        if not self._waiting:
-            self._waiting = True
-            self.notify(ev.TurnHold("waiting", t=self.rel()), self.rel())
-        due = self.turn.due()
-        if due is not None:
-            delay = max(0.0, due - time.monotonic())
-            self._release = asyncio.get_running_loop().call_later(delay, self._release_held)
-
-    def _release_held(self) -> None:
-        """The commit window is over: the held reply is heard (stamped now)."""
-        self._release = None
-        now = time.monotonic()
-        held = self.turn.release(now)
-        if held:
-            self.notify(ev.TurnHold("released", t=self.rel(now)), self.rel(now))
-            for event in held:
-                self._handle(event)
-                self.notify(event)
-            self._poke()
-        self._hold_changed()
+    def _deliver(self, events: list[Any]) -> None:
+        """Server events let through (or released by the turn policy's hold)."""
+        for event in events:
+            self._handle(event)
+            self.notify(event)
+        self._poke()
 
     def _handle(self, event: ev.LiveEvent | ev.Reconnect) -> None:
         book = self.book

@@ -49,10 +49,13 @@ EAGERNESS_NAMES = tuple(EAGERNESS)
 
 # the last word of a phrase that is not finished (English; other languages get the default)
 _UNFINISHED_WORDS = frozenset(
-    """a an the and or but so because if when while that which who to of for with about from
-    in on at by into than then me my your our their its his her um uh erm like just is are
-    was were can could would should will do does did have has i you we they he she it tell
-    what how where why think mean""".split()
+    re.findall(
+        r"\w+",
+        """a an the and or but so because if when while that which who to of for with about
+        from in on at by into than then me my your our their its his her um uh erm like just
+        is are was were can could would should will do does did have has i you we they he she
+        it tell what how where why think mean""",
+    )
 )
 _WORD = re.compile(r"[\w']+|[?.!,;:\u2026-]+$")
 
@@ -62,7 +65,7 @@ VOICED_GRACE_S = 0.12  # a voice started this recently may be the user going on:
 
 
 def phrase_kind(text: str) -> str:
-    """"question", "unfinished" or "default" for the tail of what the server heard."""
+    """ "question", "unfinished" or "default" for the tail of what the server heard."""
     tail = text.strip().lower()
     if not tail:
         return "default"
@@ -144,7 +147,7 @@ class TurnPolicy:
     @property
     def window_s(self) -> float:
         kind = phrase_kind(self._heard)
-        return getattr(self.windows, kind)  # type: ignore[no-any-return]
+        return float(getattr(self.windows, kind))
 
     @property
     def holding(self) -> bool:
@@ -184,12 +187,9 @@ class TurnPolicy:
         if self._end is not None and (self._held or not self._ready(now)):
             self._held.append(event)
             return []
-        if isinstance(event, ev.TurnComplete):
-            self._end = None
-            self._heard = ""
-        elif self._end is not None:  # released as it came: the rest of the reply follows
-            self._end = None
-            self._heard = ""
+        # a reply let through (the rest follows) or a turn's end: the next utterance is new
+        self._end = None
+        self._heard = ""
         return [event]
 
     def release(self, now: float) -> list[Any]:
