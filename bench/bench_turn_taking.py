@@ -23,14 +23,17 @@ from __future__ import annotations
 import asyncio
 import os
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import soundfile as sf
+import soxr
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
@@ -43,6 +46,9 @@ from voicecli.live import events as ev  # noqa: E402
 from voicecli.session.engine import TalkRequest, run_talk  # noqa: E402
 
 DATA = Path(__file__).resolve().parent.parent / "tests" / "data"
+CACHE = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "voicecli-bench"
+PYANNOTE = "pyannote-audio==4.0.7"  # its wheel ships a 30 s two-speaker sample (MIT wheel)
+MONOLOGUE_S = (21.9, 27.8)  # one speaker alone ("Well, there isn't ... so what can I say?")
 LEAD_S = 0.3
 TAIL_S = 3.0
 
@@ -72,6 +78,28 @@ def keyboard(seconds: float, dbfs: float = -30.0) -> np.ndarray:
     x = np.tile(x, int(np.ceil(seconds * INPUT_RATE / len(x))))[: int(seconds * INPUT_RATE)]
     x *= 10 ** (dbfs / 20) / np.sqrt(np.mean(x**2))
     return (np.clip(x, -1, 1) * 32767).astype(np.int16)
+
+
+def human_speech() -> np.ndarray | None:
+    """A 5.9 s monologue from the sample recording in the ``pyannote-audio`` wheel, fetched
+    once into a cache with ``pip download`` (never by voicecli itself); None if unavailable."""
+    wav = CACHE / "pyannote-sample.wav"
+    if not wav.exists():
+        CACHE.mkdir(parents=True, exist_ok=True)
+        try:
+            subprocess.run(
+                [sys.executable, "-m", "pip", "download", "--no-deps", "-q", PYANNOTE, "-d", CACHE],
+                check=True,
+                timeout=300,
+            )
+            wheel = next(CACHE.glob("pyannote_audio-*.whl"))
+            with zipfile.ZipFile(wheel) as z:
+                wav.write_bytes(z.read("pyannote/audio/sample/sample.wav"))
+        except (subprocess.SubprocessError, StopIteration, KeyError, OSError):
+            return None
+    x, rate = sf.read(wav, dtype="int16")
+    a, b = (int(t * rate) for t in MONOLOGUE_S)
+    return np.asarray(x[a:b] if rate == INPUT_RATE else soxr.resample(x[a:b], rate, INPUT_RATE))
 
 
 @dataclass
@@ -115,6 +143,12 @@ def corpus() -> list[Case]:
     pieces.append(("speech", speak("Do you know a quick tomato sauce?")))
     out.append(case("sentences", "I was thinking about dinner tonight.", pieces))
     out.append(case("keyboard", "(typing)", [("noise", keyboard(3.0))]))
+    human = human_speech()
+    if human is not None:
+        said = "Well, there isn't that much difference. At least you know, so what can I say?"
+        out.append(case("monologue", said, [("speech", human)]))
+    else:
+        print("(no human speech: pip download of pyannote-audio failed; that case is left out)")
     q = "What is the weather like?"
     out.append(
         case(
@@ -169,7 +203,7 @@ async def one(settings: Settings, c: Case, tmp: Path, tally: Tally) -> None:
     tally.answered += 1 if after else 0
     if c.kind == "typing":
         tally.noise_cuts += watch.interrupted
-    if c.kind == "question" and after:
+    if c.kind in ("question", "monologue") and after:
         tally.latencies.append(after[0] - c.last_word_s)
 
 

@@ -116,7 +116,7 @@ TurnOpt = Annotated[
         "--turn-detection",
         panel=AUDIO,
         metavar="MODE",
-        help="client (voicecli sends activityStart/End) | server (server VAD) (default: client).",
+        help="client (activityStart/End) | server (server VAD) (default: client).",
     ),
 ]
 EagernessOpt = Annotated[
@@ -125,8 +125,7 @@ EagernessOpt = Annotated[
         "--turn-eagerness",
         panel=AUDIO,
         metavar="LEVEL",
-        help="low | normal | high: how soon a reply is heard after you pause; low waits "
-        "longer for you to go on (default: normal).",
+        help="Wait after a pause: low|normal|high.",
     ),
 ]
 

@@ -291,7 +291,7 @@ class Conversation:
                 if self.turn.user_started():  # the user went on: the early reply is dropped
                     self._turn_hold("discarded")
                 self.hold.changed()
-                self.clock.speech_started()
+                self.clock.speech_started(self.turn.onset_s(self.gate.params))
                 self.notify(ev.UserSpeechStarted(t=self.rel(now)), self.rel(now))
             elif action.kind is Act.SPEECH_END:
                 if self.opt.manual_activity:

@@ -122,6 +122,12 @@ class TurnPolicy:
         self._latched = self._latched or confirmed
         return speech and self._latched, noise
 
+    def onset_s(self, params: Any) -> float:
+        """How long the utterance had been speech when the gate opened (at most the
+        pre-roll, which is what was sent of it): where it really began."""
+        run = max(0, self._raw_run - 1) * params.frame_ms
+        return min(run, params.pre_roll_ms) / 1000
+
     def user_started(self) -> bool:
         """The gate opened (activityStart is sent). True: a held reply was discarded."""
         dropped = bool(self._held)
