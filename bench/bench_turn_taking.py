@@ -104,14 +104,15 @@ def human_speech() -> np.ndarray | None:
 
 @dataclass
 class Case:
-    kind: str  # question | pause | sentences | keyboard | typing
+    kind: str  # question | pause | sentences | keyboard | typing | monologue
+    label: str
     heard: str  # what the simulated server hears (its input transcription)
     parts: list[np.ndarray]
     last_word_s: float = 0.0  # end of the user's last word, in the file
     noise_from_s: float | None = None
 
 
-def case(kind: str, heard: str, pieces: list[tuple[str, np.ndarray]]) -> Case:
+def case(kind: str, heard: str, pieces: list[tuple[str, np.ndarray]], label: str = "") -> Case:
     parts, pos, last, noise = [synth.silence(LEAD_S)], LEAD_S, 0.0, None
     for what, x in pieces:
         parts.append(x)
@@ -121,7 +122,7 @@ def case(kind: str, heard: str, pieces: list[tuple[str, np.ndarray]]) -> Case:
             noise = pos
         pos += len(x) / INPUT_RATE
     parts.append(synth.silence(TAIL_S))
-    return Case(kind, heard, parts, last, noise)
+    return Case(kind, label or kind, heard, parts, last, noise)
 
 
 def corpus() -> list[Case]:
@@ -135,6 +136,7 @@ def corpus() -> list[Case]:
                 "pause",
                 head,
                 [("speech", speak(head)), ("pause", synth.silence(pause)), ("speech", speak(rest))],
+                f"pause {pause} s",
             )
         )
     pieces: list[tuple[str, np.ndarray]] = []
@@ -183,6 +185,7 @@ class Tally:
     noise_cuts: int = 0
     latencies: list[float] = field(default_factory=list)
     cpu_s: float = 0.0
+    heard_early: list[str] = field(default_factory=list)  # the inputs with a false start
 
 
 async def one(settings: Settings, c: Case, tmp: Path, tally: Tally) -> None:
@@ -200,6 +203,8 @@ async def one(settings: Settings, c: Case, tmp: Path, tally: Tally) -> None:
     early = [t for t in watch.audio if t < c.last_word_s]
     after = [t for t in watch.audio if t >= c.last_word_s]
     tally.false_starts += 1 if early else 0
+    if early:
+        tally.heard_early.append(c.label)
     tally.answered += 1 if after else 0
     if c.kind == "typing":
         tally.noise_cuts += watch.interrupted
@@ -253,6 +258,8 @@ def main() -> None:
                 f"  {name:42s} {t.false_starts:>11d} of {n_req:<3d} {t.answered:>4d}/{t.requests:<4d}"
                 f" {t.noise_turns:>11d} {t.noise_cuts:>10d} {lat:>32s} {t.cpu_s:5.1f}s"
             )
+        for name, t in tallies.items():
+            print(f"  {name}: false starts heard in: {', '.join(t.heard_early) or 'none'}")
 
 
 if __name__ == "__main__":

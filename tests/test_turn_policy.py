@@ -137,3 +137,20 @@ def test_a_voice_is_confirmed_within_its_first_syllable() -> None:
             i for i, f in enumerate(frames(x)) if np.abs(np.frombuffer(f, "<i2")).max() > 300
         )
         assert confirmed.index(True) - first_speech <= 8  # within 160 ms of the first sound
+
+
+def test_status_line_stats_and_summary_show_the_hold() -> None:
+    from voicecli.live.stats import Summary
+    from voicecli.ui.status import SessionStatus
+    from voicecli.ui.summary import format_summary
+
+    s = SessionStatus()
+    s.on_event(ev.UserSpeechEnded(), 1.0)
+    s.on_event(ev.TurnHold("waiting"), 1.2)
+    assert s.shown_state == "waiting to be sure you've finished"
+    s.on_event(ev.TurnHold("discarded"), 1.5)
+    s.on_event(ev.TurnHold("noise"), 2.0)
+    assert s.shown_state == "hearing you"
+    assert "1 false start held back, 1 noise ignored" in s.stats_line(3.0)
+    line = format_summary(Summary(turns=1, spoken=1, held_back=2, noise_ignored=3))
+    assert "2 false starts held back" in line and "3 noises ignored" in line
