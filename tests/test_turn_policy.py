@@ -10,7 +10,7 @@ import pytest
 import soundfile as sf
 
 from voicecli.audio import synth
-from voicecli.audio.vad import WebRtcDetector
+from voicecli.audio.vad import GateState, WebRtcDetector
 from voicecli.audio.voicing import RUN_FRAMES, Voicing
 from voicecli.live import events as ev
 from voicecli.live.turn_policy import EAGERNESS, TurnPolicy, phrase_kind
@@ -52,7 +52,7 @@ def test_a_reply_that_comes_inside_the_window_is_held_then_released() -> None:
 
 
 def test_the_window_follows_what_was_heard() -> None:
-    for heard, window in (("How far is the moon?", 0.3), ("Can you tell me", 1.0)):
+    for heard, window in (("How far is the moon?", 0.3), ("Can you tell me", 1.15)):
         p = TurnPolicy("normal")
         p.user_ended(0.0)
         p.heard(heard)
@@ -117,7 +117,7 @@ def test_real_keyboard_typing_is_no_voice(dbfs: float) -> None:
     for f in frames(keyboard(dbfs)):
         raw = det.is_speech(f)
         said_speech += raw
-        speech, _noise = p.onset(f, raw, False, 0.0)
+        speech, _noise = p.onset(f, raw, GateState.QUIET, 0.0)
         started += speech
     assert said_speech > 50  # webrtcvad alone: many frames of "speech"
     assert started == 0 and p.noise_ignored >= 1
@@ -154,3 +154,19 @@ def test_status_line_stats_and_summary_show_the_hold() -> None:
     assert "1 false start held back, 1 noise ignored" in s.stats_line(3.0)
     line = format_summary(Summary(turns=1, spoken=1, held_back=2, noise_ignored=3))
     assert "2 false starts held back" in line and "3 noises ignored" in line
+
+
+def test_typing_straight_after_speech_ends_the_utterance() -> None:
+    """Speech, then typing with no pause: the gate closes ~200 ms + its hangover after the
+    last word (webrtcvad alone kept it open until the typing stopped)."""
+    from voicecli.audio.vad import Act, Gate, gate_params_for
+
+    det, p = WebRtcDetector(2), TurnPolicy()
+    gate = Gate(gate_params_for(False))
+    x = np.concatenate([synth.silence(0.3), synth.steady_speech(1.0), keyboard(-30.0)[:48000]])
+    ends = []
+    for i, f in enumerate(frames(x)):
+        speech, _ = p.onset(f, det.is_speech(f), gate.state, i * 0.02)
+        if any(a.kind is Act.SPEECH_END for a in gate.push(f, speech)):
+            ends.append(i * 0.02)
+    assert len(ends) == 1 and 1.3 < ends[0] < 1.3 + 0.2 + 0.25 + 0.1, ends

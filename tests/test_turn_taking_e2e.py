@@ -184,6 +184,35 @@ duration_s = 3.0
     assert sim.sessions[-1].activity_start == 1  # one activityStart: the question
 
 
+async def test_typing_right_after_the_last_word_does_not_hold_the_turn_open(
+    sim_factory, tmp_path
+) -> None:
+    """A question, then typing at once (no pause): the turn ends at the last word, and the
+    reply is heard while the typing goes on (webrtcvad alone kept the gate's hangover
+    running through the keystrokes until the typing stopped)."""
+    scenario = """
+voice = "tone"
+latency_ms = 100
+realtime = 1.0
+[[turns]]
+heard = "what time is it?"
+reply = "noon"
+duration_s = 1.0
+"""
+    sim = sim_factory(make_scenario(scenario, tmp_path))
+    wav = write(
+        tmp_path / "in.wav",
+        [synth.silence(0.3), synth.steady_speech(1.0), keyboard(3.0), synth.silence(1.0)],
+    )
+    heard = Heard()
+    summary = await run_talk(settings_for(sim), TalkRequest(input=wav, observers=[heard]))
+    assert summary.turns == 1 and summary.spoken == 1
+    assert heard.speech_ends and heard.audio
+    # the utterance ended with the speech (1.3 s into the file), not with the typing (4.3 s)
+    assert heard.speech_ends[0] < 1.7
+    assert min(heard.audio) < 2.5  # heard while the typing goes on
+
+
 @needs_espeak
 async def test_real_interruption_cuts_within_300_ms(sim_factory, tmp_path) -> None:
     scenario = """

@@ -227,7 +227,7 @@ class Conversation:
                 continue
             raw = speech = self.detector.is_speech(frame) if self.detector else True
             if self.detector is not None:  # a turn starts with a voice, not a keyboard
-                speech, noise = self.turn.onset(frame, raw, self.gate.is_open, now)
+                speech, noise = self.turn.onset(frame, raw, self.gate.state, now)
                 if noise:
                     self._turn_hold("noise")
             if self.book.model_busy and not self.gate.is_open:

@@ -27,6 +27,7 @@ import re
 from dataclasses import dataclass, replace
 from typing import Any
 
+from voicecli.audio.vad import GateState
 from voicecli.audio.voicing import Voicing
 from voicecli.live import events as ev
 
@@ -42,8 +43,8 @@ class Windows:
 
 EAGERNESS: dict[str, Windows] = {
     "high": Windows(question=0.25, default=0.45, unfinished=0.75),
-    "normal": Windows(question=0.3, default=0.8, unfinished=1.0),
-    "low": Windows(question=0.6, default=1.1, unfinished=1.4),
+    "normal": Windows(question=0.3, default=0.8, unfinished=1.15),
+    "low": Windows(question=0.6, default=1.1, unfinished=1.5),
 }
 EAGERNESS_NAMES = tuple(EAGERNESS)
 
@@ -61,6 +62,8 @@ _WORD = re.compile(r"[\w']+|[?.!,;:\u2026-]+$")
 
 # model output that makes a reply heard (held while the window runs)
 _OUTPUT = (ev.AudioChunk, ev.OutputTranscript, ev.ModelText, ev.GenerationComplete)
+UNVOICED_FRAMES = 10  # "speech" with no voice (2 voiced frames in a row) for 200 ms is a
+# pause: a consonant is shorter, typing straight after the last word is not
 VOICED_GRACE_S = 0.12  # a voice started this recently may be the user going on: wait
 
 
@@ -89,6 +92,7 @@ class TurnPolicy:
         self.voicing = Voicing()
         self._latched = False  # a voice was confirmed and the detector still says speech
         self._raw_run = 0  # frames the detector called speech, in a row
+        self._unvoiced = 0  # frames since the last voiced one, while the user speaks
         self._voiced_at = float("-inf")  # last frame that was voiced speech
         self._end: float | None = None  # end of speech whose reply is on hold
         self._heard = ""  # tail of the input transcription
@@ -99,14 +103,17 @@ class TurnPolicy:
         self.noise_ignored = 0  # bursts the detector called speech that were no voice
 
     # ------------------------------------------------------------------------ uplink
-    def onset(self, frame: bytes, speech: bool, gate_open: bool, now: float) -> tuple[bool, bool]:
+    def onset(self, frame: bytes, speech: bool, gate: GateState, now: float) -> tuple[bool, bool]:
         """One microphone frame: (speech as the gate should see it, a noise burst was just
-        ignored). While an utterance is open the detector's word stands (unvoiced consonants
-        are speech); to open one, a voice is needed."""
-        if gate_open:
-            self.voicing.reset()
-            self._raw_run = 0
-            return speech, False
+        ignored). To open an utterance a voice is needed; once open, the detector's word stands
+        (unvoiced consonants are speech) unless there has been no voice for 200 ms: typing
+        right after the last word must not hold the turn open."""
+        if gate in (GateState.SPEAKING, GateState.HANGOVER):
+            self._raw_run, self._latched = 0, False
+            self.voicing.push(frame, speech)
+            self._unvoiced = 0 if self.voicing.run >= 2 else self._unvoiced + 1
+            return speech and self._unvoiced < UNVOICED_FRAMES, False
+        self._unvoiced = 0  # counted afresh once the user speaks (again)
         confirmed = self.voicing.push(frame, speech)
         if self.voicing.run >= 2:  # one voiced frame is common in typing
             self._voiced_at = now
