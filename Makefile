@@ -56,7 +56,7 @@ test: venv testdeps
 	@$(MAKE) --no-print-directory -j3 lint typecheck pytest
 
 bench: venv testdeps
-	@for b in bench/bench_gate.py bench/bench_talk.py bench/bench_turns.py bench/bench_soak.py \
+	@for b in bench/bench_gate.py bench/bench_talk.py bench/bench_turns.py bench/bench_turn_taking.py bench/bench_soak.py \
 	          bench/bench_ui.py bench/bench_say.py bench/bench_devices.py bench/bench_starter.py bench/bench_streams.py bench/bench_echo.py \
 	          bench/bench_continue.py bench/bench_video.py; do \
 	  echo "### $$b"; $(BIN)/python $$b || exit 1; done

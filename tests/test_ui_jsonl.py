@@ -42,6 +42,7 @@ SAMPLES: list[object] = [
     ev.ToolResults((ev.FunctionResult("c1", "get_time", {"result": b"bytes are stringified"}),)),
     ev.Notice("muted", "warning"),
     ev.MuteChanged(True),
+    ev.TurnHold("waiting"),
     ev.Reconnect("reconnecting", "GoAway", 1),
     ev.Stall("mid_reply", "resume", 2),
     ev.Sources((ev.Source("https://example.org", "Example"),), ("q",)),

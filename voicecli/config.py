@@ -88,6 +88,10 @@ class Settings:
         default="client",
         metadata=_doc("client (activityStart/End from the gate) | server (server VAD)"),
     )
+    turn_eagerness: str = field(
+        default="normal",
+        metadata=_doc("low | normal | high: patience before a reply is heard (client turns)"),
+    )
     timeout: float = field(default=120.0, metadata=_doc("scripted run limit, seconds"))
     resume: bool = field(default=True, metadata=_doc("session resumption and reconnects"))
     context_compression: bool = field(default=True, metadata=_doc("sliding window"))
@@ -220,6 +224,7 @@ def _coerce(name: str, value: Any, source: str) -> Any:
 _CHOICES = {
     "vad": ("webrtc", "silero", "off"),
     "turn_detection": ("client", "server"),
+    "turn_eagerness": ("low", "normal", "high"),
     "echo": ("auto", "aec", "half", "off"),
 }
 

@@ -128,6 +128,12 @@ class GateParams:
         return math.ceil(ms / self.frame_ms)
 
 
+# audio before the onset that is sent with it: a turn opens once a voice is confirmed
+# (``audio/voicing.py``, 100-220 ms into a word that starts unvoiced) + the 60 ms onset,
+# and the word's first consonant must still reach the server
+PRE_ROLL_MS = 300
+
+
 def gate_params_for(
     honours_stream_end: bool, frame_ms: int = 20, *, turns: str = "client", **overrides: Any
 ) -> GateParams:
@@ -135,7 +141,7 @@ def gate_params_for(
 
     ``turns="client"`` (the default): the gate's own decisions bound each turn
     (activityStart at onset, activityEnd when the 250 ms hangover runs out), so nothing
-    depends on the server's turn detection; pre-roll 200 ms + hangover 250 ms keeps the
+    depends on the server's turn detection; pre-roll 300 ms + hangover 250 ms keeps the
     audio sent per utterance within speech + 0.6 s (plus webrtcvad's own overhang).
 
     ``turns="server"``: the server's detection ends the turn, and its trailing-silence
@@ -146,13 +152,13 @@ def gate_params_for(
     if turns == "server":
         params = GateParams(
             frame_ms=frame_ms,
-            pre_roll_ms=200,
+            pre_roll_ms=PRE_ROLL_MS,
             hangover_ms=250,
             stream_end=honours_stream_end,
             trail_until_server=True,
         )
     else:
-        params = GateParams(frame_ms=frame_ms, pre_roll_ms=200, hangover_ms=250)
+        params = GateParams(frame_ms=frame_ms, pre_roll_ms=PRE_ROLL_MS, hangover_ms=250)
     return replace(params, **overrides)
 
 

@@ -116,7 +116,16 @@ TurnOpt = Annotated[
         "--turn-detection",
         panel=AUDIO,
         metavar="MODE",
-        help="client (voicecli sends activityStart/End) | server (server VAD) (default: client).",
+        help="client (activityStart/End) | server (server VAD) (default: client).",
+    ),
+]
+EagernessOpt = Annotated[
+    str | None,
+    _opt(
+        "--turn-eagerness",
+        panel=AUDIO,
+        metavar="LEVEL",
+        help="Wait after a pause: low|normal|high.",
     ),
 ]
 
@@ -245,6 +254,7 @@ TALK_MODEL_OPTS = (
     Opt("affective", AffectiveOpt, setting="affective"),
     Opt("proactive", ProactiveOpt, setting="proactive"),
     Opt("turn_detection", TurnOpt, setting="turn_detection"),
+    Opt("turn_eagerness", EagernessOpt, setting="turn_eagerness"),
 )
 AUDIO_OPTS = (
     Opt("vad", VadOpt, setting="vad"),

@@ -39,8 +39,10 @@ from voicecli.live.ports import (
     Transport,
 )
 from voicecli.live.recovery import StallGuard
+from voicecli.live.reply_hold import ReplyHold
 from voicecli.live.stats import SessionStats, Summary, finish_summary
 from voicecli.live.timeline import RecordingClock
+from voicecli.live.turn_policy import TurnPolicy
 from voicecli.live.turn_signals import CUT_CONTENT, ends_user_turn
 from voicecli.live.turns import TurnBook
 from voicecli.live.watchdog import Watchdog
@@ -109,6 +111,12 @@ class Conversation:
         self.context: Any = None  # live.control.SessionContext: what /system ... change
         wd = Watchdog(self.opt.watchdog, self.opt.stall_s, tone_s=self.opt.stall_s)
         self.guard = StallGuard(self, wd)
+        # when a voice starts a turn and when a reply may be heard (held while the user may
+        # go on); holding needs client-driven turns in real time
+        self.turn = TurnPolicy(
+            self.opt.turn_eagerness, hold=self.opt.manual_activity and not self.opt.fast
+        )
+        self.hold = ReplyHold(self.turn, self._deliver, self._turn_hold)
 
     # ------------------------------------------------------------------------ helpers
     def rel(self, t: float | None = None) -> float:
@@ -139,6 +147,9 @@ class Conversation:
                 self.request_stop()
             except Exception:  # an observer must never end the conversation
                 log.exception("observer %r failed", obs)
+
+    def _turn_hold(self, state: str) -> None:
+        self.notify(ev.TurnHold(state, t=time.monotonic()))
 
     def _poke(self) -> None:
         self._changed.set()
@@ -176,6 +187,7 @@ class Conversation:
         finally:
             for task in self._tool_tasks:
                 task.cancel()
+            self.hold.close()
             self._finish_summary()
         return self.summary
 
@@ -206,9 +218,13 @@ class Conversation:
                 if self.gate.is_open or self.gate.trailing:
                     await self._apply(self.gate.finish(stop_trailing=True), now)
                 continue
-            speech = self.detector.is_speech(frame) if self.detector else True
+            raw = speech = self.detector.is_speech(frame) if self.detector else True
+            if self.detector is not None:  # a turn starts with a voice, not a keyboard
+                speech, noise = self.turn.onset(frame, raw, self.gate.state, now)
+                if noise:
+                    self._turn_hold("noise")
             if self.book.model_busy and not self.gate.is_open:
-                speech = self._barge_in(frame, speech)
+                speech = self._barge_in(frame, raw) and speech
             else:
                 self._barge_in_ms = 0
             if speech and self.gate.is_open:
@@ -265,7 +281,10 @@ class Conversation:
                 if self.opt.manual_activity:
                     await self.transport.send(m.ActivityStart())
                 self.book.user_started(now)
-                self.clock.speech_started()
+                if self.turn.user_started():  # the user went on: the early reply is dropped
+                    self._turn_hold("discarded")
+                self.hold.changed()
+                self.clock.speech_started(self.turn.onset_s(self.gate.params))
                 self.notify(ev.UserSpeechStarted(t=now))
             elif action.kind is Act.SPEECH_END:
                 if self.opt.manual_activity:
@@ -273,6 +292,7 @@ class Conversation:
                 end = self._last_speech or now
                 self.book.user_ended(end)
                 self.guard.user_ended(end)
+                self.turn.user_ended(end)
                 self.clock.speech_ended()
                 self.notify(ev.UserSpeechEnded(t=end))
                 ended = True
@@ -352,10 +372,15 @@ class Conversation:
         async for event in self.transport.events():
             if self._late(event):
                 continue
-            self._handle(event)
-            self.guard.on_event(event)
-            self.notify(event)
-            self._poke()
+            if isinstance(event, ev.InputTranscript):
+                self.turn.heard(event.text)  # the commit window depends on what was heard
+            admitted = self.turn.admit(event, time.monotonic())
+            if isinstance(event, ev.Interrupted) and not admitted:
+                # a held reply the service dropped (never heard): its late content and the
+                # turnComplete closing it are dropped as a cut's are, and no turn is booked
+                self.book.dropped(event.t if event.t is not None else time.monotonic())
+            self._deliver(admitted)
+            self.hold.changed()
         if self.book.awaiting_reply or not self._input_done:
             raise ServerError("the server closed the session unexpectedly", "try again")
 
@@ -367,6 +392,14 @@ class Conversation:
             self._reasoning = False
             return True
         return isinstance(event, CUT_CONTENT) and self.book.late(t)
+
+    def _deliver(self, events: list[Any]) -> None:
+        """Server events let through (or released by the turn policy's hold)."""
+        for event in events:
+            self._handle(event)
+            self.guard.on_event(event)
+            self.notify(event)
+        self._poke()
 
     def _handle(self, event: ev.LiveEvent | ev.Reconnect) -> None:
         book = self.book

@@ -275,6 +275,28 @@ class MuteChanged:
 
 
 @dataclass(frozen=True)
+class TurnHold:
+    """Turn-taking (``live/turn_policy.py``): ``waiting`` (a reply is held until the user has
+    surely finished), ``released`` (it is heard), ``discarded`` (the user went on: a false
+    start held back, never heard), ``noise`` (a sound that was no voice was ignored)."""
+
+    state: str
+    t: float | None = None
+
+    @property
+    def text(self) -> str:
+        return TURN_HOLD_TEXT.get(self.state, self.state)
+
+
+TURN_HOLD_TEXT = {
+    "waiting": "waiting to be sure you've finished",
+    "released": "speaking",
+    "discarded": "you went on: the early reply was dropped",
+    "noise": "noise ignored",
+}
+
+
+@dataclass(frozen=True)
 class ContextChange:
     """The session's instructions or tools were changed mid-session (``/system``, ``/style``,
     ``/tools``, ``/tool``): a notice for the view, a row in history, never a user turn."""
@@ -357,6 +379,7 @@ LocalEvent = (
     | ToolResults
     | Notice
     | MuteChanged
+    | TurnHold
     | Reconnect
     | ContextChange
     | Continued

@@ -77,6 +77,9 @@ class Options:
     # microphone (``idle_action``: end | mute); None: off
     idle_s: float | None = None
     idle_action: str = "end"
+    # turn-taking (live/turn_policy.py): low | normal | high; how long a reply is held after
+    # the end of speech before it is heard (client-driven turns, real time only)
+    turn_eagerness: str = "normal"
 
 
 class NoTools:

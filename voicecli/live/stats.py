@@ -38,6 +38,8 @@ class SessionStats:
     stall_steps: int = 0  # recovery steps taken (nudge, resume, new session)
     stalls_recovered: int = 0
     muted: bool = False
+    held_back: int = 0  # false starts held back: early replies dropped, never heard
+    noise_ignored: int = 0  # sounds the VAD took for speech that were no voice
     _user_end: float | None = None  # end of the user's turn; cleared at the first reply audio
 
     @property
@@ -83,6 +85,11 @@ class SessionStats:
             elif event.action != "give_up":
                 self.stalls += event.attempt == 1
                 self.stall_steps += 1
+        elif isinstance(event, ev.TurnHold):
+            if event.state == "discarded":
+                self.held_back += 1
+            elif event.state == "noise":
+                self.noise_ignored += 1
         return None
 
     def _turn_ended(self, event: ev.TurnEnded) -> None:
@@ -107,6 +114,8 @@ class Summary:
     spoken: int = 0
     silent: int = 0
     interrupted: int = 0
+    held_back: int = 0  # false starts held back (an early reply dropped, never heard)
+    noise_ignored: int = 0  # sounds the VAD took for speech that were no voice
     unanswered: int = 0  # utterances with no reply within reply_wait_s (also counted silent)
     latencies_s: list[float] = field(default_factory=list)
     seconds_in: float = 0.0
@@ -155,6 +164,7 @@ def finish_summary(s: Summary, conv: Any) -> None:
     st = conv.stats
     s.reconnects = st.reconnects
     s.stalls, s.stall_steps, s.stalls_recovered = st.stalls, st.stall_steps, st.stalls_recovered
+    s.held_back, s.noise_ignored = st.held_back, st.noise_ignored
     tok = st.tokens
     s.prompt_tokens, s.response_tokens, s.total_tokens = tok.prompt, tok.response, tok.total
     s.prompt_audio_tokens, s.prompt_text_tokens = tok.prompt_audio, tok.prompt_text

@@ -67,9 +67,10 @@ class RecordingClock:
         """The latest user frame held speech."""
         self._speech_end = self._frame[1]
 
-    def speech_started(self) -> None:
-        """The gate opened at the latest user frame: an utterance begins."""
-        self._user_start, self._user_stop = self._frame[0], None
+    def speech_started(self, lead_s: float = 0.0) -> None:
+        """The gate opened at the latest user frame: an utterance begins (``lead_s`` earlier:
+        the speech the onset needed before it opened)."""
+        self._user_start, self._user_stop = self._frame[0] - lead_s, None
         self._speech_end = self._frame[1]
 
     def speech_ended(self) -> None:

@@ -130,6 +130,12 @@ class TurnBook:
         turn = self._finish(t, TurnOutcome.INTERRUPTED, None)
         return turn
 
+    def dropped(self, t: float) -> None:
+        """The service dropped at ``t`` a reply that was held and never heard (a false start):
+        what it still sends of it, and the ``turnComplete`` closing it, are late as after a
+        cut; no turn was booked for it, so none ends."""
+        self.cut_at = t
+
     def late(self, t: float) -> bool:
         """Model content at ``t`` belongs to the interrupted generation (not to be played
         or shown): it comes after the cut, before its closing ``turnComplete``, within

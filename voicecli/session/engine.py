@@ -219,6 +219,7 @@ async def _run(
         timeout_s=settings.timeout,
         reply_wait_s=req.reply_wait_s,
         manual_activity=turn_mode(settings) == "client",
+        turn_eagerness=settings.turn_eagerness,
         prices=prices_for(settings.model, settings.tables),
         hold_audio_in_calls=not caps.audio_during_call,
         watchdog=settings.watchdog,

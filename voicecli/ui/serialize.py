@@ -35,6 +35,7 @@ _NAMES: dict[type, str] = {
     ev.ToolResults: "tool_result",
     ev.Notice: "notice",
     ev.MuteChanged: "mute",
+    ev.TurnHold: "turn_hold",
     ev.Reconnect: "reconnect",
     ev.ContextChange: "context_update",
     ev.Continued: "continued",

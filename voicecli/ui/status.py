@@ -28,6 +28,7 @@ SPEAKING = "speaking"
 RECONNECTING = "reconnecting"
 RECOVERING = "recovering"  # the model went quiet: the stall watchdog is at work
 MUTED = "muted"
+WAITING = ev.TURN_HOLD_TEXT["waiting"]  # a reply is held until the user surely finished
 
 SILENCE_DBFS = -90.0
 
@@ -87,6 +88,11 @@ class SessionStatus:
             self.state = THINKING if event.thought else SPEAKING
         elif isinstance(event, ev.UserSpeechStarted):
             self.state = HEARING
+        elif isinstance(event, ev.TurnHold):
+            if event.state == "waiting":
+                self.state = WAITING
+            elif event.state == "discarded":
+                self.state = HEARING
         elif isinstance(event, ev.InputTranscript):
             if self.state == LISTENING:
                 self.state = HEARING
@@ -173,6 +179,11 @@ class SessionStatus:
             parts.append(
                 f"{plural(st.stalls, 'stall')} ({st.stalls_recovered} recovered, "
                 f"{plural(st.stall_steps, 'step')})"
+            )
+        if st.held_back or st.noise_ignored:
+            parts.append(
+                f"{plural(st.held_back, 'false start')} held back, "
+                f"{plural(st.noise_ignored, 'noise')} ignored"
             )
         parts.append(f"{clock(now)} elapsed")
         left = self.time_left(now)

@@ -29,6 +29,8 @@ def format_summary(s: Summary) -> str:
             f"{plural(s.stall_steps, 'recovery step')})"
         )
     extra += ", ended idle (no speech)" if s.ended_idle else ""
+    extra += f", {plural(s.held_back, 'false start')} held back" if s.held_back else ""
+    extra += f", {plural(s.noise_ignored, 'noise')} ignored" if s.noise_ignored else ""
     cost = f", about {money(s.cost_usd)}" if s.cost_usd is not None else ""
     return (
         f"done: {plural(s.turns, 'turn')} ({s.spoken} spoken, {s.silent} silent by choice, "
