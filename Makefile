@@ -50,7 +50,7 @@ test: venv testdeps lint typecheck pytest
 bench: venv testdeps
 	@for b in bench/bench_gate.py bench/bench_talk.py bench/bench_turns.py bench/bench_soak.py \
 	          bench/bench_ui.py bench/bench_say.py bench/bench_devices.py bench/bench_starter.py bench/bench_streams.py bench/bench_echo.py \
-	          bench/bench_continue.py bench/bench_video.py; do \
+	          bench/bench_continue.py bench/bench_video.py bench/bench_help.py; do \
 	  echo "### $$b"; $(BIN)/python $$b || exit 1; done
 
 # The suite against the lowest google-genai that pyproject.toml allows, in a second venv.

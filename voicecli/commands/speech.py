@@ -5,17 +5,18 @@ from __future__ import annotations
 import asyncio
 import sys
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from voicecli import config as cfg
-from voicecli.audio.base import AudioSink
 from voicecli.commands.options import BaseUrlOpt, ConfigOpt, LangOpt, SimOpt, StyleOpt, TimeoutOpt
 from voicecli.errors import UsageError
 from voicecli.paths import check_paths
 from voicecli.session.simulator import simulator
-from voicecli.ui.status import plural
+
+if TYPE_CHECKING:
+    from voicecli.audio.base import AudioSink
 
 SpeakerOpt = Annotated[
     list[str] | None,
@@ -118,6 +119,8 @@ def say(
     plan = plan_job(job)
     with simulator(settings, None, sim) as settings:
         who = " and ".join(f"{s.name} ({s.voice})" for s in plan[0].speakers) or plan[0].voice
+        from voicecli.ui.status import plural  # the live events: not for --help
+
         print(f"voicecli: {who}, {job.model}, {plural(len(plan), 'part')}", file=sys.stderr)
         _speak(settings, plan, _speech_sink(out, file), out, job.stream)
 
@@ -182,6 +185,8 @@ def overview(
             if sink is None:
                 return
             plan = plan_turns(turns, hosts, job)
+            from voicecli.ui.status import plural
+
             print(
                 f"voicecli: voicing {plural(len(turns), 'turn')}, {plural(len(plan), 'part')}",
                 file=sys.stderr,
