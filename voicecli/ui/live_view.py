@@ -182,6 +182,8 @@ class LiveView:
         self._thread: threading.Thread | None = None
         self._stop = threading.Event()
         self._wake = threading.Event()
+        self.native_underruns = 0  # ALSA's "underrun occurred" lines, counted (stderr_capture)
+        self.show_underruns = False  # --debug: each one shown too
 
     # ------------------------------------------------------------------------ feeding
     def on_event(self, event: object, t: float) -> None:
@@ -305,6 +307,20 @@ class LiveView:
                 self._version += 1
                 return
         self.err_console.print(text, style="dim", highlight=False)
+
+    def native_line(self, line: str) -> None:
+        """A line a library wrote to stderr while the view owned the terminal: ALSA's
+        underruns counted, anything else a dim notice (``ui.stderr_capture``)."""
+        from voicecli.ui.stderr_capture import is_underrun
+
+        with self._lock:
+            if is_underrun(line):
+                self.native_underruns += 1
+                if not self.show_underruns:
+                    return
+            self._pending.append(Text.assemble(_stamp(self.now()), (f"· stderr: {line}", "dim")))
+            self._version += 1
+        self._wake.set()
 
     # ------------------------------------------------------------------------ drawing
     def now(self) -> float:
