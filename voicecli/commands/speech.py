@@ -118,6 +118,9 @@ def say(
     )
     plan = plan_job(job)
     with simulator(settings, None, sim) as settings:
+        from voicecli.live.transport import require_key
+
+        require_key(settings, "say")  # before the first line is printed
         who = " and ".join(f"{s.name} ({s.voice})" for s in plan[0].speakers) or plan[0].voice
         from voicecli.ui.status import plural  # the live events: not for --help
 
@@ -179,6 +182,9 @@ def overview(
     )  # fail early: before the text model
     try:
         with simulator(settings, None, sim) as settings:
+            from voicecli.live.transport import require_key
+
+            require_key(settings, "overview")
             print(f"voicecli: writing the script with {settings.text_model}", file=sys.stderr)
             turns = asyncio.run(write_script(settings, text, hosts, settings.text_model, words))
             print(render(turns), flush=True)

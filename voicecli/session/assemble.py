@@ -26,6 +26,7 @@ from voicecli.paths import check_paths
 from voicecli.session import listen as co
 from voicecli.session.audio import SessionAudio, open_listen_audio, open_talk_audio
 from voicecli.session.engine import TalkRequest, run_talk
+from voicecli.session.preflight import preflight
 from voicecli.session.signals import ctrl_c_stops, stop_signals_interrupt
 from voicecli.session.simulator import endpoint_name, simulator
 from voicecli.session.spec import SessionSpec
@@ -116,7 +117,8 @@ def _continuation(settings: Settings, spec: SessionSpec) -> Plan | None:
 
 
 def _check_files(settings: Settings, spec: SessionSpec) -> None:
-    """The input file and the output folders, checked before any banner is printed (with
+    """The input file, the output folders and whatever else needs no device or connection
+    (``preflight``), checked before any banner is printed (with
     --json, a failure is also the one ``error`` record on stdout)."""
     from voicecli.audio.files import check_audio_file
 
@@ -128,6 +130,7 @@ def _check_files(settings: Settings, spec: SessionSpec) -> None:
             {"--output": spec.output, "--record": spec.record, "--transcript": spec.transcript},
             audio_outputs=("--output", "--record"),
         )
+        preflight(settings, spec)  # the model, the key, what is shared
     except VoicecliError as e:
         if spec.json_out:
             from voicecli.ui.jsonl import JsonLinesView
