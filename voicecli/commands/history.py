@@ -37,7 +37,9 @@ def history_list(
 
     with _history_store() as store:
         rows = store.sessions(limit) if store else []
-    print("\n".join(history_text.session_list(rows)))
+    from voicecli.ui.tables import terminal_width
+
+    print("\n".join(history_text.session_list(rows, width=terminal_width())))
 
 
 @app.command("show", cls=Command)

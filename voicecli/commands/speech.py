@@ -214,4 +214,4 @@ def voices(config: ConfigOpt = None) -> None:
         (name + (" (default)" if name == default else ""), description)
         for name, description in voice_table().items()
     ]
-    print_table(("voice", "sounds"), rows)
+    print_table(("voice", "sounds"), rows, squeeze_last=True)

@@ -17,24 +17,30 @@ def _when(unix: float | None) -> str:
     return time.strftime("%Y-%m-%d %H:%M", time.localtime(unix)) if unix else "-"
 
 
-def session_list(rows: list[dict[str, Any]]) -> list[str]:
-    """One line per session; nothing is cut off (columns are as wide as their widest cell)."""
+def session_list(rows: list[dict[str, Any]], width: int | None = None) -> list[str]:
+    """One line per session; ids and models are never cut. With ``width`` (a terminal's),
+    the less useful columns go first and the first words are shortened to fit."""
     if not rows:
         return ["no conversations stored yet"]
-    mw = max(len("model"), *(len(r["model"] or "-") for r in rows))
-    ow = max(len("outcome"), *(len(outcome(r)) for r in rows))
-    lines = [
-        f"{'id':>5}  {'started':<16}  {'what':<6} {'via':<4} {'outcome':<{ow}} "
-        f"{'model':<{mw}} {'turns':>5} {'duration':>8}  first words"
-    ]
-    for r in rows:
-        first = " ".join((r["first_words"] or "").split())
-        lines.append(
-            f"{r['id']:>5}  {_when(r['started_at']):<16}  {r.get('command') or 'talk':<6} "
-            f"{via(r):<4} {outcome(r):<{ow}} {r['model'] or '-':<{mw}} "
-            f"{r['turns']:>5} {clock(r['duration_s'] or 0):>8}  {first}".rstrip()
+    from voicecli.ui.tables import plain_columns
+
+    headers = ("id", "started", "what", "via", "outcome", "model", "turns", "duration")
+    table = [
+        (
+            r["id"], _when(r["started_at"]), r.get("command") or "talk", via(r), outcome(r),
+            r["model"] or "-", r["turns"], clock(r["duration_s"] or 0),
+            " ".join((r["first_words"] or "").split()),
         )
-    return lines
+        for r in rows
+    ]  # fmt: skip
+    return plain_columns(
+        (*headers, "first words"),
+        table,
+        right=(0, 6, 7),
+        width=width,
+        drop=(3, 2, 7, 6, 1),
+        squeeze_last=True,
+    )
 
 
 def via(row: dict[str, Any]) -> str:
