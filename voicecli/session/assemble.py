@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from typing import Any
@@ -145,7 +146,15 @@ def _open_audio(settings: Settings, spec: SessionSpec) -> SessionAudio:
         return open_listen_audio(
             settings, has_file=has_file, then_talk=spec.then_talk, quiet=spec.quiet
         )
-    return open_talk_audio(settings, has_file=has_file)
+    piped = spec.typed_input and not _isatty(sys.stdin)
+    return open_talk_audio(settings, has_file=has_file, typed_only_ok=piped)
+
+
+def _isatty(stream: Any) -> bool:
+    try:
+        return bool(stream.isatty())
+    except (AttributeError, ValueError):
+        return False
 
 
 @contextlib.contextmanager
@@ -194,6 +203,9 @@ def _parts(settings: Settings, spec: SessionSpec, audio: SessionAudio, ui: TalkU
         return _Parts(spec.source, "speaking from a Python source", on_start)
     if audio.live is not None and spec.input is None:
         return _Parts(ui.metered(audio.live.source), audio.live.status, on_start)
+    if spec.input is None and ui.prompt is not None:  # no microphone: typed lines, to their end
+        hold = co.HoldSource(settings.frame_ms)
+        return _Parts(hold, "typing", co.typed_after(hold, ui.prompt, ctrl_c_stops(ui.status)))
     assert spec.input is not None
     if spec.kind == "talk":
         return _Parts(None, f"speaking {spec.input}", on_start)

@@ -1,11 +1,15 @@
-"""Plain output: finished lines on stdout ("you: ...", "gemini: ..."), status on stderr.
+"""Plain output: the conversation on stdout ("you: ...", "gemini: ...", tool calls and
+their results), status on stderr.
 
 Used when stdout is not a terminal and for scripted runs; the rich live view builds on the
-same events.
+same events. Lines come as the conversation goes: your line once the model starts to
+answer (or calls a tool), the model's words as they arrive, its marks and latency when the
+turn ends; a tool call in between ends the model's line and the next words start a new one.
 """
 
 from __future__ import annotations
 
+import json
 import sys
 from typing import TextIO
 
@@ -18,6 +22,23 @@ EXCERPT_CHARS = 200  # a tool call's arguments or result, as shown (a model may 
 def excerpt(value: object, limit: int = EXCERPT_CHARS) -> str:
     text = " ".join(str(value).split())
     return text if len(text) <= limit else f"{text[: limit - 1]}… ({len(text)} characters)"
+
+
+def call_text(name: str, args: dict[str, object]) -> str:
+    """``calculate(expression="2+2")``: a call as a person reads it."""
+    shown = ", ".join(
+        f"{k}={json.dumps(v, ensure_ascii=False, default=str)}" for k, v in args.items()
+    )
+    return f"{name}({excerpt(shown)})"
+
+
+def result_text(response: object) -> str:
+    """A tool's result as JSON text, shortened."""
+    try:
+        text = json.dumps(response, ensure_ascii=False, default=str)
+    except (TypeError, ValueError):
+        text = str(response)
+    return excerpt(text)
 
 
 def _fmt_t(t: float) -> str:
@@ -38,6 +59,10 @@ class PlainView:
         self._user_start: float | None = None
         self._model_start: float | None = None
         self._held: list[str] = []
+        self._heard = ""  # your words so far in this turn (input transcripts)
+        self._heard_shown = False  # your line is printed already
+        self._open = False  # the model's line is being written (no newline yet)
+        self._streamed = False  # some of the model's words of this turn are printed
 
     def _clear_input(self) -> None:
         if self.echo_input and self._input is not None and not self._asking:
@@ -51,7 +76,34 @@ class PlainView:
 
     def _print(self, text: str, stream: TextIO) -> None:
         self._clear_input()
+        if stream is self.out:
+            self._end_model_line()
         print(text, file=stream, flush=True)
+        self._draw_input()
+
+    def _end_model_line(self, tail: str = "") -> None:
+        if self._open:
+            print(tail, file=self.out, flush=True)
+            self._open = False
+
+    def _say_heard(self, t: float) -> None:
+        """Your line, once the model answers or calls a tool (the words are in by then)."""
+        if self._heard.strip() and not self._heard_shown:
+            said_at = self._user_start if self._user_start is not None else t
+            self._print(f"[{_fmt_t(said_at)}] you: {self._heard.strip()}", self.out)
+            self._heard_shown = True
+
+    def _model_words(self, text: str, t: float) -> None:
+        self._say_heard(t)
+        if not self._open:
+            self._clear_input()
+            start = self._model_start if self._model_start is not None else t
+            self.out.write(f"[{_fmt_t(start if not self._streamed else t)}] gemini: ")
+            self._open = self._streamed = True
+            self._draw_input()
+        self._clear_input()
+        self.out.write(text)
+        self.out.flush()
         self._draw_input()
 
     def set_input(self, text: str) -> None:
@@ -75,6 +127,7 @@ class PlainView:
         self._print(text, self.err)
 
     def on_session_end(self, record: dict[str, object]) -> None:
+        self._end_model_line(" [cut off]")  # a reply the session's end cut short
         for held in self._held:  # a reply that never finished: the typed lines still show
             self._print(held, self.out)
         self._held.clear()
@@ -94,21 +147,34 @@ class PlainView:
 
     def on_event(self, event: object, t: float) -> None:
         self._began(event, t)
-        if isinstance(event, ev.TurnEnded):
+        if isinstance(event, ev.InputTranscript):
+            self._heard += event.text
+        elif isinstance(event, ev.OutputTranscript) or (
+            isinstance(event, ev.ModelText) and not event.thought
+        ):
+            if event.text:
+                self._model_words(event.text, t)
+        elif isinstance(event, ev.TurnEnded):
             said_at = self._user_start if self._user_start is not None else t
             stamp = _fmt_t(self._model_start if self._model_start is not None else t)
-            if event.user_text:
+            if event.user_text and not self._heard_shown:
                 self._print(f"[{_fmt_t(said_at)}] you: {event.user_text}", self.out)
-                self._user_start = None
-            if event.outcome == "silent":
-                line = "(chose not to answer)"
-            else:
-                line = event.model_text or f"({event.audio_s:.1f} s of audio)"
-                if event.outcome == "interrupted":
-                    line += " [interrupted]"
+            self._user_start = None
+            self._heard, self._heard_shown = "", False
+            mark = " [interrupted]" if event.outcome == "interrupted" else ""
             lat = f"  ({event.latency_s * 1000:.0f} ms)" if event.latency_s is not None else ""
-            self._print(f"[{stamp}] gemini: {line}{lat}", self.out)
+            if self._open:
+                self._end_model_line(f"{mark}{lat}")
+            elif not self._streamed or mark:
+                if event.outcome == "silent":
+                    line = "(chose not to answer)"
+                elif self._streamed:
+                    line = mark.strip()
+                else:
+                    line = (event.model_text or f"({event.audio_s:.1f} s of audio)") + mark
+                self._print(f"[{stamp}] gemini: {line}{lat}", self.out)
             self._model_start = None
+            self._streamed = False
             for held in self._held:  # typed while this reply was under way: below it
                 self._print(held, self.out)
             self._held.clear()
@@ -119,11 +185,14 @@ class PlainView:
             else:
                 self._print(typed, self.out)
         elif isinstance(event, ev.ToolCall):
+            self._say_heard(t)
             for c in event.calls:
-                self.status(f"  tool call {c.name}({excerpt(c.args)})")
+                self._print(f"[{_fmt_t(t)}] tool call {call_text(c.name, dict(c.args))}", self.out)
         elif isinstance(event, ev.ToolResults):
             for r in event.results:
-                self.status(f"  tool result {r.name}: {excerpt(r.response)}")
+                self._print(
+                    f"[{_fmt_t(t)}] tool result {r.name}: {result_text(r.response)}", self.out
+                )
         elif isinstance(event, ev.ContextChange | ev.Continued | ev.MuteChanged):
             self.status(event.text)
         elif isinstance(event, ev.Notice):
