@@ -39,7 +39,7 @@ from voicecli.live.ports import (
 )
 from voicecli.live.stats import SessionStats, Summary, summary_tokens
 from voicecli.live.timeline import RecordingClock
-from voicecli.live.turns import TurnBook, TurnOutcome
+from voicecli.live.turns import STOPPED, TurnBook, TurnOutcome
 
 log = logging.getLogger(__name__)
 
@@ -157,6 +157,8 @@ class Conversation:
                 main = tg.create_task(self._main())
                 stop = tg.create_task(self._stop.wait())
                 await asyncio.wait({main, stop, down}, return_when=asyncio.FIRST_COMPLETED)
+                if stop.done():
+                    self._cut_reply()
                 for task in (main, stop, down):
                     task.cancel()
         except* VoicecliError as group:
@@ -166,6 +168,18 @@ class Conversation:
                 task.cancel()
             self._finish_summary()
         return self.summary
+
+    def _cut_reply(self) -> None:
+        """Stopped (Ctrl-C, /quit) while the model was answering: what it said so far ends
+        as an interrupted turn (reason ``STOPPED``), so the views and the history keep it."""
+        turn = self.book.current
+        if turn is None or not (turn.model_text.strip() or turn.audio_s):
+            return
+        now = time.monotonic()
+        cut = self.book.interrupted(now)
+        if cut is not None:
+            cut.reason = STOPPED
+            self._turn_ended(cut, now)
 
     def request_stop(self) -> None:
         """End the conversation cleanly (Ctrl-C, /quit): outputs are finalized by the caller."""

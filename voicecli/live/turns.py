@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from enum import Enum
 
 NO_REPLY = "NO_REPLY"  # reason of a silent turn made up for an utterance nobody answered
+STOPPED = "stopped"  # reason of a reply cut short by the user's end of the session
 
 
 class TurnOutcome(Enum):

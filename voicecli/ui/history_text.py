@@ -75,7 +75,9 @@ def _model_line(turn: dict[str, Any]) -> str:
     if turn["outcome"] == "silent":
         return "(chose not to answer)"
     text = turn["model_text"] or f"({turn['audio_s'] or 0:.1f} s of audio)"
-    return text + (" [interrupted]" if turn["outcome"] == "interrupted" else "")
+    if turn["outcome"] != "interrupted":
+        return text
+    return text + (" [cut off]" if turn.get("reason") == "stopped" else " [interrupted]")
 
 
 def _latency(turn: dict[str, Any]) -> str:

@@ -268,7 +268,8 @@ class LiveView:
             said = turn.model_text or self._model.strip()
             line.append(said or f"({turn.audio_s:.1f} s of audio)")
             if turn.outcome == "interrupted":
-                line.append("  ✂ interrupted", style="bold yellow")
+                cut = "cut off" if turn.reason == "stopped" else "interrupted"
+                line.append(f"  ✂ {cut}", style="bold yellow")
         if turn.latency_s is not None:
             line.append(f"  {ms(turn.latency_s)}", style="dim")
         self._pending.append(line)

@@ -161,7 +161,9 @@ class PlainView:
                 self._print(f"[{_fmt_t(said_at)}] you: {event.user_text}", self.out)
             self._user_start = None
             self._heard, self._heard_shown = "", False
-            mark = " [interrupted]" if event.outcome == "interrupted" else ""
+            mark = ""
+            if event.outcome == "interrupted":
+                mark = " [cut off]" if event.reason == "stopped" else " [interrupted]"
             lat = f"  ({event.latency_s * 1000:.0f} ms)" if event.latency_s is not None else ""
             if self._open:
                 self._end_model_line(f"{mark}{lat}")
