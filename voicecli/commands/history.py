@@ -10,6 +10,7 @@ from typing import Annotated, Any
 
 import typer
 
+from voicecli.commands import complete
 from voicecli.commands.options import Command, Group, in_range
 from voicecli.errors import ExitCode, OutputError, UsageError
 from voicecli.paths import check_paths, write_text_atomic
@@ -43,7 +44,11 @@ def history_list(
 
 
 @app.command("show", cls=Command)
-def history_show(session_id: Annotated[int, typer.Argument(help="Session id.")]) -> None:
+def history_show(
+    session_id: Annotated[
+        int, typer.Argument(help="Session id.", autocompletion=complete.history_ids)
+    ],
+) -> None:
     """One conversation, turn by turn."""
     from voicecli.ui import history_text
 
@@ -75,7 +80,9 @@ EXPORT_FORMATS = ("md", "json", "srt", "wav")
 
 @app.command("export", cls=Command)
 def history_export(
-    session_id: Annotated[int, typer.Argument(help="Session id.")],
+    session_id: Annotated[
+        int, typer.Argument(help="Session id.", autocompletion=complete.history_ids)
+    ],
     fmt: Annotated[
         str, typer.Option("--format", "-f", metavar="FORMAT", help="md | json | srt | wav.")
     ] = "md",
@@ -125,7 +132,9 @@ def history_export(
 
 @app.command("play", cls=Command)
 def history_play(
-    session_id: Annotated[int, typer.Argument(help="Session id.")],
+    session_id: Annotated[
+        int, typer.Argument(help="Session id.", autocompletion=complete.history_ids)
+    ],
     turn: Annotated[
         int | None,
         typer.Option("--turn", "-t", metavar="N", callback=at_least_1, help="Only turn N."),

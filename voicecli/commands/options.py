@@ -20,6 +20,7 @@ import typer
 import typer.core
 
 from voicecli import config as cfg
+from voicecli.commands import complete
 
 AUDIO = "Audio"
 MODEL = "Model"
@@ -50,11 +51,24 @@ def in_range(value: N | None, low: N, high: N | None = None) -> N | None:
 # ------------------------------------------------------------------------------ model
 ModelOpt = Annotated[
     str | None,
-    _opt("--model", "-m", panel=MODEL, metavar="NAME", help=f"Live model (default: {_D.model})."),
+    _opt(
+        "--model",
+        "-m",
+        panel=MODEL,
+        metavar="NAME",
+        help=f"Live model (default: {_D.model}).",
+        autocompletion=complete.models,
+    ),
 ]
 VoiceOpt = Annotated[
     str | None,
-    _opt("--voice", panel=MODEL, metavar="NAME", help="Prebuilt voice (default: the model's)."),
+    _opt(
+        "--voice",
+        panel=MODEL,
+        metavar="NAME",
+        help="Prebuilt voice (default: the model's).",
+        autocompletion=complete.voices,
+    ),
 ]
 LangOpt = Annotated[
     str | None, _opt("--language", panel=MODEL, metavar="CODE", help="Language, e.g. en-US.")
@@ -318,12 +332,20 @@ def _no_type(ctx: Any) -> None:
     return None
 
 
+_COMPLETION_HELP = {
+    "install_completion": "Install shell completion (bash, zsh, fish).",
+    "show_completion": "Print the shell completion script.",
+}
+
+
 class _PlainHelp:
     """Plain metavars for every parameter that does not name its own (and for ``--help``)."""
 
     def get_params(self, ctx: Any) -> Any:
         params = super().get_params(ctx)  # type: ignore[misc]
         for param in params:
+            if param.name in _COMPLETION_HELP:  # typer's own words run over two lines
+                param.help = _COMPLETION_HELP[param.name]
             if isinstance(param, typer.core.TyperArgument):  # its name says it; no type column
                 param.display_type_rich = _no_type  # type: ignore[method-assign]
             elif param.metavar is None:

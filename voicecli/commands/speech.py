@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from voicecli import config as cfg
+from voicecli.commands import complete
 from voicecli.commands.options import BaseUrlOpt, ConfigOpt, LangOpt, SimOpt, StyleOpt, TimeoutOpt
 from voicecli.errors import UsageError
 from voicecli.paths import check_paths
@@ -78,7 +79,10 @@ def say(
     ] = None,
     out: OutOpt = None,
     voice: Annotated[
-        str | None, typer.Option("--voice", help="Prebuilt voice (`voicecli voices`).")
+        str | None,
+        typer.Option(
+            "--voice", help="Prebuilt voice (`voicecli voices`).", autocompletion=complete.voices
+        ),
     ] = None,
     speaker: SpeakerOpt = None,
     style: Annotated[
