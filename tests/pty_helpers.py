@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import codecs
 import fcntl
 import os
 import pty
@@ -46,6 +47,7 @@ class Term:
         if stdout:
             out.close()  # type: ignore[union-attr]
         self.seen = ""
+        self._decoder = codecs.getincrementaldecoder("utf-8")("replace")  # split characters
 
     def read(self, timeout: float) -> bool:
         ready, _, _ = select.select([self.master], [], [], timeout)
@@ -55,7 +57,7 @@ class Term:
             data = os.read(self.master, 65536)
         except OSError:  # the child closed the terminal
             return False
-        self.seen += data.decode("utf-8", "replace")
+        self.seen += self._decoder.decode(data)
         return bool(data)
 
     def expect(self, text: str, within: float = 40.0) -> None:

@@ -20,7 +20,10 @@ def sim_cmd(
         typer.Option("--api-key", help="Accept only this key (default: any non-empty key)."),
     ] = None,
     cert_dir: Annotated[
-        Path | None, typer.Option("--cert-dir", help="Where to write ca.pem (default: data dir).")
+        Path | None,
+        typer.Option(
+            "--cert-dir", metavar="DIR", help="Where to write ca.pem (default: data dir)."
+        ),
     ] = None,
 ) -> None:
     """Run the local Live API simulator (TLS) until Ctrl-C."""
