@@ -13,7 +13,7 @@ from typer.models import CommandInfo
 
 from voicecli import __version__
 from voicecli import config as cfg
-from voicecli.commands import devices, doctor, history, key, sim, speech, talk
+from voicecli.commands import config_cmd, devices, doctor, history, key, sim, speech, talk
 from voicecli.commands.options import Command, Group
 from voicecli.errors import ExitCode
 from voicecli.redaction import (
@@ -78,6 +78,7 @@ app.command(cls=Command)(speech.say)
 app.command(cls=Command)(speech.overview)
 app.command(cls=Command)(speech.voices)
 app.command(cls=Command)(doctor.doctor)
+app.command(cls=Command)(config_cmd.config)
 app.add_typer(key.app, name="key")
 app.add_typer(history.app, name="history")
 
