@@ -36,6 +36,11 @@ from voicecli.ui.summary import format_summary
 from voicecli.ui.talk_ui import TalkUI, talk_ui
 from voicecli.video.options import describe
 
+SIM_WORDS = (
+    "the simulator recognises no speech: 'you' lines are its scenario's script "
+    '(or "(speech 1.2 s)"), not your words'
+)
+
 
 def run_session(settings: Settings, spec: SessionSpec) -> Summary:
     """One session from start to end; raises ``VoicecliError`` subclasses on failure.
@@ -66,6 +71,8 @@ def _run_session(settings: Settings, spec: SessionSpec) -> Summary:
         caps = capabilities.lookup(settings.model, "vertex" if settings.vertex else "developer")
         for note in audio.notes:
             ui.status(f"note: {note}")
+        if spec.sim:  # the scenario's words are no recognition of yours: say so up front
+            ui.status(f"note: {SIM_WORDS}")
         parts = _parts(settings, spec, audio, ui)
         about = f"; topics: {', '.join(spec.topics)}" if spec.topics else ""
         shared = describe(spec.share)
