@@ -17,8 +17,8 @@ $(BIN)/voicecli: pyproject.toml
 	$(PY) -m venv $(VENV)
 	@echo "make: upgrading pip"
 	$(BIN)/pip install -q --upgrade pip
-	@echo "make: installing voicecli[dev,aec,mcp,silero,video] and its dependencies"
-	$(BIN)/pip install -q --disable-pip-version-check -e '.[dev,aec,mcp,silero,video]'
+	@echo "make: installing voicecli[dev,aec,mcp,silero,video] and its dependencies (pip shows each)"
+	$(BIN)/pip install --progress-bar on --disable-pip-version-check -e '.[dev,aec,mcp,silero,video]'
 	@echo "make: $(VENV) is ready"
 	touch $@
 

@@ -157,13 +157,16 @@ def demo(
     *,
     flags: Flags,
 ) -> None:
-    """A conversation with the built-in simulator: a generated WAV in, the reply out."""
-    from voicecli.demo import make_demo_input
+    """A conversation with the built-in simulator: a generated WAV in, the reply out (and
+    played, when there is a speaker)."""
+    from voicecli.demo import make_demo_input, next_steps, open_speaker
     from voicecli.session import SessionSpec, run_session
 
+    settings = flags.settings()
     out_dir.mkdir(parents=True, exist_ok=True)
     wav, spoken = make_demo_input(out_dir / "demo-input.wav")
     print(f"demo input: {wav} ({'espeak-ng speech' if spoken else 'synthetic speech'})")
+    speaker = open_speaker(settings)
     spec = SessionSpec(
         input=wav,
         output=out_dir / "demo-reply.wav",
@@ -171,9 +174,15 @@ def demo(
         transcript=out_dir / "demo-transcript.jsonl",
         fast=not realtime,
         sim=True,
+        sinks=[speaker] if speaker is not None else [],
     )
-    run_session(flags.settings(), spec)
+    try:
+        run_session(settings, spec)
+    finally:
+        if speaker is not None:
+            speaker.close()
     print(
         f"wrote {out_dir}/demo-reply.wav (model), {out_dir}/demo-conversation.wav "
         f"(both sides), {out_dir}/demo-transcript.jsonl"
     )
+    print(next_steps())
