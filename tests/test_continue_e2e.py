@@ -78,7 +78,7 @@ def test_forgotten_handle_seeds_history(sim_factory, tmp_path, wav, monkeypatch,
     capsys.readouterr()
     assert main(["listen", "-c", "--quiet", "--fast", "-i", str(wav)]) == 0  # listen too
     err = capsys.readouterr().err
-    assert "new session, 4 earlier turns seeded" in err
+    assert "new session, 2 earlier turns seeded" in err  # two exchanges (issue 31)
     refused = [s for s in sim.sessions if s.close_code == 1007]
     assert len(refused) == 2 and "expired" in (refused[0].close_reason or "")
     seeded = sim.sessions[-1].seeded_turns

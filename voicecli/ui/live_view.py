@@ -32,27 +32,9 @@ from rich.text import Text
 from voicecli.live import events as ev
 from voicecli.live.stats import SessionStats
 from voicecli.ui.confirm import Question
-from voicecli.ui.status import (
-    HEARING,
-    LISTENING,
-    MUTED,
-    RECONNECTING,
-    SPEAKING,
-    THINKING,
-    SessionStatus,
-    clock,
-    ms,
-)
+from voicecli.ui.status import SessionStatus, clock, ms
+from voicecli.ui.status_line import METER_STEPS, status_line
 
-STATE_STYLE = {
-    LISTENING: "green",
-    HEARING: "bold cyan",
-    THINKING: "yellow",
-    SPEAKING: "bold magenta",
-    RECONNECTING: "bold red",
-    MUTED: "red",
-}
-METER_STEPS = 8
 ARGS_CHARS = 160
 
 
@@ -354,32 +336,7 @@ class LiveView:
         return Group(*parts)
 
     def status_line(self, now: float) -> Text:
-        s = self.session
-        state = s.shown_state
-        line = Text.assemble(
-            ("● ", STATE_STYLE.get(state, "")), (state, STATE_STYLE.get(state, ""))
-        )
-        if s.muted:
-            line.append(" │ mic ", style="dim")
-            line.append("off", style="red")
-        elif s.level_known:  # a microphone is metering (a file being streamed has no mic)
-            line.append(" │ mic ", style="dim")
-            filled = s.level_bucket(METER_STEPS)
-            line.append("▮" * filled, style="green" if filled < METER_STEPS - 1 else "red")
-            line.append("▯" * (METER_STEPS - filled), style="dim")
-            line.append(f" {max(-90.0, s.level_dbfs):.0f} dB", style="dim")
-        line.append(f" │ latency {ms(s.last_latency_s)}", style="dim")
-        line.append(f" │ {clock(now)}", style="dim")
-        left = s.time_left(now)
-        if left is not None:
-            line.append(" │ ", style="dim")
-            line.append(f"{clock(left)} left", style="bold red" if left < 60 else "dim")
-        line.append(f" │ {s.total_tokens:,} tokens", style="dim")
-        if s.sharing is not None:
-            line.append(" │ ", style="dim")
-            line.append(f"▣ {s.sharing.short()}", style="yellow" if s.sharing.shared else "dim")
-        line.no_wrap, line.overflow = True, "ellipsis"  # always one row, whatever the width
-        return line
+        return status_line(self.session, now, self.console.width)
 
     def tick(self, now: float | None = None) -> bool:
         """Print finished items and redraw if anything visible changed; True when drawn."""
