@@ -77,8 +77,9 @@ def test_round_trip_list_show_search_export() -> None:
     assert data["summary"]["turns"] == 4 and len(data["usage"]) == 2
 
     shown = "\n".join(history_text.show(data))
-    assert "[00:03] you: Hello, can you hear me?" in shown
-    assert "[00:03] gemini: Hi! Yes, I can. (420 ms)" in shown
+    # each side stamped when it began (the reply's audio at 0.5 s; issue 31), not both at the end
+    assert "[00:00] you: Hello, can you hear me?" in shown
+    assert "[00:00] gemini: Hi! Yes, I can. (420 ms)" in shown
     assert "[00:04] you (typed): what time is it in Tokyo?" in shown
     assert 'tool get_time({"tz": "Asia/Tokyo"}) -> {"result": "09:30"} [ok, 120 ms]' in shown
     assert "gemini: Once upon a [interrupted]" in shown

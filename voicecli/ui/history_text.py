@@ -56,7 +56,9 @@ def outcome(row: dict[str, Any]) -> str:
 
 
 def timeline(data: dict[str, Any]) -> list[tuple[float, str, dict[str, Any]]]:
-    """(t, kind, row) in the order things happened: typed lines, tool calls, turns."""
+    """(t, kind, row) in the order things happened: typed lines, tool calls, your side of a
+    turn (``you``, at the utterance's start) and the model's (``turn``, at the reply's first
+    sound), so the stamps agree with the live view and the subtitles (issue 31)."""
     items: list[tuple[float, int, str, dict[str, Any]]] = []
     for row in data["transcripts"]:
         if row["role"] == "typed":
@@ -66,9 +68,18 @@ def timeline(data: dict[str, Any]) -> list[tuple[float, str, dict[str, Any]]]:
     for row in data.get("controls", []):
         items.append((row["t"], 0, "control", row))
     for row in data["turns"]:
-        items.append((row["t"], 2, "turn", row))
+        if row["user_text"]:  # never after the reply it got (nor, unstored, its end)
+            said = min(_start(row, "user_start"), _start(row, "model_start"))
+            items.append((said, 2, "you", row))
+        items.append((_start(row, "model_start"), 3, "turn", row))
     items.sort(key=lambda i: (i[0], i[1]))
     return [(t, kind, row) for t, _, kind, row in items]
+
+
+def _start(row: dict[str, Any], key: str) -> float:
+    """When one side of a turn began (the turn's end when no span was stored)."""
+    value = row.get(key)
+    return float(row["t"] if value is None else value)
 
 
 def _model_line(turn: dict[str, Any]) -> str:
@@ -167,9 +178,9 @@ def show(data: dict[str, Any]) -> list[str]:
             lines.append(f"{stamp} {control_line(row)}")
         elif kind == "tool":
             lines.append(f"{stamp} tool {_tool(row)}")
+        elif kind == "you":
+            lines.append(f"{stamp} you: {row['user_text']}")
         else:
-            if row["user_text"]:
-                lines.append(f"{stamp} you: {row['user_text']}")
             used = per_turn.get(row["idx"])
             tokens = f" [{used} tokens]" if used else ""
             lines.append(f"{stamp} gemini: {_model_line(row)}{_latency(row)}{tokens}")
@@ -188,9 +199,9 @@ def markdown(data: dict[str, Any]) -> str:
             out.append(f"{stamp} _{control_line(row)}_  ")
         elif kind == "tool":
             out.append(f"{stamp} 🛠 `{_tool(row)}`  ")
+        elif kind == "you":
+            out.append(f"{stamp} **you**: {row['user_text']}  ")
         else:
-            if row["user_text"]:
-                out.append(f"{stamp} **you**: {row['user_text']}  ")
             line = _model_line(row)
             if row["outcome"] != "spoken":
                 line = f"_{line}_"

@@ -57,6 +57,7 @@ class PlainView:
         self._input: str | None = None
         self._asking = False
         self._user_start: float | None = None
+        self._next_user_start: float | None = None  # an utterance begun during a reply
         self._model_start: float | None = None
         self._held: list[str] = []
         self._heard = ""  # your words so far in this turn (input transcripts)
@@ -134,9 +135,12 @@ class PlainView:
 
     def _began(self, event: object, t: float) -> None:
         """Note when the utterance and the reply in progress began (their lines' stamps)."""
-        if isinstance(event, ev.UserSpeechStarted | ev.InputTranscript) or (
+        starts = isinstance(event, ev.UserSpeechStarted) or (
             isinstance(event, ev.VoiceActivity) and event.kind == "start"
-        ):
+        )
+        if starts and self._model_start is not None and self._user_start is not None:
+            self._next_user_start = t  # a barge-in: the next turn's utterance begins
+        elif starts or isinstance(event, ev.InputTranscript):
             if self._user_start is None:
                 self._user_start = t
         elif self._model_start is None and (
@@ -159,7 +163,7 @@ class PlainView:
             stamp = _fmt_t(self._model_start if self._model_start is not None else t)
             if event.user_text and not self._heard_shown:
                 self._print(f"[{_fmt_t(said_at)}] you: {event.user_text}", self.out)
-            self._user_start = None
+            self._user_start, self._next_user_start = self._next_user_start, None
             self._heard, self._heard_shown = "", False
             mark = ""
             if event.outcome == "interrupted":
