@@ -157,8 +157,10 @@ def demo(
     *,
     flags: Flags,
 ) -> None:
-    """A conversation with the built-in simulator: a generated WAV in, the reply out (and
-    played, when there is a speaker)."""
+    """A conversation with the built-in simulator: a generated WAV in, the reply out.
+
+    The replies also play when there is a speaker; the end says what to try next.
+    """
     from voicecli.demo import make_demo_input, next_steps, open_speaker
     from voicecli.session import SessionSpec, run_session
 
