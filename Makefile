@@ -17,8 +17,8 @@ $(BIN)/voicecli: pyproject.toml
 	$(PY) -m venv $(VENV)
 	@echo "make: upgrading pip"
 	$(BIN)/pip install -q --upgrade pip
-	@echo "make: installing voicecli[dev,aec,mcp,silero,video] and its dependencies"
-	$(BIN)/pip install -q --disable-pip-version-check -e '.[dev,aec,mcp,silero,video]'
+	@echo "make: installing voicecli[dev,aec,mcp,silero,video] and its dependencies (pip shows each)"
+	$(BIN)/pip install --progress-bar on --disable-pip-version-check -e '.[dev,aec,mcp,silero,video]'
 	@echo "make: $(VENV) is ready"
 	touch $@
 
@@ -58,7 +58,7 @@ test: venv testdeps
 bench: venv testdeps
 	@for b in bench/bench_gate.py bench/bench_talk.py bench/bench_turns.py bench/bench_turn_taking.py bench/bench_soak.py \
 	          bench/bench_ui.py bench/bench_say.py bench/bench_devices.py bench/bench_starter.py bench/bench_streams.py bench/bench_echo.py \
-	          bench/bench_continue.py bench/bench_video.py; do \
+	          bench/bench_continue.py bench/bench_video.py bench/bench_help.py; do \
 	  echo "### $$b"; $(BIN)/python $$b || exit 1; done
 
 # The suite against the lowest google-genai that pyproject.toml allows, in a second venv.

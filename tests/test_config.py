@@ -107,7 +107,7 @@ def test_key_remove_twice_says_so(capsys: pytest.CaptureFixture[str]) -> None:
     ("where", "message"),
     [
         ("flag", r"^unknown voice 'Nobody' \(`voicecli voices` lists them\)$"),
-        ("file", r"config.toml: unknown voice 'Nobody'"),
+        ("file", r"config.toml:1: unknown voice 'Nobody'"),  # issue 31: with the line
         ("env", r"^VOICECLI_VOICE: unknown voice 'Nobody'"),
     ],
 )

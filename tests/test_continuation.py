@@ -42,7 +42,7 @@ def test_plan_picks_the_handle_or_seeds_the_whole_conversation() -> None:
     assert [t.text for t in p.seed] == ["question 1", "answer 1", "question 2", "answer 2"]
     old = plan(store, None, Settings(resume_window_s=0), now=10**12)
     assert old.handle is None and "older than resume_window_s" in (old.why_no_handle or "")
-    assert "4 earlier turns seeded" in old.message("seeded")
+    assert "2 earlier turns seeded" in old.message("seeded")  # two exchanges (issue 31)
     assert plan(store, one, Settings(resume=False)).handle is None
     with pytest.raises(UsageError):
         plan(store, 99, Settings())

@@ -78,7 +78,7 @@ def test_forgotten_handle_seeds_history(sim_factory, tmp_path, wav, monkeypatch,
     capsys.readouterr()
     assert main(["listen", "-c", "--quiet", "--fast", "-i", str(wav)]) == 0  # listen too
     err = capsys.readouterr().err
-    assert "new session, 4 earlier turns seeded" in err
+    assert "new session, 2 earlier turns seeded" in err  # two exchanges (issue 31)
     # issue 27: refused with 1008 (the simulator's default; the real code is not
     # documented), which is not taken for a missing model: the message says what happened
     assert "the server refused its handle, close 1008" in err

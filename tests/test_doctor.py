@@ -45,7 +45,8 @@ def test_doctor_reports_bad_config(tmp_path) -> None:
     bad.write_text("frame_ms = 7\n")
     proc = run_cli("doctor", "--config", str(bad))
     assert proc.returncode == int(ExitCode.USAGE)
-    assert "!! config: frame_ms must be 10, 20 or 30" in proc.stdout
+    assert "!! config: " in proc.stdout  # issue 31: the file and line are named too
+    assert "c.toml:1: frame_ms must be 10, 20 or 30" in proc.stdout
 
 
 def test_doctor_reports_unknown_model() -> None:

@@ -230,7 +230,10 @@ def test_output_write_errors_have_their_own_code(speech: Path, sim_factory, tmp_
         env=sim_env(sim_factory()),
     )
     assert_one_line_error(proc, ExitCode.OUTPUT, "/dev/full")
-    proc = run_cli("talk", "--input", str(speech), "--transcript", "/proc/nope.jsonl")
+    proc = run_cli(  # a key: a keyless run is refused first (issue 31, before any banner)
+        "talk", "--input", str(speech), "--transcript", "/proc/nope.jsonl",
+        env={"GEMINI_API_KEY": "placeholder-key"},
+    )  # fmt: skip
     assert_one_line_error(proc, ExitCode.OUTPUT, "/proc/nope.jsonl")
 
 

@@ -85,7 +85,7 @@ def turn_end(row: dict[str, Any]) -> float:
 
 def turn_span(data: dict[str, Any], turn: int) -> tuple[float, float]:
     """Seconds of the recording that hold turn ``turn`` (1-based, as ``history show``
-    numbers them): from the end of the turn before (or a moment before its utterance) to
+    numbers them): from a moment before its utterance (else the end of the turn before) to
     the end of this one, a moment after it but never into the next utterance."""
     turns = data["turns"]
     if not 1 <= turn <= len(turns):
@@ -93,8 +93,8 @@ def turn_span(data: dict[str, Any], turn: int) -> tuple[float, float]:
     start = turn_end(turns[turn - 2]) if turn > 1 else 0.0
     row = turns[turn - 1]
     user_start = row.get("user_start")
-    if user_start is not None:
-        start = min(start, user_start) if turn == 1 else max(start, user_start - 0.3)
+    if user_start is not None:  # a moment before the utterance, even one that barged in
+        start = min(start, user_start) if turn == 1 else user_start - 0.3
     end = turn_end(row) + 0.3
     after = turns[turn].get("user_start") if turn < len(turns) else None
     if after is not None and after > turn_end(row):

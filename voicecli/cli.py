@@ -13,7 +13,7 @@ from typer.models import CommandInfo
 
 from voicecli import __version__
 from voicecli import config as cfg
-from voicecli.commands import devices, doctor, history, key, sim, speech, talk
+from voicecli.commands import config_cmd, devices, doctor, history, key, sim, speech, talk
 from voicecli.commands.options import Command, Group
 from voicecli.errors import ExitCode
 from voicecli.redaction import (
@@ -32,7 +32,7 @@ def _typer() -> typer.Typer:
         name="voicecli",
         help="Talk with Gemini's native-audio Live models from the terminal.",
         no_args_is_help=True,
-        add_completion=False,
+        add_completion=True,  # --install-completion / --show-completion (bash, zsh, fish)
         pretty_exceptions_enable=False,
     )
 
@@ -78,6 +78,7 @@ app.command(cls=Command)(speech.say)
 app.command(cls=Command)(speech.overview)
 app.command(cls=Command)(speech.voices)
 app.command(cls=Command)(doctor.doctor)
+app.command(cls=Command)(config_cmd.config)
 app.add_typer(key.app, name="key")
 app.add_typer(history.app, name="history")
 
@@ -118,6 +119,7 @@ def main(argv: list[str] | None = None) -> int:
     args, debug = debug_first(list(sys.argv[1:] if argv is None else argv))
     args = fill_optional_values(args)  # --screen, --camera without a value
     debug = debug or os.environ.get("VOICECLI_DEBUG") == "1"
+    _completion_instruction()
     redacting_hooks()
     command = typer.main.get_command(app_for(args))
     try:
@@ -148,6 +150,19 @@ def main(argv: list[str] | None = None) -> int:
             print(f"error: unexpected {text} (run with --debug and report it)", file=sys.stderr)
             code = int(ExitCode.FAILURE)
     return code
+
+
+def _completion_instruction() -> None:
+    """``_VOICECLI_COMPLETE=bash_source`` (click's order, as click's docs show it) works
+    as typer's ``source_bash`` does."""
+    value = os.environ.get(COMPLETE_VAR, "")
+    first, _, second = value.partition("_")
+    if first in SHELLS and second in ("source", "complete"):
+        os.environ[COMPLETE_VAR] = f"{second}_{first}"
+
+
+COMPLETE_VAR = "_VOICECLI_COMPLETE"
+SHELLS = ("bash", "zsh", "fish", "powershell", "pwsh")
 
 
 def _env_key() -> str | None:

@@ -12,6 +12,8 @@ printed: ``Settings.__repr__`` hides it.
 
 from __future__ import annotations
 
+import contextlib
+import difflib
 import math
 import os
 import re
@@ -370,29 +372,64 @@ def others_can_change(path: Path) -> str | None:
     )
 
 
+def _key_lines(path: Path) -> dict[str, int]:
+    """The line of each top-level ``key =`` in a config file (for errors naming it)."""
+    lines: dict[str, int] = {}
+    with contextlib.suppress(OSError, UnicodeDecodeError):
+        for n, line in enumerate(path.read_text().splitlines(), 1):
+            m = re.match(r"\s*([A-Za-z0-9_]+)\s*=", line)
+            if m and not line.lstrip().startswith("["):
+                lines.setdefault(m.group(1), n)
+            elif line.lstrip().startswith("["):
+                break  # a table begins: the rest are its keys, not settings
+    return lines
+
+
+def _unknown_key(path: Path, line: int | None, key: str, names: set[str]) -> ConfigError:
+    close = difflib.get_close_matches(key, sorted(names | set(RAW_TABLES)), n=1)
+    guess = f"did you mean {close[0]!r}? " if close else ""
+    where = f"{path}:{line}" if line else str(path)
+    return ConfigError(
+        f"{where}: unknown setting {key!r}",
+        f"{guess}`voicecli config --example` shows every setting",
+    )
+
+
+def _with_source(e: ConfigError, sources: dict[str, str | None]) -> ConfigError:
+    """A check of the combined settings failed: say where the value came from."""
+    name = e.message.split(" ", 1)[0].rstrip(",")
+    if name not in sources:
+        return e
+    source = sources[name] or "--" + name.replace("_", "-")
+    return ConfigError(f"{source}: {e.message}", e.hint)
+
+
 def load(
     config_path: Path | None = None,
     flags: dict[str, Any] | None = None,
     env: dict[str, str] | None = None,
+    sources: dict[str, str | None] | None = None,
 ) -> Settings:
-    """Build the Settings: defaults < config file < environment < flags."""
+    """Build the Settings: defaults < config file < environment < flags. ``sources``, when
+    given, is filled with where each value came from (``FILE:LINE``, ``VOICECLI_X``, None
+    for a flag)."""
     env = dict(os.environ) if env is None else env
     path = config_path or home_dir() / "config.toml"
     raw = read_file(path, required=config_path is not None)
+    lines = _key_lines(path) if raw else {}
     names = _names()
     values: dict[str, Any] = {}
-    sources: dict[str, str | None] = {}  # where a value came from (None: a flag)
+    sources = {} if sources is None else sources  # where a value came from (None: a flag)
     tables: dict[str, Any] = {}
     for key, value in raw.items():
+        where = f"{path}:{lines[key]}" if key in lines else str(path)
         if key in RAW_TABLES:
             tables[key] = value
         elif key in names:
-            values[key] = _coerce(key, value, str(path))
-            sources[key] = str(path)
+            values[key] = _coerce(key, value, where)
+            sources[key] = where
         else:
-            raise ConfigError(
-                f"{path}: unknown setting {key!r}", "see config.example.toml for every setting"
-            )
+            raise _unknown_key(path, lines.get(key), key, names)
     for name in names - {"api_key"}:
         env_value = env.get(ENV_PREFIX + name.upper())
         if env_value not in (None, ""):
@@ -404,8 +441,10 @@ def load(
             sources[name] = None
     if "base_url" not in values and env.get("GOOGLE_GEMINI_BASE_URL"):
         values["base_url"] = env["GOOGLE_GEMINI_BASE_URL"]
+        sources["base_url"] = "GOOGLE_GEMINI_BASE_URL"
     if "ca_file" not in values and env.get("SSL_CERT_FILE"):
         values["ca_file"] = env["SSL_CERT_FILE"]
+        sources["ca_file"] = "SSL_CERT_FILE"
     for name in ("voice", "tts_voice"):  # a voice-shaped name: is it in the voice table?
         if isinstance(values.get(name), str) and _VOICE.fullmatch(values[name]):
             values[name] = _known_voice(values[name], sources.get(name))
@@ -413,9 +452,12 @@ def load(
         env, values.get("api_key"), key_file()
     )
     unsafe = others_can_change(path)
-    settings = _validate(
-        Settings(**values, tables=tables, file_warnings=(unsafe,) if unsafe else ())
-    )
+    try:
+        settings = _validate(
+            Settings(**values, tables=tables, file_warnings=(unsafe,) if unsafe else ())
+        )
+    except ConfigError as e:
+        raise _with_source(e, sources) from None
     if settings.vad == "off" and values.get("turn_detection") in ("client", "manual"):
         # asked for, not defaulted: without a gate only the server can end a turn
         raise ConfigError(

@@ -48,7 +48,9 @@ class Plan:
 
     def seeded_note(self) -> str:
         """One line: what the seed holds and what it left out."""
-        line = f"{len(self.seed)} earlier turns seeded"
+        # a turn is what you said and the reply: two seeded messages, one turn
+        n = sum(1 for t in self.seed if t.role == "user") or len(self.seed)
+        line = f"{n} earlier turn{'' if n == 1 else 's'} seeded"
         if self.left_out:
             line += (
                 f"; {self.left_out} older turns (~{self.left_out_tokens} tokens) left out "

@@ -1,8 +1,11 @@
-"""The demo's input: two spoken questions (espeak-ng when installed, else speech-like sound)."""
+"""The demo: its input (spoken questions: espeak-ng when installed, else speech-like sound), the
+speaker it plays the replies on when there is one, and what to try next."""
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -33,3 +36,30 @@ def make_demo_input(path: Path) -> tuple[Path, bool]:
         return path, False
     synth.write_wav(path, np.concatenate(pieces), RATE)
     return path, True
+
+
+NEXT_STEPS = (
+    ("voicecli talk --sim", "talk with the simulator from your microphone (Ctrl-C ends)"),
+    ("voicecli devices --test", "check your microphone and speaker"),
+    ("voicecli key set", "store your Gemini API key; then `voicecli talk`"),
+)
+
+
+def next_steps() -> str:
+    """The commands a new user tries next, one a line."""
+    width = max(len(cmd) for cmd, _ in NEXT_STEPS)
+    lines = [f"  {cmd:<{width}}  {what}" for cmd, what in NEXT_STEPS]
+    return "\n".join(["next:", *lines])
+
+
+def open_speaker(settings: Any) -> Any:
+    """The speaker the replies play on, or None (no device: said, and the files are written)."""
+    from voicecli.errors import DeviceError
+
+    try:
+        from voicecli.audio.speaker import SpeakerSink
+
+        return SpeakerSink(settings.output_device)
+    except (DeviceError, ImportError, OSError) as e:
+        print(f"not playing the replies: {getattr(e, 'message', e)}", file=sys.stderr)
+        return None

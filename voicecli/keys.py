@@ -154,7 +154,8 @@ _HEADER = re.compile(
     r"|authorization[\"']?\s*[:=]\s*b?[\"']?(?:token\s+|bearer\s+)?"
     r"|(?<![a-z])api[_-]?key[\"']?\s*[:=]\s*[\"']?"
     r"|[?&]key="
-    r")([^\s\"',;&)}\]]+)"
+    r")(?!(?:\.\.\.|…|<[^>\s]*>)(?:[\s\"',;&)}\]]|$))"  # a placeholder in a hint: no value
+    r"([^\s\"',;&)}\]]+)"
 )
 _TOKEN_CHARS = r"A-Za-z0-9_\-"
 SHORT_KEY = 6

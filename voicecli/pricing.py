@@ -47,7 +47,7 @@ def prices_for(model: str, tables: dict[str, Any]) -> Prices:
     """The price table for ``model``: config ``[prices.MODEL]`` over ``[prices.default]``."""
     raw = tables.get("prices") or {}
     if not isinstance(raw, dict):
-        raise ConfigError("[prices] must be a table of tables", "see config.example.toml")
+        raise ConfigError("[prices] must be a table of tables", "see `voicecli config --example`")
     out = DEFAULT
     for name in ("default", model):
         entry = raw.get(name)

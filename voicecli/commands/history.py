@@ -10,6 +10,7 @@ from typing import Annotated, Any
 
 import typer
 
+from voicecli.commands import complete
 from voicecli.commands.options import Command, Group, in_range
 from voicecli.errors import ExitCode, OutputError, UsageError
 from voicecli.paths import check_paths, write_text_atomic
@@ -38,11 +39,17 @@ def history_list(
 
     with _history_store() as store:
         rows = safe_value(store.sessions(limit)) if store else []
-    print("\n".join(history_text.session_list(rows)))
+    from voicecli.ui.tables import terminal_width
+
+    print("\n".join(history_text.session_list(rows, width=terminal_width())))
 
 
 @app.command("show", cls=Command)
-def history_show(session_id: Annotated[int, typer.Argument(help="Session id.")]) -> None:
+def history_show(
+    session_id: Annotated[
+        int, typer.Argument(help="Session id.", autocompletion=complete.history_ids)
+    ],
+) -> None:
     """One conversation, turn by turn."""
     from voicecli.ui import history_text
 
@@ -74,7 +81,9 @@ EXPORT_FORMATS = ("md", "json", "srt", "wav")
 
 @app.command("export", cls=Command)
 def history_export(
-    session_id: Annotated[int, typer.Argument(help="Session id.")],
+    session_id: Annotated[
+        int, typer.Argument(help="Session id.", autocompletion=complete.history_ids)
+    ],
     fmt: Annotated[
         str, typer.Option("--format", "-f", metavar="FORMAT", help="md | json | srt | wav.")
     ] = "md",
@@ -124,7 +133,9 @@ def history_export(
 
 @app.command("play", cls=Command)
 def history_play(
-    session_id: Annotated[int, typer.Argument(help="Session id.")],
+    session_id: Annotated[
+        int, typer.Argument(help="Session id.", autocompletion=complete.history_ids)
+    ],
     turn: Annotated[
         int | None,
         typer.Option("--turn", "-t", metavar="N", callback=at_least_1, help="Only turn N."),

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import inspect
+import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +21,7 @@ import typer
 import typer.core
 
 from voicecli import config as cfg
+from voicecli.commands import complete
 
 AUDIO = "Audio"
 MODEL = "Model"
@@ -50,11 +52,24 @@ def in_range(value: N | None, low: N, high: N | None = None) -> N | None:
 # ------------------------------------------------------------------------------ model
 ModelOpt = Annotated[
     str | None,
-    _opt("--model", "-m", panel=MODEL, metavar="NAME", help=f"Live model (default: {_D.model})."),
+    _opt(
+        "--model",
+        "-m",
+        panel=MODEL,
+        metavar="NAME",
+        help=f"Live model (default: {_D.model}).",
+        autocompletion=complete.models,
+    ),
 ]
 VoiceOpt = Annotated[
     str | None,
-    _opt("--voice", panel=MODEL, metavar="NAME", help="Prebuilt voice (default: the model's)."),
+    _opt(
+        "--voice",
+        panel=MODEL,
+        metavar="NAME",
+        help="Prebuilt voice (default: the model's).",
+        autocompletion=complete.voices,
+    ),
 ]
 LangOpt = Annotated[
     str | None, _opt("--language", panel=MODEL, metavar="CODE", help="Language, e.g. en-US.")
@@ -350,21 +365,81 @@ def _no_type(ctx: Any) -> None:
     return None
 
 
+_COMPLETION_HELP = {
+    "install_completion": "Install shell completion (bash, zsh, fish).",
+    "show_completion": "Print the shell completion script.",
+}
+
+
 class _PlainHelp:
-    """Plain metavars for every parameter that does not name its own (and for ``--help``)."""
+    """Plain metavars for every parameter that does not name its own (and for ``--help``),
+    defaults written one way (``(default: X)`` in the help), ``--help`` in the last panel
+    when every other option has one (no "Options" panel holding only ``--help``)."""
 
     def get_params(self, ctx: Any) -> Any:
         params = super().get_params(ctx)  # type: ignore[misc]
+        panels = [getattr(p, "rich_help_panel", None) for p in params if p.name != "help"]
         for param in params:
+            if param.name in _COMPLETION_HELP:  # typer's own words run over two lines
+                param.help = _COMPLETION_HELP[param.name]
             if isinstance(param, typer.core.TyperArgument):  # its name says it; no type column
                 param.display_type_rich = _no_type  # type: ignore[method-assign]
+                if param.metavar is None:  # usage: SESSION_ID, not typer's {session_id}
+                    param.metavar = (param.name or "").upper()
+                    param.get_usage_pieces = functools.partial(_usage, param)  # type: ignore[method-assign]
             elif param.metavar is None:
                 param.metavar = plain_metavar(param)
+            _default_in_help(param)
+            if param.name == "help" and panels and all(panels):
+                param.rich_help_panel = panels[-1]
         return params
 
 
+def _usage(param: Any, ctx: Any) -> list[str]:
+    name = param.metavar + ("..." if param.nargs != 1 else "")
+    return [name if param.required else f"[{name}]"]
+
+
+def _default_in_help(param: Any) -> None:
+    """typer's ``[default: 9443]`` as ``(default: 9443)``, the way the shared options say it."""
+    default = param.default
+    if not param.show_default or getattr(param, "is_flag", False) or callable(default):
+        return
+    if default is None or default == "" or isinstance(default, list | tuple):
+        return
+    help = param.help or ""
+    if "(default" not in help:
+        param.help = (
+            f"{help.rstrip('.')} (default: {default})." if help else f"(default: {default})"
+        )
+    param.show_default = False
+
+
+NARROW = 80  # below this many columns, rich's option tables cut flag names: plain help
+
+
+def _narrow() -> bool:
+    return shutil.get_terminal_size((NARROW, 24)).columns < NARROW
+
+
 class Command(_PlainHelp, typer.core.TyperCommand):
-    pass
+    def format_help(self, ctx: Any, formatter: Any) -> None:
+        """On a narrow terminal, click's plain layout (a flag's help goes below it when it
+        is long) with one section a panel: flag names are never cut."""
+        if not _narrow():
+            return super().format_help(ctx, formatter)
+        typer.core._click.Command.format_help(self, ctx, formatter)
+
+    def format_options(self, ctx: Any, formatter: Any) -> None:
+        sections: dict[str, list[tuple[str, str]]] = {}
+        for param in self.get_params(ctx):
+            record = param.get_help_record(ctx)
+            if record is not None:
+                panel = getattr(param, "rich_help_panel", None) or "Options"
+                sections.setdefault(panel, []).append(record)
+        for name, rows in sections.items():
+            with formatter.section(name):
+                formatter.write_dl(rows, col_max=24)
 
 
 class Group(_PlainHelp, typer.core.TyperGroup):

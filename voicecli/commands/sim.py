@@ -20,7 +20,10 @@ def sim_cmd(
         typer.Option("--api-key", help="Accept only this key (default: any non-empty key)."),
     ] = None,
     cert_dir: Annotated[
-        Path | None, typer.Option("--cert-dir", help="Where to write ca.pem (default: data dir).")
+        Path | None,
+        typer.Option(
+            "--cert-dir", metavar="DIR", help="Where to write ca.pem (default: data dir)."
+        ),
     ] = None,
 ) -> None:
     """Run the local Live API simulator (TLS) until Ctrl-C."""
@@ -49,4 +52,4 @@ def models() -> None:
             )
         )
     headers = ("model", "API", "proactive audio", "affective", "thinking", "audioStreamEnd")
-    print_table(headers, rows)
+    print_table(headers, rows, drop=(5, 3, 2, 4, 1))  # ids whole; narrow: fewer columns

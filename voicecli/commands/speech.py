@@ -5,17 +5,19 @@ from __future__ import annotations
 import asyncio
 import sys
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from voicecli import config as cfg
-from voicecli.audio.base import AudioSink
+from voicecli.commands import complete
 from voicecli.commands.options import BaseUrlOpt, ConfigOpt, LangOpt, SimOpt, StyleOpt, TimeoutOpt
 from voicecli.errors import UsageError
 from voicecli.paths import check_paths
 from voicecli.session.simulator import simulator
-from voicecli.ui.status import plural
+
+if TYPE_CHECKING:
+    from voicecli.audio.base import AudioSink
 
 SpeakerOpt = Annotated[
     list[str] | None,
@@ -77,7 +79,10 @@ def say(
     ] = None,
     out: OutOpt = None,
     voice: Annotated[
-        str | None, typer.Option("--voice", help="Prebuilt voice (`voicecli voices`).")
+        str | None,
+        typer.Option(
+            "--voice", help="Prebuilt voice (`voicecli voices`).", autocompletion=complete.voices
+        ),
     ] = None,
     speaker: SpeakerOpt = None,
     style: Annotated[
@@ -117,7 +122,12 @@ def say(
     )
     plan = plan_job(job)
     with simulator(settings, None, sim) as settings:
+        from voicecli.live.transport import require_key
+
+        require_key(settings, "say")  # before the first line is printed
         who = " and ".join(f"{s.name} ({s.voice})" for s in plan[0].speakers) or plan[0].voice
+        from voicecli.ui.status import plural  # the live events: not for --help
+
         print(f"voicecli: {who}, {job.model}, {plural(len(plan), 'part')}", file=sys.stderr)
         _speak(settings, plan, _speech_sink(out, file), out, job.stream)
 
@@ -176,12 +186,17 @@ def overview(
     )  # fail early: before the text model
     try:
         with simulator(settings, None, sim) as settings:
+            from voicecli.live.transport import require_key
+
+            require_key(settings, "overview")
             print(f"voicecli: writing the script with {settings.text_model}", file=sys.stderr)
             turns = asyncio.run(write_script(settings, text, hosts, settings.text_model, words))
             print(render(turns), flush=True)
             if sink is None:
                 return
             plan = plan_turns(turns, hosts, job)
+            from voicecli.ui.status import plural
+
             print(
                 f"voicecli: voicing {plural(len(turns), 'turn')}, {plural(len(plan), 'part')}",
                 file=sys.stderr,
@@ -203,4 +218,4 @@ def voices(config: ConfigOpt = None) -> None:
         (name + (" (default)" if name == default else ""), description)
         for name, description in voice_table().items()
     ]
-    print_table(("voice", "sounds"), rows)
+    print_table(("voice", "sounds"), rows, squeeze_last=True)

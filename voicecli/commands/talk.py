@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -20,12 +20,16 @@ from voicecli.commands.options import (
     with_options,
 )
 from voicecli.errors import SessionTimeout
-from voicecli.live.conversation import Summary
-from voicecli.session import SessionSpec, run_session
 from voicecli.video.options import SHARE_OPTS, share_spec
+
+if TYPE_CHECKING:  # the session (google-genai, numpy) is imported when a command runs
+    from voicecli.live.conversation import Summary
+    from voicecli.session import SessionSpec
 
 
 def _spec(flags: Flags, **more: object) -> SessionSpec:
+    from voicecli.session import SessionSpec
+
     return SessionSpec(
         output=flags["output"],
         transcript=flags["transcript"],
@@ -72,6 +76,8 @@ def talk(
         yes=flags["yes"],
         share=share_spec(flags, settings),
     )
+    from voicecli.session import run_session
+
     check_answered(run_session(settings, spec))
 
 
@@ -135,6 +141,8 @@ def listen(
         then_talk=then_talk,
         share=share_spec(flags, settings),
     )
+    from voicecli.session import run_session
+
     run_session(settings, spec)
 
 
@@ -149,12 +157,18 @@ def demo(
     *,
     flags: Flags,
 ) -> None:
-    """A conversation with the built-in simulator: a generated WAV in, the reply out."""
-    from voicecli.demo import make_demo_input
+    """A conversation with the built-in simulator: a generated WAV in, the reply out.
 
+    The replies also play when there is a speaker; the end says what to try next.
+    """
+    from voicecli.demo import make_demo_input, next_steps, open_speaker
+    from voicecli.session import SessionSpec, run_session
+
+    settings = flags.settings()
     out_dir.mkdir(parents=True, exist_ok=True)
     wav, spoken = make_demo_input(out_dir / "demo-input.wav")
     print(f"demo input: {wav} ({'espeak-ng speech' if spoken else 'synthetic speech'})")
+    speaker = open_speaker(settings)
     spec = SessionSpec(
         input=wav,
         output=out_dir / "demo-reply.wav",
@@ -162,9 +176,15 @@ def demo(
         transcript=out_dir / "demo-transcript.jsonl",
         fast=not realtime,
         sim=True,
+        sinks=[speaker] if speaker is not None else [],
     )
-    run_session(flags.settings(), spec)
+    try:
+        run_session(settings, spec)
+    finally:
+        if speaker is not None:
+            speaker.close()
     print(
         f"wrote {out_dir}/demo-reply.wav (model), {out_dir}/demo-conversation.wav "
         f"(both sides), {out_dir}/demo-transcript.jsonl"
     )
+    print(next_steps())

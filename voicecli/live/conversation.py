@@ -44,7 +44,7 @@ from voicecli.live.stats import SessionStats, Summary, finish_summary
 from voicecli.live.timeline import RecordingClock
 from voicecli.live.turn_policy import TurnPolicy
 from voicecli.live.turn_signals import CUT_CONTENT, ends_user_turn
-from voicecli.live.turns import TurnBook
+from voicecli.live.turns import STOPPED, TurnBook
 from voicecli.live.watchdog import Watchdog
 
 log = logging.getLogger(__name__)
@@ -180,6 +180,8 @@ class Conversation:
                 stop = tg.create_task(self._stop.wait())
                 guard = tg.create_task(self.guard.run())
                 await asyncio.wait({main, stop, down}, return_when=asyncio.FIRST_COMPLETED)
+                if stop.done():
+                    self._cut_reply()
                 for task in (main, stop, down, guard):
                     task.cancel()
         except* VoicecliError as group:
@@ -190,6 +192,18 @@ class Conversation:
             self.hold.close()
             self._finish_summary()
         return self.summary
+
+    def _cut_reply(self) -> None:
+        """Stopped (Ctrl-C, /quit) while the model was answering: what it said so far ends
+        as an interrupted turn (reason ``STOPPED``), so the views and the history keep it."""
+        turn = self.book.current
+        if turn is None or not (turn.model_text.strip() or turn.audio_s):
+            return
+        now = time.monotonic()
+        cut = self.book.interrupted(now, by_server=False)  # no turnComplete closes it
+        if cut is not None:
+            cut.reason = STOPPED
+            self._turn_ended(cut, now)
 
     def request_stop(self) -> None:
         """End the conversation cleanly (Ctrl-C, /quit): outputs are finalized by the caller."""

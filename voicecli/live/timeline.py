@@ -33,6 +33,8 @@ class RecordingClock:
         self._user_start: float | None = None  # the turn's utterance
         self._user_stop: float | None = None
         self._model_start: float | None = None  # the turn's first model audio
+        # an utterance begun while the reply plays (a barge-in) is the next turn's
+        self._next: tuple[float, float | None] | None = None
 
     # ------------------------------------------------------------------ audio placement
     def user(self, seconds: float, t: float) -> float:
@@ -69,16 +71,27 @@ class RecordingClock:
 
     def speech_started(self, lead_s: float = 0.0) -> None:
         """The gate opened at the latest user frame: an utterance begins (``lead_s`` earlier:
-        the speech the onset needed before it opened)."""
-        self._user_start, self._user_stop = self._frame[0] - lead_s, None
+        the speech the onset needed before it opened). While a reply is under way it is the
+        next turn's (the reply's turn keeps the utterance it answers)."""
         self._speech_end = self._frame[1]
+        start = self._frame[0] - lead_s
+        if self._model_start is not None and self._user_start is not None:
+            self._next = (start, None)
+            return
+        self._user_start, self._user_stop = start, None
 
     def speech_ended(self) -> None:
         """The gate closed: the utterance ended with its last frame of speech."""
-        self._user_stop = self._speech_end if self._speech_end is not None else self._frame[1]
+        stop = self._speech_end if self._speech_end is not None else self._frame[1]
+        if self._next is not None:
+            self._next = (self._next[0], stop)
+        else:
+            self._user_stop = stop
 
     def turn_ended(self, t: float) -> TurnSpan:
-        """The turn that ends at session time ``t``: its span, then a fresh one begins."""
+        """The turn that ends at session time ``t``: its span, then a fresh one begins
+        (with the utterance that interrupted it, if one did)."""
         span = TurnSpan(self._user_start, self._user_stop, self._model_start, self.now(t))
-        self._user_start = self._user_stop = self._model_start = None
+        self._user_start, self._user_stop = self._next if self._next else (None, None)
+        self._model_start = self._next = None
         return span

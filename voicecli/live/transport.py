@@ -84,15 +84,23 @@ def make_client(settings: Settings, purpose: str = "live") -> genai.Client:
             location=settings.location,
             http_options=http_options,
         )
+    require_key(settings, "say" if purpose == "rest" else "talk")
+    return genai.Client(api_key=settings.api_key, http_options=http_options)
+
+
+def require_key(settings: Settings, command: str = "talk") -> None:
+    """An AuthError unless the settings carry a usable key (Vertex needs none); ``command``
+    is the one the hint suggests trying with ``--sim``. Called before anything is printed."""
+    if settings.vertex:
+        return
     if settings.key_problem is not None:
         raise settings.key_problem
     if not settings.api_key:
         raise AuthError(
             "no API key found",
             "export GEMINI_API_KEY=... or run `voicecli key set`; "
-            "or try voicecli without a key: `voicecli talk --sim`",
+            f"or try voicecli without a key: `voicecli {command} --sim`",
         )
-    return genai.Client(api_key=settings.api_key, http_options=http_options)
 
 
 def map_close(

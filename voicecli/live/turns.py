@@ -26,6 +26,7 @@ NO_REPLY = "NO_REPLY"  # reason of a silent turn made up for an utterance nobody
 # content this soon after ``interrupted`` (and before the turnComplete that closes the cut
 # generation) is what the server had in flight: the next reply cannot have begun yet
 LATE_S = 0.3
+STOPPED = "stopped"  # reason of a reply cut short by the user's end of the session
 
 
 class TurnOutcome(Enum):

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -27,6 +28,7 @@ from voicecli.paths import check_paths
 from voicecli.session import listen as co
 from voicecli.session.audio import SessionAudio, open_listen_audio, open_talk_audio
 from voicecli.session.engine import TalkRequest, run_talk
+from voicecli.session.preflight import preflight
 from voicecli.session.signals import ctrl_c_stops, stop_signals_interrupt
 from voicecli.session.simulator import endpoint_name, simulator
 from voicecli.session.spec import SessionSpec
@@ -34,6 +36,11 @@ from voicecli.tools import check_config
 from voicecli.ui.summary import format_summary
 from voicecli.ui.talk_ui import TalkUI, talk_ui
 from voicecli.video.options import describe
+
+SIM_WORDS = (
+    "the simulator recognises no speech: 'you' lines are its scenario's script "
+    '(or "(speech 1.2 s)"), not your words'
+)
 
 
 def run_session(settings: Settings, spec: SessionSpec) -> Summary:
@@ -67,6 +74,8 @@ def _run_session(settings: Settings, spec: SessionSpec) -> Summary:
             ui.status(f"note: {note}")
         for problem in settings.file_warnings:
             ui.status(f"warning: {problem}")
+        if spec.sim:  # the scenario's words are no recognition of yours: say so up front
+            ui.status(f"note: {SIM_WORDS}")
         parts = _parts(settings, spec, audio, ui)
         about = f"; topics: {', '.join(spec.topics)}" if spec.topics else ""
         shared = describe(spec.share)
@@ -119,7 +128,8 @@ def _continuation(settings: Settings, spec: SessionSpec) -> Plan | None:
 
 
 def _check_files(settings: Settings, spec: SessionSpec) -> None:
-    """The input file and the output folders, checked before any banner is printed (with
+    """The input file, the output folders and whatever else needs no device or connection
+    (``preflight``), checked before any banner is printed (with
     --json, a failure is also the one ``error`` record on stdout)."""
     from voicecli.audio.files import check_audio_file
 
@@ -131,6 +141,7 @@ def _check_files(settings: Settings, spec: SessionSpec) -> None:
             {"--output": spec.output, "--record": spec.record, "--transcript": spec.transcript},
             audio_outputs=("--output", "--record"),
         )
+        preflight(settings, spec)  # the model, the key, what is shared
     except VoicecliError as e:
         if spec.json_out:
             from voicecli.ui.jsonl import JsonLinesView
@@ -145,7 +156,15 @@ def _open_audio(settings: Settings, spec: SessionSpec) -> SessionAudio:
         return open_listen_audio(
             settings, has_file=has_file, then_talk=spec.then_talk, quiet=spec.quiet
         )
-    return open_talk_audio(settings, has_file=has_file)
+    piped = spec.typed_input and not _isatty(sys.stdin)
+    return open_talk_audio(settings, has_file=has_file, typed_only_ok=piped)
+
+
+def _isatty(stream: Any) -> bool:
+    try:
+        return bool(stream.isatty())
+    except (AttributeError, ValueError):
+        return False
 
 
 @contextlib.contextmanager
@@ -203,6 +222,9 @@ def _parts(settings: Settings, spec: SessionSpec, audio: SessionAudio, ui: TalkU
         return _Parts(spec.source, "speaking from a Python source", on_start)
     if audio.live is not None and spec.input is None:
         return _Parts(ui.metered(audio.live.source), audio.live.status, on_start)
+    if spec.input is None and ui.prompt is not None:  # no microphone: typed lines, to their end
+        hold = co.HoldSource(settings.frame_ms)
+        return _Parts(hold, "typing", co.typed_after(hold, ui.prompt, ctrl_c_stops(ui.status)))
     assert spec.input is not None
     if spec.kind == "talk":
         return _Parts(None, f"speaking {spec.input}", on_start)

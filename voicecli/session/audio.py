@@ -55,12 +55,29 @@ def _live(settings: Settings) -> Any:
     )
 
 
-def open_talk_audio(settings: Settings, *, has_file: bool) -> SessionAudio:
-    """The microphone and speaker for ``talk`` (nothing with an input file)."""
+def open_talk_audio(
+    settings: Settings, *, has_file: bool, typed_only_ok: bool = False
+) -> SessionAudio:
+    """The microphone and speaker for ``talk`` (nothing with an input file). Without a
+    microphone, ``typed_only_ok`` (lines piped in) makes it a typed session, replies played
+    when a speaker opens, instead of an error."""
     audio = SessionAudio()
-    if not has_file:
+    if has_file:
+        return audio
+    try:
         audio.live = _live(settings)
-        audio.speaker = audio.live.speaker
+    except DeviceError as e:
+        if not typed_only_ok:
+            raise
+        audio.notes.append(f"no live audio ({e.message}): typed lines only, until they end")
+        from voicecli.audio.speaker import SpeakerSink
+
+        try:
+            audio.speaker = SpeakerSink(settings.output_device)
+        except DeviceError as e:
+            audio.notes.append(f"not playing: {e.message}; text only")
+        return audio
+    audio.speaker = audio.live.speaker
     return audio
 
 

@@ -260,6 +260,9 @@ def _listen_error(host: str, port: int, e: OSError) -> UsageError:
     )
 
 
+ANY_KEY = "sim-key"  # what ``voicecli sim`` prints for clients when any key is accepted
+
+
 def run_sim(
     host: str = "127.0.0.1",
     port: int = 0,
@@ -277,6 +280,9 @@ def run_sim(
         await sim.start()
         for name, value in sim.env().items():
             print(f"export {name}={value}", flush=True)
+        if api_key is None:  # any key will do; without one, clients stop before connecting
+            print(f"export GEMINI_API_KEY={ANY_KEY}  # any key: the simulator", flush=True)
+            log("accepts any key (--api-key KEY: only that one)")
         log(f"serving scenario {sim.scenario.name!r} on {sim.base_url} (Ctrl-C stops)")
         try:
             await asyncio.Event().wait()

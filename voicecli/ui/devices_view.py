@@ -19,15 +19,20 @@ def print_devices(devices: Sequence[DeviceInfo], out: TextIO | None = None) -> N
     if not devices:
         print("no audio devices found", file=out)
         return
-    width = max(len(d.name) for d in devices)
-    print(f"     #  {'name':<{width}}  {'host API':<10} {'in':>3} {'out':>3}  rate", file=out)
-    for d in devices:
-        mark = (">" if d.default_input else " ") + ("<" if d.default_output else " ")
-        print(
-            f"  {mark} {d.index:>2}  {d.name:<{width}}  {d.hostapi:<10} {d.inputs:>3} "
-            f"{d.outputs:>3}  {d.default_rate:g}",
-            file=out,
+    from voicecli.ui.tables import plain_columns, terminal_width
+
+    rows = [
+        (
+            (">" if d.default_input else " ") + ("<" if d.default_output else " "),
+            d.index, d.name, d.hostapi, d.inputs, d.outputs, f"{d.default_rate:g}",
         )
+        for d in devices
+    ]  # fmt: skip
+    headers = ("", "#", "name", "host API", "in", "out", "rate")
+    for line in plain_columns(
+        headers, rows, right=(1, 4, 5), width=terminal_width(out), drop=(6, 3)
+    ):
+        print(line, file=out)
     print(
         "  > default input, < default output; choose with --input-device/--output-device "
         "(index or part of the name)",

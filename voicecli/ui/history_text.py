@@ -18,24 +18,30 @@ def _when(unix: float | None) -> str:
     return time.strftime("%Y-%m-%d %H:%M", time.localtime(unix)) if unix else "-"
 
 
-def session_list(rows: list[dict[str, Any]]) -> list[str]:
-    """One line per session; nothing is cut off (columns are as wide as their widest cell)."""
+def session_list(rows: list[dict[str, Any]], width: int | None = None) -> list[str]:
+    """One line per session; ids and models are never cut. With ``width`` (a terminal's),
+    the less useful columns go first and the first words are shortened to fit."""
     if not rows:
         return ["no conversations stored yet"]
-    mw = max(len("model"), *(len(r["model"] or "-") for r in rows))
-    ow = max(len("outcome"), *(len(outcome(r)) for r in rows))
-    lines = [
-        f"{'id':>5}  {'started':<16}  {'what':<6} {'via':<4} {'outcome':<{ow}} "
-        f"{'model':<{mw}} {'turns':>5} {'duration':>8}  first words"
-    ]
-    for r in rows:
-        first = " ".join((r["first_words"] or "").split())
-        lines.append(
-            f"{r['id']:>5}  {_when(r['started_at']):<16}  {r.get('command') or 'talk':<6} "
-            f"{via(r):<4} {outcome(r):<{ow}} {r['model'] or '-':<{mw}} "
-            f"{r['turns']:>5} {clock(r['duration_s'] or 0):>8}  {first}".rstrip()
+    from voicecli.ui.tables import plain_columns
+
+    headers = ("id", "started", "what", "via", "outcome", "model", "turns", "duration")
+    table = [
+        (
+            r["id"], _when(r["started_at"]), r.get("command") or "talk", via(r), outcome(r),
+            r["model"] or "-", r["turns"], clock(r["duration_s"] or 0),
+            " ".join((r["first_words"] or "").split()),
         )
-    return lines
+        for r in rows
+    ]  # fmt: skip
+    return plain_columns(
+        (*headers, "first words"),
+        table,
+        right=(0, 6, 7),
+        width=width,
+        drop=(3, 2, 7, 6, 1),
+        squeeze_last=True,
+    )
 
 
 def via(row: dict[str, Any]) -> str:
@@ -51,7 +57,9 @@ def outcome(row: dict[str, Any]) -> str:
 
 
 def timeline(data: dict[str, Any]) -> list[tuple[float, str, dict[str, Any]]]:
-    """(t, kind, row) in the order things happened: typed lines, tool calls, turns."""
+    """(t, kind, row) in the order things happened: typed lines, tool calls, your side of a
+    turn (``you``, at the utterance's start) and the model's (``turn``, at the reply's first
+    sound), so the stamps agree with the live view and the subtitles (issue 31)."""
     items: list[tuple[float, int, str, dict[str, Any]]] = []
     for row in data["transcripts"]:
         if row["role"] == "typed":
@@ -66,16 +74,27 @@ def timeline(data: dict[str, Any]) -> list[tuple[float, str, dict[str, Any]]]:
         else:
             items.append((row["t"], 0, "control", row))
     for row in data["turns"]:
-        items.append((row["t"], 2, "turn", row))
+        if row["user_text"]:  # never after the reply it got (nor, unstored, its end)
+            said = min(_start(row, "user_start"), _start(row, "model_start"))
+            items.append((said, 2, "you", row))
+        items.append((_start(row, "model_start"), 3, "turn", row))
     items.sort(key=lambda i: (i[0], i[1]))
     return [(t, kind, row) for t, _, kind, row in items]
+
+
+def _start(row: dict[str, Any], key: str) -> float:
+    """When one side of a turn began (the turn's end when no span was stored)."""
+    value = row.get(key)
+    return float(row["t"] if value is None else value)
 
 
 def _model_line(turn: dict[str, Any]) -> str:
     if turn["outcome"] == "silent":
         return "(chose not to answer)"
     text = turn["model_text"] or f"({turn['audio_s'] or 0:.1f} s of audio)"
-    return text + (" [interrupted]" if turn["outcome"] == "interrupted" else "")
+    if turn["outcome"] != "interrupted":
+        return text
+    return text + (" [cut off]" if turn.get("reason") == "stopped" else " [interrupted]")
 
 
 def _latency(turn: dict[str, Any]) -> str:
@@ -165,9 +184,9 @@ def show(data: dict[str, Any]) -> list[str]:
             lines.append(f"{stamp} {control_line(row)}")
         elif kind == "tool":
             lines.append(f"{stamp} tool {_tool(row)}")
+        elif kind == "you":
+            lines.append(f"{stamp} you: {row['user_text']}")
         else:
-            if row["user_text"]:
-                lines.append(f"{stamp} you: {row['user_text']}")
             used = per_turn.get(row["idx"])
             tokens = f" [{used} tokens]" if used else ""
             lines.append(f"{stamp} gemini: {_model_line(row)}{_latency(row)}{tokens}")
@@ -186,9 +205,9 @@ def markdown(data: dict[str, Any]) -> str:
             out.append(f"{stamp} _{control_line(row)}_  ")
         elif kind == "tool":
             out.append(f"{stamp} 🛠 `{_tool(row)}`  ")
+        elif kind == "you":
+            out.append(f"{stamp} **you**: {row['user_text']}  ")
         else:
-            if row["user_text"]:
-                out.append(f"{stamp} **you**: {row['user_text']}  ")
             line = _model_line(row)
             if row["outcome"] != "spoken":
                 line = f"_{line}_"

@@ -34,29 +34,9 @@ from voicecli.live.stats import SessionStats
 from voicecli.safe_text import visible
 from voicecli.ui.confirm import Question
 from voicecli.ui.sources import source_lines
-from voicecli.ui.status import (
-    HEARING,
-    LISTENING,
-    MUTED,
-    RECONNECTING,
-    RECOVERING,
-    SPEAKING,
-    THINKING,
-    SessionStatus,
-    clock,
-    ms,
-)
+from voicecli.ui.status import SessionStatus, clock, ms
+from voicecli.ui.status_line import METER_STEPS, status_line
 
-STATE_STYLE = {
-    LISTENING: "green",
-    HEARING: "bold cyan",
-    THINKING: "yellow",
-    SPEAKING: "bold magenta",
-    RECONNECTING: "bold red",
-    RECOVERING: "bold yellow",
-    MUTED: "red",
-}
-METER_STEPS = 8
 ARGS_CHARS = 160
 
 
@@ -187,6 +167,8 @@ class LiveView:
         self._thread: threading.Thread | None = None
         self._stop = threading.Event()
         self._wake = threading.Event()
+        self.native_underruns = 0  # ALSA's "underrun occurred" lines, counted (stderr_capture)
+        self.show_underruns = False  # --debug: each one shown too
 
     # ------------------------------------------------------------------------ feeding
     def on_event(self, event: object, t: float) -> None:
@@ -276,7 +258,8 @@ class LiveView:
             said = turn.model_text or self._model.strip()
             line.append(said or f"({turn.audio_s:.1f} s of audio)")
             if turn.outcome == "interrupted":
-                line.append("  ✂ interrupted", style="bold yellow")
+                cut = "cut off" if turn.reason == "stopped" else "interrupted"
+                line.append(f"  ✂ {cut}", style="bold yellow")
         if turn.latency_s is not None:
             line.append(f"  {ms(turn.latency_s)}", style="dim")
         self._pending.append(line)
@@ -319,6 +302,20 @@ class LiveView:
                 return
         self.err_console.print(text, style="dim", highlight=False)
 
+    def native_line(self, line: str) -> None:
+        """A line a library wrote to stderr while the view owned the terminal: ALSA's
+        underruns counted, anything else a dim notice (``ui.stderr_capture``)."""
+        from voicecli.ui.stderr_capture import is_underrun
+
+        with self._lock:
+            if is_underrun(line):
+                self.native_underruns += 1
+                if not self.show_underruns:
+                    return
+            self._pending.append(Text.assemble(_stamp(self.now()), (f"· stderr: {line}", "dim")))
+            self._version += 1
+        self._wake.set()
+
     # ------------------------------------------------------------------------ drawing
     def now(self) -> float:
         return 0.0 if self._t0 is None else self._clock() - self._t0
@@ -350,32 +347,7 @@ class LiveView:
         return Group(*parts)
 
     def status_line(self, now: float) -> Text:
-        s = self.session
-        state = s.shown_state
-        line = Text.assemble(
-            ("● ", STATE_STYLE.get(state, "")), (state, STATE_STYLE.get(state, ""))
-        )
-        if s.muted:
-            line.append(" │ mic ", style="dim")
-            line.append("off", style="red")
-        elif s.level_known:  # a microphone is metering (a file being streamed has no mic)
-            line.append(" │ mic ", style="dim")
-            filled = s.level_bucket(METER_STEPS)
-            line.append("▮" * filled, style="green" if filled < METER_STEPS - 1 else "red")
-            line.append("▯" * (METER_STEPS - filled), style="dim")
-            line.append(f" {max(-90.0, s.level_dbfs):.0f} dB", style="dim")
-        line.append(f" │ latency {ms(s.last_latency_s)}", style="dim")
-        line.append(f" │ {clock(now)}", style="dim")
-        left = s.time_left(now)
-        if left is not None:
-            line.append(" │ ", style="dim")
-            line.append(f"{clock(left)} left", style="bold red" if left < 60 else "dim")
-        line.append(f" │ {s.total_tokens:,} tokens", style="dim")
-        if s.sharing is not None:
-            line.append(" │ ", style="dim")
-            line.append(f"▣ {s.sharing.short()}", style="yellow" if s.sharing.shared else "dim")
-        line.no_wrap, line.overflow = True, "ellipsis"  # always one row, whatever the width
-        return line
+        return status_line(self.session, now, self.console.width)
 
     def tick(self, now: float | None = None) -> bool:
         """Print finished items and redraw if anything visible changed; True when drawn."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import statistics
+import time
 from dataclasses import dataclass, field
 
 from voicecli.live import events as ev
@@ -31,6 +32,7 @@ MUTED = "muted"
 WAITING = ev.TURN_HOLD_TEXT["waiting"]  # a reply is held until the user surely finished
 
 SILENCE_DBFS = -90.0
+METER_FALL_DB_S = 40.0  # how fast the shown mic level may fall, dB a second
 
 
 @dataclass(eq=False)
@@ -42,6 +44,7 @@ class SessionStatus:
     state: str = LISTENING
     level_dbfs: float = SILENCE_DBFS
     level_known: bool = False  # set_level was called (a mic is metering)
+    _level_at: float = 0.0  # when the level was last set (the meter's fall)
     stats: SessionStats = field(default_factory=SessionStats)
     prices: Prices | None = None  # for the estimated cost in /stats
     last_t: float = 0.0
@@ -125,8 +128,15 @@ class SessionStatus:
             self.sharing = event if (event.shared or self.sharing is not None) else None
         return None
 
-    def set_level(self, dbfs: float) -> None:
-        self.level_dbfs = dbfs if math.isfinite(dbfs) else SILENCE_DBFS
+    def set_level(self, dbfs: float, now: float | None = None) -> None:
+        """A new mic level. The meter rises at once and falls at most ``METER_FALL_DB_S``
+        (as a VU meter does): the gaps between words (digital silence on a virtual mic)
+        made it jump between -28 and -90 dB while you spoke."""
+        level = dbfs if math.isfinite(dbfs) else SILENCE_DBFS
+        now = time.monotonic() if now is None else now
+        if self.level_known and level < self.level_dbfs:
+            level = max(level, self.level_dbfs - METER_FALL_DB_S * (now - self._level_at))
+        self.level_dbfs, self._level_at = level, now
         self.level_known = True
 
     # ------------------------------------------------------------------------ questions

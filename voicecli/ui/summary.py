@@ -44,11 +44,11 @@ def media_summary(s: Summary) -> str:
     parts = []
     if s.frames_sent or s.frames_unchanged:
         parts.append(
-            f"{s.frames_sent} frames sent ({s.video_bytes / 1024:.0f} KB), "
+            f"{plural(s.frames_sent, 'frame')} sent ({s.video_bytes / 1024:.0f} KB), "
             f"{s.frames_unchanged} unchanged not sent"
         )
     if s.images_sent:
-        parts.append(f"{s.images_sent} images")
+        parts.append(plural(s.images_sent, "image"))
     if s.watched_lines:
-        parts.append(f"{s.watched_lines} watched lines")
+        parts.append(plural(s.watched_lines, "watched line"))
     return "; " + ", ".join(parts) if parts else ""

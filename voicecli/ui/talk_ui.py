@@ -15,6 +15,7 @@ otherwise lines from stdin (a pipe or file works, so scripts and tests can type)
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import sys
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -174,8 +175,11 @@ def talk_ui(
         status.prices = prices_for(settings.model, settings.tables)
         ui.prompt = Prompt(reader, status)
     start, stop = getattr(view, "start", None), getattr(view, "stop", None)  # the live view
+    capture = _capture_stderr(view)
     if start is not None:
         start()
+    if capture is not None:
+        capture.start()
     try:
         yield ui
     except VoicecliError as e:
@@ -186,5 +190,25 @@ def talk_ui(
     finally:
         if ui.prompt is not None:
             ui.prompt.close()
+        if capture is not None:
+            capture.stop()  # before the view's last lines: they go to the real stderr
         if stop is not None:
             stop()
+        underruns = getattr(view, "native_underruns", 0)
+        if underruns:
+            view.status(
+                f"voicecli: the audio device reported {underruns} underruns "
+                "(counted, not printed; --debug shows them)"
+            )
+
+
+def _capture_stderr(view: Any) -> Any:
+    """While the live view owns the terminal, stderr goes through it (``ui.stderr_capture``):
+    native libraries (ALSA, PortAudio) would otherwise write over the redrawn region."""
+    native_line = getattr(view, "native_line", None)
+    if native_line is None or not _fd_isatty(2):
+        return None
+    from voicecli.ui.stderr_capture import StderrCapture
+
+    view.show_underruns = logging.getLogger().isEnabledFor(logging.DEBUG)
+    return StderrCapture(native_line)

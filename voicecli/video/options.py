@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import shlex
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from voicecli.commands.options import Opt
-from voicecli.video.spec import ShareSpec, build_spec
+
+if TYPE_CHECKING:
+    from voicecli.video.spec import ShareSpec
 
 # Flags whose value may be left out, and what they then mean.
 OPTIONAL_VALUES = {"--screen": "1", "--camera": "0"}
@@ -127,6 +129,8 @@ def spec_from_flags(settings: Any, **flags: Any) -> ShareSpec | None:
     """The ShareSpec for the flags (fps and size from the settings when not given)."""
     flags["fps"] = flags.get("fps") or settings.video_fps
     flags["long_side"] = flags.pop("max_size", None) or settings.video_max_size
+    from voicecli.video.spec import build_spec  # numpy and PIL: not for parsing or --help
+
     spec = build_spec(**flags)
     return spec if spec.anything else None
 
