@@ -31,7 +31,23 @@ def run() -> None:
         # os._exit: an interrupt inside an extension's import leaves CPython set to kill
         # itself with SIGINT at exit, even once caught; nothing is open yet
         os._exit(0)
-    sys.exit(main())
+    code = 0
+    try:
+        try:
+            code = main()
+        finally:
+            _ignore_signals()
+    except KeyboardInterrupt:  # a signal handled as the run was ending, outside main's reach
+        print("stopped.", file=sys.stderr, flush=True)
+        code = 0
+    sys.exit(code)
+
+
+def _ignore_signals() -> None:
+    """The run is over: a signal now (one a session's handler passed on as it closed, or a
+    late one) must not turn the clean exit into a death by SIGINT."""
+    for sig in (signal.SIGINT, *_EARLY):
+        signal.signal(sig, signal.SIG_IGN)
 
 
 if __name__ == "__main__":

@@ -66,11 +66,12 @@ def timeline(data: dict[str, Any]) -> list[tuple[float, str, dict[str, Any]]]:
             items.append((row["t"], 0, "typed", row))
     for row in data["tool_calls"]:
         items.append((row["t_call"], 1, "tool", row))
-    ends = sorted(row["t"] for row in data["turns"])
+    ends = sorted(data["turns"], key=lambda row: row["t"])
+    grounds: dict[int, list[dict[str, Any]]] = {}  # a turn's idx -> the sources under it
     for row in data.get("controls", []):
-        if row["kind"] in ("source", "read"):  # under the reply it grounds
-            end = next((e for e in ends if e >= row["t"]), row["t"])
-            items.append((end, 3, "control", row))
+        grounded = next((turn for turn in ends if turn["t"] >= row["t"]), None)
+        if row["kind"] in ("source", "read") and grounded is not None:
+            grounds.setdefault(grounded["idx"], []).append(row)  # under the reply it grounds
         else:
             items.append((row["t"], 0, "control", row))
     for row in data["turns"]:
@@ -79,7 +80,12 @@ def timeline(data: dict[str, Any]) -> list[tuple[float, str, dict[str, Any]]]:
             items.append((said, 2, "you", row))
         items.append((_start(row, "model_start"), 3, "turn", row))
     items.sort(key=lambda i: (i[0], i[1]))
-    return [(t, kind, row) for t, _, kind, row in items]
+    out: list[tuple[float, str, dict[str, Any]]] = []
+    for t, _, kind, row in items:
+        out.append((t, kind, row))
+        if kind == "turn":
+            out += [(t, "control", source) for source in grounds.get(row["idx"], [])]
+    return out
 
 
 def _start(row: dict[str, Any], key: str) -> float:

@@ -54,7 +54,7 @@ def call_text(name: str, args: dict[str, object]) -> str:
     shown = ", ".join(
         f"{k}={json.dumps(v, ensure_ascii=False, default=str)}" for k, v in args.items()
     )
-    return f"{visible(name)}({excerpt(shown)})"
+    return f"{visible(name)}({excerpt(visible(shown))})"
 
 
 def result_text(response: object) -> str:
@@ -63,7 +63,7 @@ def result_text(response: object) -> str:
         text = json.dumps(response, ensure_ascii=False, default=str)
     except (TypeError, ValueError):
         text = str(response)
-    return excerpt(text)
+    return excerpt(visible(text))
 
 
 def _fmt_t(t: float) -> str:
