@@ -9,6 +9,7 @@ handlers while it runs (``voicecli.session.signals``).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import sys
@@ -31,7 +32,7 @@ def run() -> None:
         # os._exit: an interrupt inside an extension's import leaves CPython set to kill
         # itself with SIGINT at exit, even once caught; nothing is open yet
         os._exit(0)
-    code = 0
+    code, interrupted = 0, False
     try:
         try:
             code = main()
@@ -39,8 +40,22 @@ def run() -> None:
             _ignore_signals()
     except KeyboardInterrupt:  # a signal handled as the run was ending, outside main's reach
         print("stopped.", file=sys.stderr, flush=True)
-        code = 0
+        code, interrupted = 0, True
+    if interrupted or _stopped_by_interrupt():
+        # an interrupt that went through code run by an extension module (its import, say)
+        # leaves CPython set to kill itself with SIGINT at exit even though it was caught:
+        # the run is over and its outputs are closed, so leave now
+        for stream in (sys.stdout, sys.stderr):
+            with contextlib.suppress(OSError, ValueError):  # a reader already gone
+                stream.flush()
+        os._exit(code)
     sys.exit(code)
+
+
+def _stopped_by_interrupt() -> bool:
+    from voicecli.cli import STOPPED
+
+    return STOPPED["by_interrupt"]
 
 
 def _ignore_signals() -> None:

@@ -114,6 +114,16 @@ def debug_first(args: list[str]) -> tuple[list[str], bool]:
     return args, debug
 
 
+STOPPED = {"by_interrupt": False}  # main ended on Ctrl-C, SIGTERM or SIGHUP (``__main__``)
+
+
+def _stopped() -> int:
+    """A user-requested end by a signal: one line, exit 0."""
+    print("stopped.", file=sys.stderr)
+    STOPPED["by_interrupt"] = True
+    return int(ExitCode.OK)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point: runs the app and maps every error to one line and an exit code."""
     args, debug = debug_first(list(sys.argv[1:] if argv is None else argv))
@@ -128,17 +138,14 @@ def main(argv: list[str] | None = None) -> int:
     except SystemExit as e:  # typer's own exits: usage errors (2), --help, Ctrl-C (130)
         code = e.code if isinstance(e.code, int) else (0 if e.code is None else 1)
         if code == 130:  # Ctrl-C before a session was running: a user-requested end
-            print("stopped.", file=sys.stderr)
-            code = int(ExitCode.OK)
+            code = _stopped()
     except KeyboardInterrupt:
-        print("stopped.", file=sys.stderr)
-        code = int(ExitCode.OK)
+        code = _stopped()
     except BaseException as e:
         err = user_error(e)
         if err is None and not isinstance(e, Exception):
             if only_interrupts(e):
-                print("stopped.", file=sys.stderr)
-                return int(ExitCode.OK)
+                return _stopped()
             raise
         if debug:
             print_traceback(e)
