@@ -176,11 +176,11 @@ YesOpt = Annotated[
 
 # ------------------------------------------------------------------------------ session
 SimOpt = Annotated[
-    bool, _opt("--sim", panel=SESSION, help="Use the built-in simulator (no key needed).")
+    bool, _opt("--sim", panel=SESSION, help="Built-in simulator, no key.")
 ]
 ScenarioOpt = Annotated[
     Path | None,
-    _opt("--scenario", panel=SESSION, metavar="FILE", help="Simulator scenario (with --sim)."),
+    _opt("--scenario", panel=SESSION, metavar="FILE", help="Scenario of the simulator."),
 ]
 TimeoutOpt = Annotated[
     float | None,
@@ -188,7 +188,7 @@ TimeoutOpt = Annotated[
         "--timeout",
         panel=SESSION,
         metavar="SECONDS",
-        help=f"Longest wait for the model (default: {_D.timeout:g}).",
+        help=f"Longest wait (default: {_D.timeout:g}).",
     ),
 ]
 BaseUrlOpt = Annotated[
@@ -206,7 +206,7 @@ ConfigOpt = Annotated[
 ]
 HistoryOpt = Annotated[
     bool | None,
-    _opt("--history/--no-history", panel=SESSION, help="Store the conversation (default: on)."),
+    _opt("--history/--no-history", panel=SESSION, help="Keep a history (default: on)."),
 ]
 ResumeOpt = Annotated[
     bool | None,
@@ -221,8 +221,7 @@ WatchdogOpt = Annotated[
     _opt(
         "--watchdog/--no-watchdog",
         panel=SESSION,
-        help="Recover when the model goes quiet (default: on).",
-        hidden=True,  # the help's line budget (test_cli_help); README documents it
+        help="Recover stalls (default: on).",
     ),
 ]
 IdleOpt = Annotated[
@@ -231,13 +230,11 @@ IdleOpt = Annotated[
         "--idle-timeout",
         panel=SESSION,
         metavar="S",
-        help="End after S seconds with no speech (0: off).",
-        min=0.0,
-        hidden=True,  # the help's line budget (test_cli_help); README documents it
+        help="End after S s silent (0: off).",
     ),
 ]
 ContinueOpt = Annotated[
-    bool, _opt("--continue", "-c", panel=SESSION, help="Continue the last conversation.")
+    bool, _opt("--continue", "-c", panel=SESSION, help="Continue the last session.")
 ]
 SessionIdOpt = Annotated[
     int | None, _opt("--session", panel=SESSION, metavar="ID", help="Continue session ID.")
