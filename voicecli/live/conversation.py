@@ -22,6 +22,7 @@ from voicecli.audio.base import (
     SAMPLE_WIDTH,
     AudioSink,
     AudioSource,
+    PausableSink,
     frame_bytes,
 )
 from voicecli.audio.format import dbfs
@@ -104,7 +105,6 @@ class Conversation:
             if use_clock is not None:
                 use_clock(self.clock)
         self._unsent = bytearray()  # gated audio not sent yet (at most SEND_MS)
-        self._barge_in_ms = 0  # loud speech so far while the model speaks (barge-in)
         self._tool_tasks: set[asyncio.Task[None]] = set()
         self._reasoning = False  # interactionStatus IN_PROGRESS: more output may follow
         self._holding = False  # the microphone is held while a call is pending
@@ -114,7 +114,11 @@ class Conversation:
         # when a voice starts a turn and when a reply may be heard (held while the user may
         # go on); holding needs client-driven turns in real time
         self.turn = TurnPolicy(
-            self.opt.turn_eagerness, hold=self.opt.manual_activity and not self.opt.fast
+            self.opt.turn_eagerness,
+            hold=self.opt.manual_activity and not self.opt.fast,
+            barge_in_ms=self.opt.barge_in_ms,
+            onset_ms=gate.params.onset_ms,
+            frame_ms=gate.params.frame_ms,
         )
         self.hold = ReplyHold(self.turn, self._deliver, self._turn_hold)
 
@@ -223,10 +227,11 @@ class Conversation:
                 speech, noise = self.turn.onset(frame, raw, self.gate.state, now)
                 if noise:
                     self._turn_hold("noise")
-            if self.book.model_busy and not self.gate.is_open:
-                speech = self._barge_in(frame, raw) and speech
-            else:
-                self._barge_in_ms = 0
+            if not self.gate.is_open:  # while the model speaks: barge-in (pause, confirm)
+                loud = dbfs(frame) >= self.opt.barge_in_dbfs
+                busy = self.book.model_busy
+                speech, act = self.turn.barge_in(raw, speech, loud, busy, now)
+                self._playback(act)
             if speech and self.gate.is_open:
                 self._last_speech = now
                 self.clock.speech()
@@ -239,20 +244,17 @@ class Conversation:
                 await self._trail_silence()
                 await self._settle()
         await self._apply(self.gate.finish(), time.monotonic())
+        if self.turn.unpause():  # the input is over: what was paused plays on
+            self._playback("resume")
         await self._trail_silence()
 
-    def _barge_in(self, frame: bytes, speech: bool) -> bool:
-        """While the model speaks: speech opens the gate only when loud enough and, with
-        the gate's onset, at least ``barge_in_ms`` long. Once it has been loud that long
-        (less the onset), quieter speech still completes the onset: the end of a short
-        first word ("Wait,") fades below the level, and a reset there left the barge-in to
-        the next word, 0.6 s later."""
-        hold = self.opt.barge_in_ms - self.gate.params.onset_ms
-        if speech and dbfs(frame) >= self.opt.barge_in_dbfs:
-            self._barge_in_ms += self.gate.params.frame_ms
-        elif not (speech and self._barge_in_ms > hold):
-            self._barge_in_ms = 0
-        return speech and self._barge_in_ms > hold
+    def _playback(self, act: str | None) -> None:
+        """A possible barge-in pauses the sinks that play; a false alarm resumes them."""
+        for sink in self.sinks if act else ():
+            if isinstance(sink, PausableSink):
+                sink.pause() if act == "pause" else sink.resume()
+        if act:
+            self._turn_hold("paused" if act == "pause" else "resumed")
 
     async def _trail_silence(self) -> None:
         """Server detection: keep sending silence until the server has ended the turn (or the
@@ -281,6 +283,11 @@ class Conversation:
                 if self.opt.manual_activity:
                     await self.transport.send(m.ActivityStart())
                 self.book.user_started(now)
+                barge = self.turn.barge_confirmed(self.book.model_busy)
+                if barge:  # a real interruption: "interrupted" clears what is paused
+                    self._turn_hold("confirmed")
+                if barge == "cut":  # ...the turn is over: none will come
+                    self._clear_sinks()
                 if self.turn.user_started():  # the user went on: the early reply is dropped
                     self._turn_hold("discarded")
                 self.hold.changed()
@@ -419,8 +426,7 @@ class Conversation:
         elif isinstance(event, ev.OutputTranscript):
             book.model_text(event.text)
         elif isinstance(event, ev.Interrupted):
-            for sink in self.sinks:
-                sink.clear()
+            self._clear_sinks()
             cut = self.clock.cut(self.rel(now))
             if self.recorder is not None:
                 self.recorder.model_cut(cut)
@@ -462,6 +468,11 @@ class Conversation:
             self.book.pending_user_end = now
         elif self.book.pending_user_end is not None:
             self.book.pending_user_end = now  # restart the wait for the answer
+
+    def _clear_sinks(self) -> None:
+        self.turn.unpause()
+        for sink in self.sinks:
+            sink.clear()
 
     def _flush_sinks(self) -> None:
         """The model's turn is over: the sinks play what they hold (the speaker's stream
