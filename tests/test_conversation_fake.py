@@ -129,9 +129,15 @@ def test_a_short_burst_while_the_model_speaks_is_no_barge_in(tmp_path: Path) -> 
 
     def opens(frames: list[bytes]) -> int | None:
         """The frame (1-based) at which the gate would open: its onset is 3 speech frames."""
-        conv._barge_in_ms, run = 0, 0
+        from voicecli.audio.format import dbfs
+        from voicecli.live.turn_policy import TurnPolicy
+
+        params, run = conv.gate.params, 0
+        policy = TurnPolicy(barge_in_ms=conv.opt.barge_in_ms, onset_ms=params.onset_ms)
         for i, f in enumerate(frames, 1):
-            run = run + 1 if conv._barge_in(f, True) else 0
+            loud = dbfs(f) >= conv.opt.barge_in_dbfs
+            speech, _ = policy.barge_in(True, True, loud, True, i * 0.02)
+            run = run + 1 if speech else 0
             if run == conv.gate.params.frames(conv.gate.params.onset_ms):
                 return i
         return None

@@ -230,3 +230,33 @@ def test_audio_the_device_still_holds_is_part_of_the_margin() -> None:
     b.take(np.zeros(20, dtype=np.int16))
     b.push(tone(20), ahead=30)
     assert b._low == 30  # noqa: SLF001 - the margin the chunk came with
+
+
+def test_pause_holds_playback_and_resume_plays_on_from_the_same_sample() -> None:
+    """A possible barge-in: nothing plays while paused (no underrun, no end of stream), what
+    arrives meanwhile is kept, and resume plays every sample in order."""
+    b = jb(prebuffer_ms=0, gap_ms=50)
+    b.push(np.arange(1, 41, dtype=np.int16))
+    assert b.pull(10).tolist() == list(range(1, 11))
+    b.pause()
+    for _ in range(20):  # 200 ms paused: longer than gap_ms
+        assert not b.pull(10).any()
+    b.push(np.arange(41, 81, dtype=np.int16))
+    b.starve()
+    b.advance(100)
+    assert b.state is PlayState.PLAYING and b.underruns == 0
+    b.resume()
+    assert b.pull(70).tolist() == list(range(11, 81))
+    assert b.played == 80 and b.underruns == 0
+
+
+def test_a_writer_takes_nothing_while_paused_and_clear_ends_the_pause() -> None:
+    b = jb(prebuffer_ms=0)
+    b.push(tone(30))
+    b.advance(0)  # BUFFERING -> PLAYING
+    out = np.zeros(10, dtype=np.int16)
+    assert b.take(out) == 10
+    b.pause()
+    assert b.take(out) == 0 and b.queued == 20
+    b.clear()
+    assert not b.paused and b.queued == 0

@@ -147,3 +147,34 @@ def test_tone_replies_have_no_discontinuity_at_chunk_boundaries(device) -> None:
             f"{bound:.0f}), first at {jumps[:5] / rate * 1000} ms; "
             f"{device['out'].underflows} underflows, {sink.stats()}"
         )
+
+
+@pytest.mark.parametrize("device", [24000], indirect=True, ids=["24kHz"])
+def test_a_paused_reply_resumes_from_the_same_sample_with_nothing_lost(device) -> None:  # type: ignore[no-untyped-def]
+    """Issue 29: a possible barge-in pauses the speaker mid-reply (what the device holds
+    plays out, then silence; the writer keeps the rest and what arrives meanwhile), and the
+    false alarm's resume plays on from the sample where it paused: every sample of the reply
+    is played once, in order, and the pause is heard as a gap."""
+    n = round(24000 * 1.2)
+    reply = (1000 + np.arange(n) % 20000).astype(np.int16)  # never 0: silence is ours
+    pcm, step = reply.tobytes(), round(24000 * CHUNK_S) * 2
+    sink = SpeakerSink()
+    try:
+        start = time.monotonic()
+        for k, i in enumerate(range(0, len(pcm), step)):
+            time.sleep(max(0.0, start + k * CHUNK_S - time.monotonic()))
+            if k == 10:
+                sink.pause()
+            sink.write(pcm[i : i + step])
+        time.sleep(0.3)
+        sink.resume()
+        sink.flush()
+        end = time.monotonic() + 5
+        while sink.is_playing and time.monotonic() < end:
+            time.sleep(0.01)
+    finally:
+        sink.close()
+    played = np.concatenate(device["out"].played)
+    assert np.array_equal(played[played != 0], reply)  # all of it, once, in order
+    loud = np.flatnonzero(played)
+    assert np.diff(loud).max() / 24000 > 0.3  # the pause: silence while it lasted

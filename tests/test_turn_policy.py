@@ -176,3 +176,64 @@ def test_typing_straight_after_speech_ends_the_utterance() -> None:
         if any(a.kind is Act.SPEECH_END for a in gate.push(f, speech)):
             ends.append(i * 0.02)
     assert len(ends) == 1 and 1.3 < ends[0] < 1.3 + 0.2 + 0.25 + 0.1, ends
+
+
+def barge(p: TurnPolicy, frames: list[tuple[bool, bool]], t0: float) -> list:
+    """(raw speech, loud) a frame at a time while the model speaks: (gate speech, act)."""
+    return [p.barge_in(raw, raw, loud, True, t0 + i * 0.02) for i, (raw, loud) in enumerate(frames)]
+
+
+def test_a_short_burst_pauses_the_reply_then_resumes_it_without_opening_the_gate() -> None:
+    """A single loud syllable (100 ms) while the model speaks: playback pauses at its first
+    frame, the gate never sees speech (no activityStart), and 0.4 s later it plays on."""
+    p = TurnPolicy()
+    out = barge(p, [(True, True)] * 5 + [(False, False)] * 30, 10.0)
+    acts = [a for _, a in out if a]
+    assert acts == ["pause", "resume"]
+    assert out[0][1] == "pause"
+    assert not any(s for s, _ in out)
+    resume_at = [i for i, (_, a) in enumerate(out) if a == "resume"][0]
+    assert (resume_at - 4) * 0.02 >= 0.4 - 1e-9
+    assert p.resumed == 1 and p.confirmed == 0 and p.barge_confirmed(True) is None
+
+
+def test_speech_long_and_loud_enough_is_confirmed_and_stays_paused_for_the_cut() -> None:
+    p = TurnPolicy(barge_in_ms=160, onset_ms=60, frame_ms=20)
+    out = barge(p, [(True, True)] * 8, 10.0)
+    assert out[0][1] == "pause"
+    speech = [s for s, _ in out]
+    assert speech.index(True) == 5  # loud for more than 100 ms (160 ms with the onset)
+    assert p.barge_confirmed(True) == "confirmed" and p.confirmed == 1
+    # the gate is open: no resume; the service's interrupted clears it
+    assert p.unpause() and p.paused_at is None
+
+
+def test_a_confirmed_barge_in_after_the_turn_is_over_is_cut_at_once() -> None:
+    p = TurnPolicy()
+    barge(p, [(True, True)] * 8, 10.0)
+    assert p.barge_confirmed(False) == "cut" and p.paused_at is None
+
+
+def test_a_pause_that_never_becomes_speech_resumes_after_the_longest_pause() -> None:
+    """Quiet voice below the barge-in level goes on: no confirmation, resumed at 1.5 s."""
+    p = TurnPolicy()
+    out = barge(p, [(True, True)] + [(True, False)] * 100, 10.0)
+    acts = [(i, a) for i, (_, a) in enumerate(out) if a]
+    assert acts[0] == (0, "pause") and acts[1][1] == "resume"
+    assert abs(acts[1][0] * 0.02 - 1.5) < 0.03
+
+
+def test_status_line_stats_and_summary_count_barge_ins() -> None:
+    from voicecli.live.stats import Summary
+    from voicecli.ui.status import SessionStatus
+    from voicecli.ui.summary import format_summary
+
+    s = SessionStatus()
+    s.on_event(ev.TurnHold("paused"), 1.0)
+    assert s.shown_state == "hearing you"
+    s.on_event(ev.TurnHold("resumed"), 1.5)
+    s.on_event(ev.TurnHold("paused"), 2.0)
+    s.on_event(ev.TurnHold("confirmed"), 2.2)
+    assert "1 interruption confirmed, 1 resumed (false alarms)" in s.stats_line(3.0)
+    line = format_summary(Summary(turns=1, spoken=1, barge_ins=2, resumed=3))
+    assert "2 interruptions confirmed" in line and "3 resumed (false alarms)" in line

@@ -247,6 +247,9 @@ duration_s = 0.5
     # starts 1.5 s + espeak's lead later
     word = heard.speech_ends[0] + 1.5 + lead
     assert heard.interrupted[0] - word <= 0.3
+    # playback paused at the word, then the interruption was confirmed (activityStart)
+    assert heard.holds.index("paused") < heard.holds.index("confirmed")
+    assert summary.barge_ins == 1 and summary.resumed == 0
 
 
 async def test_finished_question_is_answered_within_the_latency_target(
@@ -273,3 +276,96 @@ duration_s = 1.0
     assert summary.spoken == 1
     latency = min(heard.audio) - heard.speech_ends[0]
     assert latency <= 0.6 * (0.8 + 0.1)
+
+
+class PausingSink:
+    """A sink that plays (``PausableSink``): it logs what it is asked to do, in order."""
+
+    def __init__(self) -> None:
+        self.calls: list[str] = []
+        self.written = 0
+        self.cleared = 0
+
+    def write(self, pcm: bytes) -> None:
+        self.written += len(pcm)
+        if not self.calls or self.calls[-1] != "write":
+            self.calls.append("write")
+
+    def flush(self) -> None:
+        pass
+
+    def clear(self) -> None:
+        self.cleared += 1
+        self.calls.append("clear")
+
+    def pause(self) -> None:
+        self.calls.append("pause")
+
+    def resume(self) -> None:
+        self.calls.append("resume")
+
+    def close(self) -> None:
+        pass
+
+    @property
+    def played_s(self) -> float:
+        return self.written / 2 / 24000
+
+
+class Sent:
+    """Observer: reply audio the client was sent (bytes)."""
+
+    def __init__(self) -> None:
+        self.bytes = 0
+
+    def on_event(self, event: object, t: float) -> None:
+        if isinstance(event, ev.AudioChunk):
+            self.bytes += len(event.pcm)
+
+
+async def test_a_short_burst_during_a_reply_pauses_then_resumes_it_with_nothing_lost(
+    sim_factory, tmp_path
+) -> None:
+    """A single loud voiced syllable (120 ms, under the 160 ms barge-in) while the 3 s reply
+    plays: playback pauses at once, no activityStart is sent, and it resumes where it paused;
+    every sample the service sent reaches the sink, none is cleared."""
+    from voicecli.audio.base import PausableSink
+
+    scenario = """
+voice = "tone"
+latency_ms = 100
+realtime = 1.0
+[[turns]]
+heard = "what time is it?"
+reply = "a long answer"
+duration_s = 3.0
+"""
+    sim = sim_factory(make_scenario(scenario, tmp_path))
+    wav = write(
+        tmp_path / "in.wav",
+        [
+            synth.silence(0.3),
+            synth.steady_speech(1.0),
+            synth.silence(1.5),
+            synth.steady_speech(0.12),
+            synth.silence(3.0),
+        ],
+    )
+    sink, heard, sent = PausingSink(), Heard(), Sent()
+    assert isinstance(sink, PausableSink)
+    summary = await run_talk(
+        settings_for(sim), TalkRequest(input=wav, observers=[heard, sent], sinks=[sink])
+    )
+    assert sink.calls == ["write", "pause", "write", "resume", "write"] or sink.calls == [
+        "write",
+        "pause",
+        "resume",
+        "write",
+    ]
+    assert sink.cleared == 0 and not heard.interrupted
+    assert sent.bytes == sink.written == round(3.0 * 24000) * 2  # the whole reply, no loss
+    assert sim.sessions[-1].activity_start == 1  # the question's only
+    assert heard.holds.count("paused") == 1 and heard.holds.count("resumed") == 1
+    assert "confirmed" not in heard.holds
+    assert summary.resumed == 1 and summary.barge_ins == 0
+    assert summary.turns == 1 and summary.spoken == 1 and summary.interrupted == 0

@@ -55,6 +55,17 @@ class AudioSink(Protocol):
 
 
 @runtime_checkable
+class PausableSink(AudioSink, Protocol):
+    """A sink that can hold playback on a possible barge-in: ``pause`` keeps what is queued
+    (and what is written meanwhile), ``resume`` plays on from the same sample, ``clear``
+    drops it. A file sink has nothing to pause (no-ops)."""
+
+    def pause(self) -> None: ...
+
+    def resume(self) -> None: ...
+
+
+@runtime_checkable
 class PlayingSink(AudioSink, Protocol):
     """A sink that plays in real time: whether sound is still coming out."""
 

@@ -16,6 +16,9 @@ pulls fixed blocks at a steady rate. ``JitterBuffer`` sits between the two:
   or ``end()``, is the end of the stream, not an underrun;
 * ``clear()`` drops everything queued at once (barge-in), after a ``fade_ms`` fade-out of
   what was playing, so the cut does not click;
+* ``pause()`` holds playback where it is (a possible barge-in): nothing is taken, the
+  queue keeps growing, no dry spell is counted; ``resume()`` plays on from the same sample,
+  ``clear()`` ends the pause with the rest;
 * it is bounded: beyond ``capacity_s`` the oldest audio is dropped and counted;
 * ``played`` counts real samples handed out, so callers know where playback was cut off.
 
@@ -94,6 +97,7 @@ class JitterBuffer:
         self._waited = 0  # samples pulled while BUFFERING
         self._dry = 0  # samples of silence while DRAINED
         self._stream_underruns = 0
+        self.paused = False  # pause(): audio is kept, nothing is played
         # counters (samples unless named otherwise)
         self.played = 0  # real audio handed out, all streams
         self.stream_played = 0  # real audio handed out in the current / last stream
@@ -147,9 +151,18 @@ class JitterBuffer:
         if self.state is PlayState.DRAINED:
             self.state = PlayState.IDLE
 
+    def pause(self) -> None:
+        """Hold playback where it is (a possible barge-in): audio keeps coming in."""
+        self.paused = True
+
+    def resume(self) -> None:
+        """Play on from where ``pause`` held it."""
+        self.paused = False
+
     def clear(self) -> int:
         """Drop everything queued (barge-in); returns how many samples were dropped. While
         playing, the next ``fade_ms`` are kept, faded out, and end the stream."""
+        self.paused = False
         fade = np.zeros(0, dtype=np.int16)
         if self.state is PlayState.PLAYING and self._fade:
             fade = np.zeros(min(self._fade, self.queued), dtype=np.int16)
@@ -237,7 +250,9 @@ class JitterBuffer:
 
     def advance(self, n: int) -> None:
         """``n`` samples of time passed with no audio taken: BUFFERING waits (and may start
-        playing), DRAINED stays dry (and ends after ``gap_ms``)."""
+        playing), DRAINED stays dry (and ends after ``gap_ms``); nothing while paused."""
+        if self.paused:
+            return
         if self.state is PlayState.BUFFERING:
             self._waited += n
             self._may_start()
@@ -249,8 +264,8 @@ class JitterBuffer:
 
     def take(self, out: Int16Array) -> int:
         """PLAYING: copy up to ``len(out)`` samples of audio, never silence; returns how
-        many. An ended stream with nothing left goes IDLE."""
-        if self.state is not PlayState.PLAYING:
+        many (none while paused). An ended stream with nothing left goes IDLE."""
+        if self.state is not PlayState.PLAYING or self.paused:
             return 0
         got = self._copy_out(out)
         self.played += got
@@ -262,14 +277,18 @@ class JitterBuffer:
     def starve(self) -> None:
         """PLAYING with nothing queued and more to come: the device will run dry, a gap
         begins (more audio within ``gap_ms`` counts as an underrun)."""
-        if self.state is PlayState.PLAYING and not self.queued and not self._ended:
+        if self.state is PlayState.PLAYING and not (self.queued or self._ended or self.paused):
             self.state = PlayState.DRAINED
             self._dry = 0
 
     def pull_into(self, out: Int16Array) -> int:
         """Fill ``out`` (1-D int16); returns how many samples are real audio (the rest is
-        silence, at the end of the block)."""
+        silence, at the end of the block; all silence while paused)."""
         n = len(out)
+        if self.paused:
+            out[:] = 0
+            self.silence += n
+            return 0
         st = self.state
         if st is PlayState.BUFFERING:
             if self._may_start():

@@ -41,7 +41,7 @@ from voicecli.audio.playback import JitterBuffer, JitterParams, PlayState
 from voicecli.audio.resample import StreamResampler
 from voicecli.errors import DeviceError
 
-PUSH, CLEAR, END = 0, 1, 2  # commands from the loop to whoever plays
+PUSH, CLEAR, END, PAUSE, RESUME = 0, 1, 2, 3, 4  # commands from the loop to whoever plays
 START_S = 0.005  # a started stream's first sample leaves the device about this much later
 REFILL_S = 0.025  # the device's queue above this: write nothing (what plays after a barge-in)
 DRY_S = 0.005  # ...below this with nothing to write: it runs dry (silence goes in)
@@ -144,6 +144,10 @@ class SpeakerSink:
                 jb.clear()
                 self._pending_start = None
                 ahead = 0  # what follows a clear starts afresh
+            elif kind == PAUSE:
+                jb.pause()
+            elif kind == RESUME:
+                jb.resume()
             else:
                 jb.end()
 
@@ -155,7 +159,13 @@ class SpeakerSink:
                 if self._cmds:
                     self._take_commands(max(0, round(self._ahead() * self.rate)))
                 st = jb.state
-                if st is PlayState.IDLE:
+                if jb.paused and jb.active:  # what the device holds plays out, then silence
+                    ahead = self._ahead()
+                    if self._running and ahead <= DRY_S:
+                        self._write(self._zeros[: self._fill], time.monotonic())
+                    else:
+                        self._wake.wait(ahead - DRY_S if self._running else None)
+                elif st is PlayState.IDLE:
                     if self._running:
                         self._finish()  # returns early when new audio comes
                     else:
@@ -285,6 +295,15 @@ class SpeakerSink:
         (up to 85 ms), then a 5 ms fade."""
         self._resampler = StreamResampler(OUTPUT_RATE, self.rate)
         self._send(CLEAR)
+
+    def pause(self) -> None:
+        """A possible barge-in: what the device holds plays out (up to 85 ms), then
+        silence; the rest is kept (and more is queued) until ``resume`` or ``clear``."""
+        self._send(PAUSE)
+
+    def resume(self) -> None:
+        """A false alarm: play on from the sample where ``pause`` held it."""
+        self._send(RESUME)
 
     @property
     def is_playing(self) -> bool:

@@ -170,6 +170,12 @@ class WavSink:
     def clear(self) -> None:
         pass
 
+    def pause(self) -> None:  # a file is not played: nothing to hold
+        pass
+
+    def resume(self) -> None:
+        pass
+
     @property
     def played_s(self) -> float:
         return self.bytes_written / SAMPLE_WIDTH / self.rate

@@ -22,11 +22,12 @@ from voicecli.audio.base import (
     SAMPLE_WIDTH,
     AudioSink,
     AudioSource,
+    PausableSink,
     frame_bytes,
 )
 from voicecli.audio.format import dbfs
 from voicecli.audio.vad import Act, Gate, SpeechDetector
-from voicecli.errors import ServerError, SessionTimeout, UsageError, VoicecliError
+from voicecli.errors import ServerError, UsageError, VoicecliError
 from voicecli.live import events as ev
 from voicecli.live import messages as m
 from voicecli.live.ports import (
@@ -40,8 +41,10 @@ from voicecli.live.ports import (
 )
 from voicecli.live.recovery import StallGuard
 from voicecli.live.reply_hold import ReplyHold
+from voicecli.live.settle import settle
 from voicecli.live.stats import SessionStats, Summary, finish_summary
 from voicecli.live.timeline import RecordingClock
+from voicecli.live.tool_tasks import ToolTasks
 from voicecli.live.turn_policy import TurnPolicy
 from voicecli.live.turn_signals import CUT_CONTENT, ends_user_turn
 from voicecli.live.turns import STOPPED, TurnBook
@@ -104,17 +107,19 @@ class Conversation:
             if use_clock is not None:
                 use_clock(self.clock)
         self._unsent = bytearray()  # gated audio not sent yet (at most SEND_MS)
-        self._barge_in_ms = 0  # loud speech so far while the model speaks (barge-in)
-        self._tool_tasks: set[asyncio.Task[None]] = set()
+        self._tool_tasks = ToolTasks(self)  # the model's calls, running
         self._reasoning = False  # interactionStatus IN_PROGRESS: more output may follow
-        self._holding = False  # the microphone is held while a call is pending
         self.context: Any = None  # live.control.SessionContext: what /system ... change
         wd = Watchdog(self.opt.watchdog, self.opt.stall_s, tone_s=self.opt.stall_s)
         self.guard = StallGuard(self, wd)
         # when a voice starts a turn and when a reply may be heard (held while the user may
         # go on); holding needs client-driven turns in real time
         self.turn = TurnPolicy(
-            self.opt.turn_eagerness, hold=self.opt.manual_activity and not self.opt.fast
+            self.opt.turn_eagerness,
+            hold=self.opt.manual_activity and not self.opt.fast,
+            barge_in_ms=self.opt.barge_in_ms,
+            onset_ms=gate.params.onset_ms,
+            frame_ms=gate.params.frame_ms,
         )
         self.hold = ReplyHold(self.turn, self._deliver, self._turn_hold)
 
@@ -154,12 +159,6 @@ class Conversation:
     def _poke(self) -> None:
         self._changed.set()
 
-    def _tool_done(self, task: asyncio.Task[None]) -> None:
-        self._tool_tasks.discard(task)
-        if not self._tool_tasks:
-            self.guard.tools_idle(time.monotonic())
-        self._poke()  # the end of a run may have waited for it
-
     async def _wait_change(self, seconds: float) -> bool:
         self._changed.clear()
         try:
@@ -187,8 +186,7 @@ class Conversation:
         except* VoicecliError as group:
             raise group.exceptions[0] from None
         finally:
-            for task in self._tool_tasks:
-                task.cancel()
+            self._tool_tasks.cancel()
             self.hold.close()
             self._finish_summary()
         return self.summary
@@ -228,7 +226,9 @@ class Conversation:
             at = self.clock.user(len(frame) / SAMPLE_WIDTH / INPUT_RATE, self.rel(now))
             if self.recorder is not None:
                 self.recorder.add_user(frame, at)
-            if self.muted or self._held():  # nothing goes out; an utterance is closed
+            if (
+                self.muted or self._tool_tasks.hold_mic()
+            ):  # nothing goes out; an utterance is closed
                 if self.gate.is_open or self.gate.trailing:
                     await self._apply(self.gate.finish(stop_trailing=True), now)
                 continue
@@ -237,10 +237,11 @@ class Conversation:
                 speech, noise = self.turn.onset(frame, raw, self.gate.state, now)
                 if noise:
                     self._turn_hold("noise")
-            if self.book.model_busy and not self.gate.is_open:
-                speech = self._barge_in(frame, raw) and speech
-            else:
-                self._barge_in_ms = 0
+            if not self.gate.is_open:  # while the model speaks: barge-in (pause, confirm)
+                loud = dbfs(frame) >= self.opt.barge_in_dbfs
+                busy = self.book.model_busy
+                speech, act = self.turn.barge_in(raw, speech, loud, busy, now)
+                self._playback(act)
             if speech and self.gate.is_open:
                 self._last_speech = now
                 self.clock.speech()
@@ -253,20 +254,17 @@ class Conversation:
                 await self._trail_silence()
                 await self._settle()
         await self._apply(self.gate.finish(), time.monotonic())
+        if self.turn.unpause():  # the input is over: what was paused plays on
+            self._playback("resume")
         await self._trail_silence()
 
-    def _barge_in(self, frame: bytes, speech: bool) -> bool:
-        """While the model speaks: speech opens the gate only when loud enough and, with
-        the gate's onset, at least ``barge_in_ms`` long. Once it has been loud that long
-        (less the onset), quieter speech still completes the onset: the end of a short
-        first word ("Wait,") fades below the level, and a reset there left the barge-in to
-        the next word, 0.6 s later."""
-        hold = self.opt.barge_in_ms - self.gate.params.onset_ms
-        if speech and dbfs(frame) >= self.opt.barge_in_dbfs:
-            self._barge_in_ms += self.gate.params.frame_ms
-        elif not (speech and self._barge_in_ms > hold):
-            self._barge_in_ms = 0
-        return speech and self._barge_in_ms > hold
+    def _playback(self, act: str | None) -> None:
+        """A possible barge-in pauses the sinks that play; a false alarm resumes them."""
+        for sink in self.sinks if act else ():
+            if isinstance(sink, PausableSink):
+                sink.pause() if act == "pause" else sink.resume()
+        if act:
+            self._turn_hold("paused" if act == "pause" else "resumed")
 
     async def _trail_silence(self) -> None:
         """Server detection: keep sending silence until the server has ended the turn (or the
@@ -295,6 +293,11 @@ class Conversation:
                 if self.opt.manual_activity:
                     await self.transport.send(m.ActivityStart())
                 self.book.user_started(now)
+                barge = self.turn.barge_confirmed(self.book.model_busy)
+                if barge:  # a real interruption: "interrupted" clears what is paused
+                    self._turn_hold("confirmed")
+                if barge == "cut":  # ...the turn is over: none will come
+                    self._clear_sinks()
                 if self.turn.user_started():  # the user went on: the early reply is dropped
                     self._turn_hold("discarded")
                 self.hold.changed()
@@ -316,16 +319,8 @@ class Conversation:
             await self._flush_audio()  # the utterance is over: nothing may wait
         return ended
 
-    def _held(self) -> bool:
-        """Hold the microphone while a call is pending (``ModelCaps.audio_during_call``)."""
-        held = self.opt.hold_audio_in_calls and bool(self._tool_tasks)
-        if held and not self._holding:
-            self.notify(ev.Notice("microphone held until the tool's answer is sent"))
-        self._holding = held
-        return held
-
     async def _flush_audio(self) -> None:
-        if self._unsent and self._held():
+        if self._unsent and self._tool_tasks.hold_mic():
             self._unsent = bytearray()  # heard while a call is pending: not sent
         if self._unsent:
             data, self._unsent = bytes(self._unsent), bytearray()
@@ -350,30 +345,7 @@ class Conversation:
 
     # ------------------------------------------------------------------------ waiting
     async def _settle(self) -> None:
-        """Until the model's turn is over; an utterance with no sign of a reply within
-        ``reply_wait_s`` is a silent turn (the model chose not to answer), not an error."""
-        deadline = time.monotonic() + self.opt.timeout_s
-        while True:
-            now = time.monotonic()
-            held = self._tool_tasks or self.guard.holds_reply_wait()
-            since = None if held else self.book.waiting_since()
-            if since is not None:
-                left = self.opt.reply_wait_s - (now - since)
-                if left <= 0:
-                    self._no_reply(now)
-                    return
-                await self._wait_change(left)
-            elif self.book.awaiting_reply or self._reasoning or self._tool_tasks:
-                # a reply is under way, or a tool runs (or waits for the user's yes): its
-                # result is owed to the model before the run may end
-                if now >= deadline:
-                    raise SessionTimeout(
-                        f"the model's reply did not complete within {self.opt.timeout_s:.0f} s",
-                        "raise --timeout, or check the server",
-                    )
-                await self._wait_change(deadline - now)
-            else:
-                return
+        await settle(self)  # until the model's turn is over (``live/settle.py``)
 
     def _no_reply(self, now: float) -> None:
         turn = self.book.no_reply(now)
@@ -433,8 +405,7 @@ class Conversation:
         elif isinstance(event, ev.OutputTranscript):
             book.model_text(event.text)
         elif isinstance(event, ev.Interrupted):
-            for sink in self.sinks:
-                sink.clear()
+            self._clear_sinks()
             cut = self.clock.cut(self.rel(now))
             if self.recorder is not None:
                 self.recorder.model_cut(cut)
@@ -455,27 +426,18 @@ class Conversation:
             if turn is not None:
                 self._turn_ended(turn, now)
         elif isinstance(event, ev.ToolCall):
-            task = asyncio.create_task(self._run_tools(event))
-            self._tool_tasks.add(task)
-            task.add_done_callback(self._tool_done)
+            self._tool_tasks.start(event)
         elif isinstance(event, ev.ToolCallCancellation):
             self.tool_handler.cancel(event.ids)
-        elif isinstance(event, ev.Reconnect):
-            self._on_reconnect(event)
+        elif isinstance(event, ev.Reconnect) and event.phase == "reconnecting":
+            lost = book.connection_lost(now)  # other phases: counted by the stats
+            if lost is not None:
+                self._turn_ended(lost, now)
 
-    def _on_reconnect(self, event: ev.Reconnect) -> None:
-        """A lost connection cuts the model's turn; what it had not answered is sent again
-        after the reconnect (the transport's journal), so an answer is expected."""
-        if event.phase != "reconnecting":
-            return  # counted by the stats
-        now = time.monotonic()
-        cut = self.book.interrupted(now, by_server=False)
-        if cut is not None:
-            cut.reason = "connection lost"
-            self._turn_ended(cut, now)
-            self.book.pending_user_end = now
-        elif self.book.pending_user_end is not None:
-            self.book.pending_user_end = now  # restart the wait for the answer
+    def _clear_sinks(self) -> None:
+        self.turn.unpause()
+        for sink in self.sinks:
+            sink.clear()
 
     def _flush_sinks(self) -> None:
         """The model's turn is over: the sinks play what they hold (the speaker's stream
@@ -485,29 +447,4 @@ class Conversation:
 
     def _turn_ended(self, turn: Any, t: float) -> None:
         self._flush_sinks()
-        self.notify(
-            ev.TurnEnded(
-                index=turn.index,
-                outcome=turn.outcome.value,
-                user_text=turn.user_text.strip(),
-                model_text=turn.model_text.strip(),
-                audio_s=round(turn.audio_s, 3),
-                latency_s=None if turn.latency_s is None else round(turn.latency_s, 3),
-                reason=turn.reason,
-                t=t,
-                span=self.clock.turn_ended(self.rel(t)),
-            )
-        )
-
-    async def _run_tools(self, call: ev.ToolCall) -> None:
-        try:
-            results = await self.tool_handler(call)
-        except Exception as e:  # a failing tool never ends the session
-            log.exception("tool handler failed")
-            results = [
-                ev.FunctionResult(c.id, c.name, {"error": str(e)}, status="error")
-                for c in call.calls
-            ]
-        if results:
-            await self.transport.send(m.ToolResults(tuple(results)))
-            self.notify(ev.ToolResults(tuple(results), t=time.monotonic()))
+        self.notify(turn.ended_event(t, self.clock.turn_ended(self.rel(t))))

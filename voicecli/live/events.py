@@ -278,7 +278,9 @@ class MuteChanged:
 class TurnHold:
     """Turn-taking (``live/turn_policy.py``): ``waiting`` (a reply is held until the user has
     surely finished), ``released`` (it is heard), ``discarded`` (the user went on: a false
-    start held back, never heard), ``noise`` (a sound that was no voice was ignored)."""
+    start held back, never heard), ``noise`` (a sound that was no voice was ignored); barge-in:
+    ``paused`` (playback paused: the user may be interrupting), ``resumed`` (a false alarm:
+    it plays on where it paused), ``confirmed`` (speech: an interruption)."""
 
     state: str
     t: float | None = None
@@ -293,6 +295,9 @@ TURN_HOLD_TEXT = {
     "released": "speaking",
     "discarded": "you went on: the early reply was dropped",
     "noise": "noise ignored",
+    "paused": "you may be speaking: the reply is paused",
+    "resumed": "a false alarm: the reply plays on",
+    "confirmed": "you interrupted",
 }
 
 

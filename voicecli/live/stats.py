@@ -40,6 +40,8 @@ class SessionStats:
     muted: bool = False
     held_back: int = 0  # false starts held back: early replies dropped, never heard
     noise_ignored: int = 0  # sounds the VAD took for speech that were no voice
+    barge_ins: int = 0  # interruptions confirmed (playback paused, then speech)
+    resumed: int = 0  # false alarms: playback paused on a possible barge-in, then resumed
     _user_end: float | None = None  # end of the user's turn; cleared at the first reply audio
 
     @property
@@ -90,6 +92,10 @@ class SessionStats:
                 self.held_back += 1
             elif event.state == "noise":
                 self.noise_ignored += 1
+            elif event.state == "confirmed":
+                self.barge_ins += 1
+            elif event.state == "resumed":
+                self.resumed += 1
         return None
 
     def _turn_ended(self, event: ev.TurnEnded) -> None:
@@ -116,6 +122,8 @@ class Summary:
     interrupted: int = 0
     held_back: int = 0  # false starts held back (an early reply dropped, never heard)
     noise_ignored: int = 0  # sounds the VAD took for speech that were no voice
+    barge_ins: int = 0  # interruptions confirmed (playback paused, then speech)
+    resumed: int = 0  # false alarms: playback paused on a possible barge-in, then resumed
     unanswered: int = 0  # utterances with no reply within reply_wait_s (also counted silent)
     latencies_s: list[float] = field(default_factory=list)
     seconds_in: float = 0.0
@@ -165,6 +173,7 @@ def finish_summary(s: Summary, conv: Any) -> None:
     s.reconnects = st.reconnects
     s.stalls, s.stall_steps, s.stalls_recovered = st.stalls, st.stall_steps, st.stalls_recovered
     s.held_back, s.noise_ignored = st.held_back, st.noise_ignored
+    s.barge_ins, s.resumed = st.barge_ins, st.resumed
     tok = st.tokens
     s.prompt_tokens, s.response_tokens, s.total_tokens = tok.prompt, tok.response, tok.total
     s.prompt_audio_tokens, s.prompt_text_tokens = tok.prompt_audio, tok.prompt_text

@@ -11,6 +11,13 @@ The window adapts to what the server heard (its input transcription): a question
 after a short window, a phrase that sounds unfinished ("... tell me", "and", a comma) waits
 longer; ``eagerness`` (low | normal | high) scales all three.
 
+Barge-in that survives false alarms: while the model speaks, a voice loud enough to be the
+user interrupting PAUSES playback at once (``barge_in`` says "pause"), but the gate (and so
+``activityStart``) opens only once it is speech: loud for ``barge_in_ms`` less the gate's onset,
+and the onset (160 ms in all, as before). Confirmed, the reply is cut; no voice for
+``RESUME_S`` (or no speech ``MAX_PAUSE_S`` after the pause): a false alarm, playback resumes
+from the sample where it paused, nothing lost.
+
 The start of a turn needs a voice (``audio/voicing.py``): frames the detector calls speech that
 are also periodic. Keyboard typing and clicks that webrtcvad takes for speech neither start a
 turn nor interrupt a reply; each such burst is counted as noise ignored.
@@ -64,6 +71,8 @@ _WORD = re.compile(r"[\w']+|[?.!,;:\u2026-]+$")
 _OUTPUT = (ev.AudioChunk, ev.OutputTranscript, ev.ModelText, ev.GenerationComplete)
 UNVOICED_FRAMES = 10  # "speech" with no voice (2 voiced frames in a row) for 200 ms is a
 # pause: a consonant is shorter, typing straight after the last word is not
+RESUME_S = 0.4  # a paused reply with no voice for this long: a false alarm, play on
+MAX_PAUSE_S = 1.5  # ...or a pause that has not become speech this long after it began
 VOICED_GRACE_S = 0.12  # a voice started this recently may be the user going on: wait
 
 
@@ -86,8 +95,21 @@ class TurnPolicy:
     """``hold``: hold replies for the commit window (client-driven turns in real time);
     False: every event passes at once (the voice check still applies)."""
 
-    def __init__(self, eagerness: str = "normal", *, hold: bool = True) -> None:
+    def __init__(
+        self,
+        eagerness: str = "normal",
+        *,
+        hold: bool = True,
+        barge_in_ms: int = 160,
+        onset_ms: int = 60,
+        frame_ms: int = 20,
+    ) -> None:
         self.windows = EAGERNESS[eagerness]
+        self._barge_hold = barge_in_ms - onset_ms  # loud speech before the gate's onset
+        self._frame_ms = frame_ms
+        self._barge_ms = 0  # loud speech so far while the model speaks
+        self.paused_at: float | None = None  # playback paused on a possible barge-in
+        self._voice_at = float("-inf")  # last voiced frame while paused
         self.hold = hold
         self.voicing = Voicing()
         self._latched = False  # a voice was confirmed and the detector still says speech
@@ -100,6 +122,8 @@ class TurnPolicy:
         self._discard = False  # drop the dropped reply's output until the service says so
         self.held_back = 0  # false starts held back (never heard)
         self.noise_ignored = 0  # bursts the detector called speech that were no voice
+        self.confirmed = 0  # interruptions confirmed (the gate opened while paused)
+        self.resumed = 0  # false alarms: playback paused, then resumed
 
     # ------------------------------------------------------------------------ uplink
     def onset(self, frame: bytes, speech: bool, gate: GateState, now: float) -> tuple[bool, bool]:
@@ -127,6 +151,56 @@ class TurnPolicy:
             self.noise_ignored += 1
         self._latched = self._latched or confirmed
         return speech and self._latched, noise
+
+    def barge_in(
+        self, raw: bool, voiced: bool, loud: bool, busy: bool, now: float
+    ) -> tuple[bool, str | None]:
+        """One frame while the gate is closed (``busy``: the model speaks): (speech as the
+        gate should see it, "pause" | "resume" | None for the playback). ``raw``: the
+        detector's word; ``voiced``: after the voice check; ``loud``: at the barge-in level.
+        While the model speaks, speech opens the gate only when loud for ``barge_in_ms``
+        with the gate's onset. Once it has been loud that long (less the onset), quieter
+        speech still completes the onset: the end of a short first word ("Wait,") fades
+        below the level, and a reset there left the barge-in to the next word, 0.6 s later."""
+        act = None
+        if busy and voiced and loud and self.paused_at is None:
+            self.paused_at, act = now, "pause"
+        if self.paused_at == float("inf"):  # confirmed: the gate has closed again
+            self.paused_at = self._voice_at = now
+        if self.paused_at is not None:
+            self._voice_at = now if voiced else self._voice_at
+            if now - self._voice_at >= RESUME_S or now - self.paused_at >= MAX_PAUSE_S:
+                self.paused_at, act = None, "resume"
+                self.resumed += 1
+        if not busy:
+            self._barge_ms = 0
+            return voiced, act
+        if raw and loud:
+            self._barge_ms += self._frame_ms
+        elif not (raw and self._barge_ms > self._barge_hold):
+            self._barge_ms = 0
+        return voiced and self._barge_ms > self._barge_hold, act
+
+    def barge_confirmed(self, busy: bool) -> str | None:
+        """The gate opened (``activityStart``): "confirmed" when playback was paused for it
+        (an interruption), "cut" when it is also to be cleared at once (the model's turn is
+        over: no ``interrupted`` will come). While the model speaks, playback stays paused
+        until the service's ``interrupted`` clears it (what it sends meanwhile is not heard);
+        if none comes, the resume rule plays on once the gate has closed."""
+        self._barge_ms = 0
+        if self.paused_at is None:
+            return None
+        self.confirmed += 1
+        if busy:
+            self.paused_at = self._voice_at = float("inf")  # no resume while the gate is open
+            return "confirmed"
+        self.paused_at = None
+        return "cut"
+
+    def unpause(self) -> bool:
+        """The reply was cut, or the input is over: True when playback was paused."""
+        paused, self.paused_at = self.paused_at is not None, None
+        return paused
 
     def onset_s(self, params: Any) -> float:
         """How long the utterance had been speech when the gate opened (at most the

@@ -21,6 +21,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import Enum
+from typing import Any
+
+from voicecli.live import events as ev
 
 NO_REPLY = "NO_REPLY"  # reason of a silent turn made up for an utterance nobody answered
 # content this soon after ``interrupted`` (and before the turnComplete that closes the cut
@@ -47,6 +50,21 @@ class Turn:
     model_text: str = ""
     outcome: TurnOutcome | None = None
     reason: str | None = None
+
+    def ended_event(self, t: float, span: Any) -> ev.TurnEnded:
+        """What observers are told of this turn's end (``span``: its place on the recording)."""
+        latency = self.latency_s
+        return ev.TurnEnded(
+            index=self.index,
+            outcome=self.outcome.value if self.outcome else "",
+            user_text=self.user_text.strip(),
+            model_text=self.model_text.strip(),
+            audio_s=round(self.audio_s, 3),
+            latency_s=None if latency is None else round(latency, 3),
+            reason=self.reason,
+            t=t,
+            span=span,
+        )
 
     @property
     def latency_s(self) -> float | None:
@@ -130,6 +148,17 @@ class TurnBook:
             return None
         turn = self._finish(t, TurnOutcome.INTERRUPTED, None)
         return turn
+
+    def connection_lost(self, t: float) -> Turn | None:
+        """A lost connection cuts the model's turn (returned, if one was under way); what
+        it had not answered is sent again after the reconnect (the transport's journal), so
+        an answer is expected: the wait for it starts again at ``t``."""
+        cut = self.interrupted(t, by_server=False)
+        if cut is not None:
+            cut.reason = "connection lost"
+        if cut is not None or self.pending_user_end is not None:
+            self.pending_user_end = t
+        return cut
 
     def dropped(self, t: float) -> None:
         """The service dropped at ``t`` a reply that was held and never heard (a false start):

@@ -94,8 +94,10 @@ class SessionStatus:
         elif isinstance(event, ev.TurnHold):
             if event.state == "waiting":
                 self.state = WAITING
-            elif event.state == "discarded":
+            elif event.state in ("discarded", "paused"):
                 self.state = HEARING
+            elif event.state == "resumed":
+                self.state = SPEAKING
         elif isinstance(event, ev.InputTranscript):
             if self.state == LISTENING:
                 self.state = HEARING
@@ -194,6 +196,11 @@ class SessionStatus:
             parts.append(
                 f"{plural(st.held_back, 'false start')} held back, "
                 f"{plural(st.noise_ignored, 'noise')} ignored"
+            )
+        if st.barge_ins or st.resumed:
+            parts.append(
+                f"{plural(st.barge_ins, 'interruption')} confirmed, "
+                f"{st.resumed} resumed (false alarms)"
             )
         parts.append(f"{clock(now)} elapsed")
         left = self.time_left(now)

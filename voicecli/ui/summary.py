@@ -31,6 +31,8 @@ def format_summary(s: Summary) -> str:
     extra += ", ended idle (no speech)" if s.ended_idle else ""
     extra += f", {plural(s.held_back, 'false start')} held back" if s.held_back else ""
     extra += f", {plural(s.noise_ignored, 'noise')} ignored" if s.noise_ignored else ""
+    extra += f", {plural(s.barge_ins, 'interruption')} confirmed" if s.barge_ins else ""
+    extra += f", {s.resumed} resumed (false alarms)" if s.resumed else ""
     cost = f", about {money(s.cost_usd)}" if s.cost_usd is not None else ""
     return (
         f"done: {plural(s.turns, 'turn')} ({s.spoken} spoken, {s.silent} silent by choice, "
