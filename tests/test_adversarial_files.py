@@ -181,6 +181,7 @@ def test_read_only_home_warns_once_and_talks(
 
 
 # ----------------------------------------------------------------------- item 6: kill -9
+@pytest.mark.flaky(reruns=2)  # real time: the record's lag is measured on a loaded machine
 def test_kill_9_record_keeps_up_and_a_later_run_marks_the_session_killed(
     sim_factory, tmp_path: Path
 ) -> None:
