@@ -175,9 +175,7 @@ YesOpt = Annotated[
 ]
 
 # ------------------------------------------------------------------------------ session
-SimOpt = Annotated[
-    bool, _opt("--sim", panel=SESSION, help="Built-in simulator, no key.")
-]
+SimOpt = Annotated[bool, _opt("--sim", panel=SESSION, help="Built-in simulator, no key.")]
 ScenarioOpt = Annotated[
     Path | None,
     _opt("--scenario", panel=SESSION, metavar="FILE", help="Scenario of the simulator."),
