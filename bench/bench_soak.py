@@ -23,11 +23,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from bench_talk import start_sim  # noqa: E402
+from bench_talk import sim_settings, start_sim  # noqa: E402
 
 from voicecli.audio import synth  # noqa: E402
 from voicecli.audio.base import frame_bytes  # noqa: E402
-from voicecli.config import Settings  # noqa: E402
 from voicecli.live import events as ev  # noqa: E402
 from voicecli.session.engine import TalkRequest, run_talk  # noqa: E402
 
@@ -108,12 +107,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as td:
         proc, env = start_sim(Path(td), scenario)
         try:
-            settings = Settings(
-                base_url=env["GOOGLE_GEMINI_BASE_URL"],
-                ca_file=env["SSL_CERT_FILE"],
-                api_key="bench-key",
-                timeout=30,
-            )
+            settings = sim_settings(env)
             source = GeneratedSource(a.minutes)
             meter = Meter(source)
             start_rss = rss_mb()

@@ -23,6 +23,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 from voicecli.audio import synth
 from voicecli.config import Settings
@@ -89,6 +90,17 @@ def start_sim(tmp: Path, scenario: str = SCENARIO) -> tuple[subprocess.Popen[str
     return proc, env
 
 
+def sim_settings(env: dict[str, str], **kw: Any) -> Settings:
+    """Settings that reach the simulator ``start_sim`` started (``env``: its two variables)."""
+    return Settings(
+        base_url=env["GOOGLE_GEMINI_BASE_URL"],
+        ca_file=env["SSL_CERT_FILE"],
+        api_key="bench-key",
+        timeout=30,
+        **kw,
+    )
+
+
 async def one_run(settings: Settings, wav: Path, fast: bool) -> tuple[object, TurnSignal, float]:
     sig = TurnSignal()
     cpu0 = time.process_time()
@@ -103,12 +115,7 @@ def main() -> None:
         tmp = Path(td)
         proc, env = start_sim(tmp)
         try:
-            base = Settings(
-                base_url=env["GOOGLE_GEMINI_BASE_URL"],
-                ca_file=env["SSL_CERT_FILE"],
-                api_key="bench-key",
-                timeout=30,
-            )
+            base = sim_settings(env)
             long_wav = tmp / "long.wav"
             spans = synth.make_utterances_wav(
                 long_wav, [(5.0, 5.0)] * 6, rate=48000, lead_silence_s=0.0

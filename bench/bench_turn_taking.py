@@ -37,7 +37,7 @@ import soxr
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_talk import start_sim  # noqa: E402
+from bench_talk import sim_settings, start_sim  # noqa: E402
 
 from voicecli.audio import synth  # noqa: E402
 from voicecli.audio.base import INPUT_RATE  # noqa: E402
@@ -231,12 +231,7 @@ def main() -> None:
             (tmp / c.kind).mkdir(exist_ok=True)
             proc, env = start_sim(tmp / c.kind, scenario(c.heard))
             try:
-                base = Settings(
-                    base_url=env["GOOGLE_GEMINI_BASE_URL"],
-                    ca_file=env["SSL_CERT_FILE"],
-                    api_key="bench-key",
-                    timeout=30,
-                )
+                base = sim_settings(env)
                 for name, over in clients.items():
                     settings = base.with_overrides(**over) if over else base
                     asyncio.run(one(settings, c, tmp, tallies[name]))

@@ -33,7 +33,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_talk import start_sim  # noqa: E402
+from bench_talk import sim_settings, start_sim  # noqa: E402
 
 from voicecli.audio import synth  # noqa: E402
 from voicecli.audio.vad import Gate  # noqa: E402
@@ -97,13 +97,7 @@ def main() -> None:
         tmp = Path(td)
         proc, env = start_sim(tmp, SCENARIO)
         try:
-            base = Settings(
-                base_url=env["GOOGLE_GEMINI_BASE_URL"],
-                ca_file=env["SSL_CERT_FILE"],
-                api_key="bench-key",
-                timeout=30,
-                hangover_ms=HANGOVER_MS,
-            )
+            base = sim_settings(env, hangover_ms=HANGOVER_MS)
             wav = tmp / "three.wav"
             spans = synth.make_utterances_wav(wav, PATTERN, rate=16000)
             speech = PATTERN[0][0]

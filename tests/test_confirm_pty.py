@@ -4,20 +4,15 @@ the live view and in plain mode."""
 
 from __future__ import annotations
 
-import fcntl
 import json
 import os
-import pty
-import re
-import select
-import struct
-import subprocess
 import sys
-import termios
 import time
 from pathlib import Path
 
 import pytest
+from pty_helpers import Term
+from pty_helpers import plain as plain_text
 from tools_helpers import ECHO_ARGV, utterances
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="needs a pty")
@@ -54,66 +49,7 @@ type = "string"
     return config
 
 
-class Pty:
-    """voicecli on a pseudo-terminal of a fixed size; ``expect`` reads until text shows."""
-
-    def __init__(self, args: list[str], env: dict[str, str], *, stdout: Path | None) -> None:
-        self.master, slave = pty.openpty()
-        fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 30, 100, 0, 0))
-        out = open(stdout, "w") if stdout else slave  # noqa: SIM115 (closed below)
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "voicecli", *args],
-            stdin=slave,
-            stdout=out,
-            stderr=slave,
-            env={**env, "TERM": "xterm-256color", "COLUMNS": "100", "LINES": "30"},
-            close_fds=True,
-            start_new_session=True,
-        )
-        os.close(slave)
-        if stdout:
-            out.close()  # type: ignore[union-attr]
-        self.seen = ""
-
-    def read(self, timeout: float) -> bool:
-        ready, _, _ = select.select([self.master], [], [], timeout)
-        if not ready:
-            return False
-        try:
-            data = os.read(self.master, 65536)
-        except OSError:  # the child closed the terminal
-            return False
-        self.seen += data.decode("utf-8", "replace")
-        return bool(data)
-
-    def expect(self, text: str, within: float = 40.0) -> None:
-        deadline = time.monotonic() + within
-        while text not in self.seen:
-            if time.monotonic() > deadline or (not self.read(0.2) and self.proc.poll() is not None):
-                raise AssertionError(f"{text!r} never showed; screen so far:\n{self.seen[-3000:]}")
-
-    def type(self, keys: str) -> None:
-        os.write(self.master, keys.encode())
-
-    def finish(self, within: float = 60.0) -> int:
-        deadline = time.monotonic() + within
-        while self.proc.poll() is None and time.monotonic() < deadline:
-            self.read(0.2)
-        while self.read(0.05):
-            pass
-        if self.proc.poll() is None:
-            self.proc.kill()
-            raise AssertionError(f"voicecli did not end; screen:\n{self.seen[-3000:]}")
-        os.close(self.master)
-        return self.proc.returncode
-
-
-def _plain(screen: str) -> str:
-    """The text on the terminal without colours and cursor moves."""
-    return re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", screen).replace("\r", "")
-
-
-def _run(tmp_path: Path, plain: bool) -> tuple[Pty, Path, Path | None]:
+def _run(tmp_path: Path, plain: bool) -> tuple[Term, Path, Path | None]:
     (tmp_path / "scen.toml").write_text(SCENARIO)
     wav = utterances(tmp_path / "in.wav", 1)
     argv_out = tmp_path / "argv.json"
@@ -121,7 +57,7 @@ def _run(tmp_path: Path, plain: bool) -> tuple[Pty, Path, Path | None]:
     args = ["talk", "--sim", "--scenario", str(tmp_path / "scen.toml"), "--input", str(wav)]
     args += ["--config", str(_config(tmp_path)), "--no-history"]
     env = {**os.environ, "ARGV_OUT": str(argv_out)}
-    return Pty(args, env, stdout=out), argv_out, out
+    return Term(args, env=env, stdout=out), argv_out, out
 
 
 @pytest.mark.parametrize("plain", [False, True], ids=["live-view", "plain"])
@@ -143,7 +79,7 @@ def test_one_key_approves_while_the_typed_line_waits(tmp_path: Path, plain: bool
     term.expect("allowed echo_argv")
     term.type("lo\r")  # the paused line goes on where it was
     code = term.finish()
-    screen = _plain(term.seen + (out.read_text() if out else ""))
+    screen = plain_text(term.seen + (out.read_text() if out else ""))
     assert code == 0, screen[-3000:]
     assert "you (typed): hello" in screen, screen[-3000:]
     assert "you (typed): y" not in screen and "you (typed): hel\n" not in screen

@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 from conftest import make_scenario
 from google.genai import errors, types
+from observers import Events
 
 from voicecli.audio import synth
 from voicecli.config import Settings
@@ -43,17 +44,6 @@ def settings_for(sim: SimServer, **kw: object) -> Settings:
 def activity_detection(rec: object) -> dict:
     """The setup's automaticActivityDetection, in whichever spelling the SDK sent."""
     return get_path(rec.setup, "realtime_input_config", "automatic_activity_detection") or {}  # type: ignore[attr-defined]
-
-
-class Events:
-    def __init__(self) -> None:
-        self.events: list[object] = []
-
-    def on_event(self, event: object, t: float) -> None:
-        self.events.append(event)
-
-    def of(self, kind: type) -> list:
-        return [e for e in self.events if isinstance(e, kind)]
 
 
 async def test_the_sdk_default_version_gets_404_at_the_handshake() -> None:

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from conftest import make_scenario
 from google.genai import errors, types
+from observers import Events
 from tools_helpers import ECHO_ARGV, command_tool, scenario
 from tools_helpers import settings_for as tool_settings
 
@@ -25,17 +26,6 @@ from voicecli.video.watch import WatchParams
 M25 = "gemini-2.5-flash-native-audio-preview-12-2025"
 M31 = "gemini-3.1-flash-live-preview"
 SLOW = "import time; time.sleep(3); print('slow result')"
-
-
-class Collect:
-    def __init__(self) -> None:
-        self.events: list[object] = []
-
-    def on_event(self, event: object, t: float) -> None:
-        self.events.append(event)
-
-    def of(self, kind: type) -> list:
-        return [e for e in self.events if isinstance(e, kind)]
 
 
 def client(sim: SimServer):
@@ -176,7 +166,7 @@ async def test_speaking_during_a_slow_tool(sim_factory, tmp_path, model, turns):
             realtime=1.0,
         )
     )
-    obs = Collect()
+    obs = Events()
     # the first utterance calls the tool; the second is spoken while it runs (3 s)
     req = TalkRequest(
         input=wav(tmp_path, [(0.8, 0.9), (0.8, 5.0)]), with_tools=True, observers=[obs]

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from conftest import make_scenario
+from observers import Events
 
 from voicecli.audio import synth
 from voicecli.config import Settings
@@ -27,27 +28,6 @@ BASE = 'voice = "tone"\nlatency_ms = 50\nrealtime = 0\n'
 
 def turns(*specs: str) -> str:
     return "".join(f"[[turns]]\n{spec}\n" for spec in specs)
-
-
-class Events:
-    def __init__(self) -> None:
-        self.items: list[object] = []
-        self.times: list[float] = []
-
-    def on_event(self, event: object, t: float) -> None:
-        self.items.append(event)
-        self.times.append(t)
-
-    def when(self, kind: type, n: int = 0, phase: str | None = None) -> float:
-        hits = [
-            t
-            for e, t in zip(self.items, self.times, strict=True)
-            if isinstance(e, kind) and (phase is None or getattr(e, "phase", None) == phase)
-        ]
-        return hits[n]
-
-    def of(self, kind: type) -> list:
-        return [e for e in self.items if isinstance(e, kind)]
 
 
 def settings_for(sim, **kw) -> Settings:

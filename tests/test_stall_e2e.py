@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from conftest import make_scenario
+from observers import Events
 
 from voicecli.audio import synth
 from voicecli.config import Settings
@@ -26,17 +27,6 @@ BASE = "latency_ms = 50\nrealtime = 0\n"
 
 def turns(*specs: str) -> str:
     return "".join(f"[[turns]]\n{spec}\n" for spec in specs)
-
-
-class Events:
-    def __init__(self) -> None:
-        self.items: list[object] = []
-
-    def on_event(self, event: object, t: float) -> None:
-        self.items.append(event)
-
-    def of(self, kind: type) -> list:
-        return [e for e in self.items if isinstance(e, kind)]
 
 
 @pytest.fixture

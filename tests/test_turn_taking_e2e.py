@@ -20,6 +20,7 @@ from voicecli.audio import synth
 from voicecli.audio.base import INPUT_RATE
 from voicecli.config import Settings
 from voicecli.live import events as ev
+from voicecli.live.conversation import Summary
 from voicecli.session.engine import TalkRequest, run_talk
 
 DATA = Path(__file__).parent / "data"
@@ -54,6 +55,13 @@ class Heard:
             self.holds.append(event.state)
         elif isinstance(event, ev.Interrupted):
             self.interrupted.append(t)
+
+
+async def hear(sim, wav: Path) -> tuple[Summary, Heard]:
+    """A talk with ``wav`` as the microphone: its summary and what was heard."""
+    heard = Heard()
+    summary = await run_talk(settings_for(sim), TalkRequest(input=wav, observers=[heard]))
+    return summary, heard
 
 
 def speak(text: str) -> np.ndarray:
@@ -94,6 +102,17 @@ duration_s = 1.0
 """
 
 
+ONE_QUESTION = """
+voice = "tone"
+latency_ms = 100
+realtime = 1.0
+[[turns]]
+heard = "what time is it?"
+reply = "{reply}"
+duration_s = {duration}
+"""
+
+
 @needs_espeak
 async def test_unfinished_phrase_and_a_pause_gets_no_heard_reply(sim_factory, tmp_path) -> None:
     """ "Can you tell me ... (0.7 s) ... how far the moon is from the earth?": the reply to
@@ -118,8 +137,7 @@ async def test_unfinished_phrase_and_a_pause_gets_no_heard_reply(sim_factory, tm
             synth.silence(2.5),
         ],
     )
-    heard = Heard()
-    summary = await run_talk(settings_for(sim), TalkRequest(input=wav, observers=[heard]))
+    summary, heard = await hear(sim, wav)
     assert len(heard.speech_ends) == 2  # the gate closed at the pause (activityEnd sent)
     first_end, second_end = heard.speech_ends
     # nothing of a reply was heard before the user had finished the whole question
@@ -147,10 +165,7 @@ default_reply = "a reply"
     for s in sentences:
         parts += [speak(s), synth.silence(0.45)]
     parts.append(synth.silence(2.5))
-    heard = Heard()
-    summary = await run_talk(
-        settings_for(sim), TalkRequest(input=write(tmp_path / "in.wav", parts), observers=[heard])
-    )
+    summary, heard = await hear(sim, write(tmp_path / "in.wav", parts))
     last_end = heard.speech_ends[-1]
     assert heard.audio and min(heard.audio) > last_end  # no false start heard
     assert summary.spoken == 1 and summary.interrupted == 0
@@ -160,23 +175,15 @@ async def test_keyboard_during_a_reply_neither_cuts_it_nor_starts_a_turn(
     sim_factory, tmp_path
 ) -> None:
     """A question, then a real keyboard recording (-30 dBFS) while the 3 s reply plays."""
-    scenario = """
-voice = "tone"
-latency_ms = 100
-realtime = 1.0
-[[turns]]
-heard = "what time is it?"
-reply = "a long answer"
-duration_s = 3.0
-"""
-    sim = sim_factory(make_scenario(scenario, tmp_path))
+    sim = sim_factory(
+        make_scenario(ONE_QUESTION.format(reply="a long answer", duration=3.0), tmp_path)
+    )
     question = synth.steady_speech(1.0)
     wav = write(
         tmp_path / "in.wav",
         [synth.silence(0.3), question, synth.silence(0.6), keyboard(3.0), synth.silence(1.0)],
     )
-    heard = Heard()
-    summary = await run_talk(settings_for(sim), TalkRequest(input=wav, observers=[heard]))
+    summary, heard = await hear(sim, wav)
     assert not heard.interrupted
     assert len(heard.speech_starts) == 1  # the typing started no turn
     assert summary.turns == 1 and summary.spoken == 1 and summary.interrupted == 0
@@ -190,22 +197,12 @@ async def test_typing_right_after_the_last_word_does_not_hold_the_turn_open(
     """A question, then typing at once (no pause): the turn ends at the last word, and the
     reply is heard while the typing goes on (webrtcvad alone kept the gate's hangover
     running through the keystrokes until the typing stopped)."""
-    scenario = """
-voice = "tone"
-latency_ms = 100
-realtime = 1.0
-[[turns]]
-heard = "what time is it?"
-reply = "noon"
-duration_s = 1.0
-"""
-    sim = sim_factory(make_scenario(scenario, tmp_path))
+    sim = sim_factory(make_scenario(ONE_QUESTION.format(reply="noon", duration=1.0), tmp_path))
     wav = write(
         tmp_path / "in.wav",
         [synth.silence(0.3), synth.steady_speech(1.0), keyboard(3.0), synth.silence(1.0)],
     )
-    heard = Heard()
-    summary = await run_talk(settings_for(sim), TalkRequest(input=wav, observers=[heard]))
+    summary, heard = await hear(sim, wav)
     assert summary.turns == 1 and summary.spoken == 1
     assert heard.speech_ends and heard.audio
     # the utterance ended with the speech (1.3 s into the file), not with the typing (4.3 s)
@@ -237,9 +234,8 @@ duration_s = 0.5
     )
     # where the interruption's first word starts in the file (espeak leads with silence)
     lead = 0.0  # speak() trims espeak-ng's leading silence
-    heard = Heard()
     t0 = time.monotonic()
-    summary = await run_talk(settings_for(sim), TalkRequest(input=wav, observers=[heard]))
+    summary, heard = await hear(sim, wav)
     assert time.monotonic() - t0 > before
     assert len(heard.interrupted) == 1
     assert summary.interrupted == 1
@@ -258,21 +254,11 @@ async def test_finished_question_is_answered_within_the_latency_target(
     """A finished question: the reply is heard as soon as it comes (no hold beyond the
     question window); the starter-shaped baseline on this simulator needs >= 800 ms of
     trailing audio + latency, so 0.6x of it is >= 0.66 s."""
-    scenario = """
-voice = "tone"
-latency_ms = 100
-realtime = 1.0
-[[turns]]
-heard = "what time is it?"
-reply = "noon"
-duration_s = 1.0
-"""
-    sim = sim_factory(make_scenario(scenario, tmp_path))
+    sim = sim_factory(make_scenario(ONE_QUESTION.format(reply="noon", duration=1.0), tmp_path))
     wav = write(
         tmp_path / "in.wav", [synth.silence(0.3), synth.steady_speech(1.0), synth.silence(2.0)]
     )
-    heard = Heard()
-    summary = await run_talk(settings_for(sim), TalkRequest(input=wav, observers=[heard]))
+    summary, heard = await hear(sim, wav)
     assert summary.spoken == 1
     latency = min(heard.audio) - heard.speech_ends[0]
     assert latency <= 0.6 * (0.8 + 0.1)
@@ -331,16 +317,9 @@ async def test_a_short_burst_during_a_reply_pauses_then_resumes_it_with_nothing_
     every sample the service sent reaches the sink, none is cleared."""
     from voicecli.audio.base import PausableSink
 
-    scenario = """
-voice = "tone"
-latency_ms = 100
-realtime = 1.0
-[[turns]]
-heard = "what time is it?"
-reply = "a long answer"
-duration_s = 3.0
-"""
-    sim = sim_factory(make_scenario(scenario, tmp_path))
+    sim = sim_factory(
+        make_scenario(ONE_QUESTION.format(reply="a long answer", duration=3.0), tmp_path)
+    )
     wav = write(
         tmp_path / "in.wav",
         [

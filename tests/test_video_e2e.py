@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from conftest import make_scenario
+from observers import Events
 from video_helpers import (
     ColourWindow,
     make_image,
@@ -45,14 +46,6 @@ def replies(events: list) -> list[str]:
     return [e.model_text for e in events if type(e).__name__ == "TurnEnded"]
 
 
-class Collect:
-    def __init__(self) -> None:
-        self.events: list = []
-
-    def on_event(self, event: object, t: float) -> None:
-        self.events.append(event)
-
-
 def wav(tmp_path: Path, pattern: list[tuple[float, float]]) -> Path:
     path = tmp_path / "in.wav"
     synth.make_utterances_wav(path, pattern, rate=16000, channels=1)
@@ -63,7 +56,7 @@ async def test_images_reach_the_model(sim_factory, tmp_path) -> None:
     sim = sim_factory(make_scenario(SAW, tmp_path))
     red = make_image(tmp_path / "red.png", (220, 20, 20))
     blue = make_image(tmp_path / "blue.jpg", (20, 20, 230), size=(2000, 1000))
-    obs = Collect()
+    obs = Events()
     req = TalkRequest(
         input=wav(tmp_path, [(0.5, 1.0)]),
         fast=True,
@@ -86,7 +79,7 @@ async def test_video_file_in_step_with_the_audio(sim_factory, tmp_path) -> None:
     sim = sim_factory(make_scenario(SAW, tmp_path))
     video = tmp_path / "clip.avi"
     make_video(video, [(230, 20, 20), (20, 200, 20), (20, 20, 230)], seconds_each=2.0)
-    obs = Collect()
+    obs = Events()
     req = TalkRequest(
         input=wav(tmp_path, [(0.6, 0.8), (0.6, 1.4), (0.6, 1.4)]),  # ends at 0.8+1.4 s etc.
         fast=True,
@@ -107,7 +100,7 @@ async def test_watch_a_command_that_prints_and_fails(sim_factory, tmp_path) -> N
         "import sys\nprint('\\x1b[32mcollecting 3 items\\x1b[0m')\n"
         "print('FAILED test_x.py::test_one - assert 1 == 2')\nsys.exit(3)\n"
     )
-    obs = Collect()
+    obs = Events()
     req = TalkRequest(
         input=wav(tmp_path, [(0.8, 0.3)]),
         observers=[obs],
@@ -136,7 +129,7 @@ async def test_watch_file_follows_appends(sim_factory, tmp_path) -> None:
         with log.open("a") as f:
             f.write("\x1b[31mERROR disk full\x1b[0m\n")
 
-    obs = Collect()
+    obs = Events()
     spec = build_spec(watch_file=log)
     spec.watch_params = WatchParams(interval_s=0.4, poll_s=0.1)
     req = TalkRequest(input=wav(tmp_path, [(1.0, 0.3)]), observers=[obs], share=spec)
@@ -187,7 +180,7 @@ async def test_screen_colour_change_reaches_the_model(sim_factory, tmp_path, mon
         window = await asyncio.to_thread(ColourWindow, display, "red")
         try:
 
-            class RepaintAfterFirstReply(Collect):
+            class RepaintAfterFirstReply(Events):
                 def on_event(self, event: object, t: float) -> None:
                     super().on_event(event, t)
                     if type(event).__name__ == "TurnEnded" and len(replies(self.events)) == 1:
