@@ -134,16 +134,16 @@ def test_one_barge_in_is_one_interrupted_turn(
 @pytest.mark.skipif(sys.platform == "win32", reason="needs a pty")
 def test_the_live_view_shows_one_interrupted_turn(tmp_path: Path) -> None:
     """The rich live view on a real pseudo-terminal: the same three turns."""
-    from test_confirm_pty import Pty, _plain
+    from pty_helpers import Term, plain
 
     scen = tmp_path / "s.toml"
     scen.write_text(SCENARIO.format(extra=ORDERS["late-then-close"]))
     wav = tmp_path / "in.wav"
     synth.make_utterances_wav(wav, PATTERN, rate=16000)
     args = ["talk", "--sim", "--scenario", str(scen), "--input", str(wav), "--no-history"]
-    term = Pty(args, dict(os.environ), stdout=None)
+    term = Term(args, env=dict(os.environ))
     code = term.finish()
-    screen = _plain(term.seen)
+    screen = plain(term.seen)
     assert code == 0, screen[-3000:]
     assert screen.count("chose not to answer") == 1, screen[-3000:]
     assert screen.count("✂ interrupted") == 1, screen[-3000:]
