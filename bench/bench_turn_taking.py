@@ -1,4 +1,4 @@
-"""Turn-taking in a room (issue 29): voicecli against a starter-shaped baseline, same run.
+"""Turn-taking in a room (issue 29): voicecli against a baseline with the starter's turn-taking (voicecli --vad off), same run.
 
 A corpus the project builds itself: espeak-ng phrases (finished questions; an unfinished
 phrase, a pause of 0.3-1.2 s, the rest; three sentences with 0.45 s pauses) and a real
@@ -224,7 +224,7 @@ def main() -> None:
             "voicecli (normal)": {},
             "voicecli --turn-eagerness high": {"turn_eagerness": "high"},
             "voicecli --turn-eagerness low": {"turn_eagerness": "low"},
-            "starter-shaped (stream all, server VAD)": {"vad": "off"},
+            "baseline: voicecli --vad off (stream all, server VAD)": {"vad": "off"},
         }
         tallies = {name: Tally() for name in clients}
         for c in cases:
@@ -245,7 +245,7 @@ def main() -> None:
             f" {'noise cuts':>10s} {'question: end->heard median/p90':>32s} {'CPU':>6s}"
         )
         print(head)
-        base_med = statistics.median(tallies["starter-shaped (stream all, server VAD)"].latencies)
+        base_med = statistics.median(tallies["baseline: voicecli --vad off (stream all, server VAD)"].latencies)
         for name, t in tallies.items():
             med = statistics.median(t.latencies) if t.latencies else float("nan")
             lat = f"{med * 1000:4.0f} / {p90(t.latencies) * 1000:4.0f} ms ({med / base_med:.2f}x)"
