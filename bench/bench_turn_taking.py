@@ -1,4 +1,5 @@
-"""Turn-taking in a room (issue 29): voicecli against a baseline with the starter's turn-taking (voicecli --vad off), same run.
+"""Turn-taking in a room (issue 29): voicecli against a baseline with the starter's
+turn-taking (voicecli --vad off), same run.
 
 A corpus the project builds itself: espeak-ng phrases (finished questions; an unfinished
 phrase, a pause of 0.3-1.2 s, the rest; three sentences with 0.45 s pauses) and a real
@@ -8,7 +9,7 @@ turn (a quick server: a reply that is not held is heard at once), in real time.
 
 * voicecli: defaults (client-driven turns, replies held for the commit window, a voice
   needed to start a turn), and ``--turn-eagerness high`` / ``low``;
-* baseline, starter-shaped: every chunk streamed (no gate), the server's detection ends
+* baseline, the starter's turn-taking: every chunk streamed (no gate), the server's detection ends
   turns (the strict simulator: 800 ms of trailing audio), replies played as they come.
 
 Printed per client: false starts heard (reply audio heard before the user's last word),
@@ -245,7 +246,9 @@ def main() -> None:
             f" {'noise cuts':>10s} {'question: end->heard median/p90':>32s} {'CPU':>6s}"
         )
         print(head)
-        base_med = statistics.median(tallies["baseline: voicecli --vad off (stream all, server VAD)"].latencies)
+        base_med = statistics.median(
+            tallies["baseline: voicecli --vad off (stream all, server VAD)"].latencies
+        )
         for name, t in tallies.items():
             med = statistics.median(t.latencies) if t.latencies else float("nan")
             lat = f"{med * 1000:4.0f} / {p90(t.latencies) * 1000:4.0f} ms ({med / base_med:.2f}x)"
