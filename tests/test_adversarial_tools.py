@@ -36,7 +36,7 @@ from voicecli.tools.runner import ToolRunner
 from voicecli.ui.plain import PlainView
 from voicecli.video.watch import run_command
 
-FAKE_KEY = "AIzaSyFAKE-adversarial-0123456789abcdef"
+FAKE_KEY = "AIzaFAKE-adversarial-0123456"  # short of a real key's shape on purpose
 FAKE_TOKEN = "ghp_faketoken0123456789abcdefXYZ"
 SECRETS = {"GEMINI_API_KEY": FAKE_KEY, "DEPLOY_TOKEN": FAKE_TOKEN}
 
