@@ -364,7 +364,7 @@ class Conversation:
             if isinstance(event, ev.Interrupted) and not admitted:
                 # a held reply the service dropped (never heard): its late content and the
                 # turnComplete closing it are dropped as a cut's are, and no turn is booked
-                self.book.dropped(event.t if event.t is not None else time.monotonic())
+                self.book.dropped(ev.when(event))
             self._deliver(admitted)
             self.hold.changed()
         if self.book.awaiting_reply or not self._input_done:
@@ -373,7 +373,7 @@ class Conversation:
     def _late(self, event: ev.LiveEvent | ev.Reconnect) -> bool:
         """Late content of an interrupted generation is never played, recorded or shown,
         and the ``turnComplete`` closing it ends no turn (``TurnBook.late``, ``close_cut``)."""
-        t = event.t if event.t is not None else time.monotonic()  # one clock: monotonic
+        t = ev.when(event)
         if isinstance(event, ev.TurnComplete) and self.book.close_cut(t):
             self._reasoning = False
             return True
@@ -389,7 +389,7 @@ class Conversation:
 
     def _handle(self, event: ev.LiveEvent | ev.Reconnect) -> None:
         book = self.book
-        now = event.t if event.t is not None else time.monotonic()  # one clock: monotonic
+        now = ev.when(event)
         if ends_user_turn(event):
             self.gate.server_turn_ended()  # server detection: trailing audio may stop
         if isinstance(event, ev.AudioChunk):

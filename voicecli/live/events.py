@@ -12,6 +12,7 @@ start, as their own argument (``ports.Observer``), not from ``t``.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -391,3 +392,10 @@ LocalEvent = (
     | Stall
 )
 AnyEvent = LiveEvent | LocalEvent
+
+
+def when(event: object) -> float:
+    """An event's time on the one clock, ``time.monotonic()``; an unstamped event (``t`` None)
+    is taken as now."""
+    t = getattr(event, "t", None)
+    return time.monotonic() if t is None else float(t)

@@ -58,9 +58,8 @@ class StallGuard:
         """A ``turnComplete`` that is a stall (empty, or a transcript without audio): not
         booked as a turn; the recovery starts."""
         reason = event.reason or ("WAITING_FOR_INPUT" if event.waiting_for_input else None)
-        t = event.t if event.t is not None else time.monotonic()  # one clock: monotonic
         kind = self.wd.turn_complete(
-            t, reason=reason, in_progress=event.interaction_status == "IN_PROGRESS"
+            ev.when(event), reason=reason, in_progress=event.interaction_status == "IN_PROGRESS"
         )
         if kind is None:
             return False
@@ -68,8 +67,7 @@ class StallGuard:
         return True
 
     def on_event(self, event: object) -> None:
-        t = getattr(event, "t", None)
-        wd, t = self.wd, (time.monotonic() if t is None else t)  # one clock: monotonic
+        wd, t = self.wd, ev.when(event)
         if isinstance(event, ev.AudioChunk):
             seconds = len(event.pcm) / SAMPLE_WIDTH / (event.rate or OUTPUT_RATE)
             audible = dbfs(event.pcm) > self.conv.opt.silent_dbfs

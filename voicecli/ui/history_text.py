@@ -10,7 +10,7 @@ import time
 from typing import Any
 
 from voicecli.pricing import Tokens, money
-from voicecli.tools.base import visible
+from voicecli.safe_text import visible
 from voicecli.ui.status import clock
 
 

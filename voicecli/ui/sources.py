@@ -4,7 +4,7 @@ under the reply. Titles and URLs are text from the service: made terminal-safe h
 from __future__ import annotations
 
 from voicecli.live import events as ev
-from voicecli.tools.base import visible
+from voicecli.safe_text import visible
 
 
 def source_line(source: ev.Source) -> str:
